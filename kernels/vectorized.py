@@ -1,0 +1,307 @@
+"""The notes' "vectorized" column: every operation as NumPy array expressions.
+
+This module is the reference: every other variant is tested against it.
+Arrays keep their dtype (float32 stays float32). Shapes follow the notes:
+``X.shape == (n_x, m)``, ``W.shape == (n[l], n[l-1])``, ``b.shape == (n[l], 1)``.
+"""
+
+import numpy as np
+
+from .contract import LEAKY_SLOPE, OUTPUT_COSTS, check_output_activation
+
+# ---------------------------------------------------------------------------
+# 1. Activations and their derivatives g'(Z)
+# ---------------------------------------------------------------------------
+
+
+def sigmoid(Z):
+    """``1 / (1 + exp(-Z))``, computed from ``exp(-|Z|)`` so it never overflows."""
+    E = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+
+
+def sigmoid_derivative(Z):
+    """``a (1 - a)`` with ``a = sigmoid(Z)``."""
+    A = sigmoid(Z)
+    return A * (1 - A)
+
+
+def tanh(Z):
+    """Hyperbolic tangent."""
+    return np.tanh(Z)
+
+
+def tanh_derivative(Z):
+    """``1 - a**2`` with ``a = tanh(Z)``."""
+    A = np.tanh(Z)
+    return 1 - A * A
+
+
+def relu(Z):
+    """``max(0, Z)``."""
+    return np.maximum(Z, 0)
+
+
+def relu_derivative(Z):
+    """1 where ``Z > 0``, else 0 (the notes leave ``Z == 0`` open; we take 0)."""
+    return (Z > 0).astype(Z.dtype)
+
+
+def leaky_relu(Z, slope=LEAKY_SLOPE):
+    """``max(slope * Z, Z)``, slope 0.01 as in the notes."""
+    return np.where(Z > 0, Z, Z * Z.dtype.type(slope))
+
+
+def leaky_relu_derivative(Z, slope=LEAKY_SLOPE):
+    """1 where ``Z > 0``, else ``slope`` (``slope`` at exactly 0)."""
+    return np.where(Z > 0, Z.dtype.type(1), Z.dtype.type(slope))
+
+
+def linear(Z):
+    """The identity (for a regression output)."""
+    return Z.copy()
+
+
+def linear_derivative(Z):
+    """1 everywhere."""
+    return np.ones_like(Z)
+
+
+def softmax(Z):
+    """Column-wise softmax (one column per example), shifted by the column max."""
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+_FORWARD = {"linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu,
+            "leaky_relu": leaky_relu, "softmax": softmax}
+_DERIVATIVE = {"linear": linear_derivative, "sigmoid": sigmoid_derivative,
+               "tanh": tanh_derivative, "relu": relu_derivative,
+               "leaky_relu": leaky_relu_derivative}
+
+
+def activation_forward(Z, activation):
+    """``g(Z)`` for an activation name."""
+    try:
+        return _FORWARD[activation](Z)
+    except KeyError:
+        raise ValueError(f"activation must be one of {sorted(_FORWARD)}, got {activation!r}") from None
+
+
+def activation_backward(dA, Z, activation):
+    """``dZ = dA * g'(Z)`` for a hidden-layer activation name.
+
+    Softmax has no entry: as an output its ``dZ`` comes from the cost
+    (``output_gradient``).
+    """
+    try:
+        derivative = _DERIVATIVE[activation]
+    except KeyError:
+        raise ValueError(
+            f"hidden activation must be one of {sorted(_DERIVATIVE)}, got {activation!r}"
+        ) from None
+    return dA * derivative(Z)
+
+
+# ---------------------------------------------------------------------------
+# 2. Matrix product and the dense layer
+# ---------------------------------------------------------------------------
+
+
+def matmul(A, B):
+    """``A @ B``."""
+    return A @ B
+
+
+def dense_forward(A_prev, W, b, activation):
+    """``Z = W A_prev + b``, ``A = g(Z)``; returns ``(A, Z)`` (Z is what backward needs)."""
+    Z = W @ A_prev + b
+    return activation_forward(Z, activation), Z
+
+
+def linear_backward(dZ, A_prev, W, l2=0.0, m_total=None):
+    """``dA_prev = W^T dZ``, ``dW = dZ A_prev^T / m + (l2 / m_total) W``, ``db = sum(dZ) / m``.
+
+    ``m`` is the number of examples in this batch (columns of ``dZ``);
+    ``m_total`` is the size of the training set the L2 term is scaled by
+    (defaults to ``m``: full-batch descent).
+    """
+    m = dZ.shape[1]
+    m_total = m if m_total is None else m_total
+    inv_m = dZ.dtype.type(1.0 / m)
+    dW = (dZ @ A_prev.T) * inv_m
+    if l2:
+        dW += W * W.dtype.type(l2 / m_total)
+    db = dZ.sum(axis=1, keepdims=True) * inv_m
+    dA_prev = W.T @ dZ
+    return dA_prev, dW, db
+
+
+def dense_backward(dA, A_prev, W, Z, activation, l2=0.0, m_total=None):
+    """Backward of a hidden dense layer: ``dZ = dA * g'(Z)``, then ``linear_backward``.
+
+    Returns ``(dA_prev, dW, db)``.
+    """
+    return linear_backward(activation_backward(dA, Z, activation), A_prev, W, l2, m_total)
+
+
+# ---------------------------------------------------------------------------
+# 3. Costs and the output gradient
+# ---------------------------------------------------------------------------
+
+
+def binary_cross_entropy(Z, Y):
+    """Mean of ``-(y log a + (1-y) log(1-a))``, ``a = sigmoid(Z)``, from Z.
+
+    Written as ``softplus(z) - y z`` with ``softplus(z) = max(z, 0) + log1p(exp(-|z|))``:
+    finite however far the prediction saturates.
+    """
+    loss = np.maximum(Z, 0) - Y * Z + np.log1p(np.exp(-np.abs(Z)))
+    return loss.sum() / Z.shape[1]
+
+
+def categorical_cross_entropy(Z, Y):
+    """Mean over examples of ``-sum_k y_k log softmax(z)_k``, from Z (log-sum-exp)."""
+    Zmax = Z.max(axis=0, keepdims=True)
+    log_sum_exp = Zmax + np.log(np.exp(Z - Zmax).sum(axis=0, keepdims=True))
+    return (Y * (log_sum_exp - Z)).sum() / Z.shape[1]
+
+
+def mean_squared_error(A, Y):
+    """Half mean squared error: ``sum((A - Y)**2) / (2 m)`` (summed over outputs)."""
+    D = A - Y
+    return (D * D).sum() / (2 * A.shape[1])
+
+
+def output_gradient(A, Y):
+    """``dZ[L] = A[L] - Y``: the same for each output/cost pair."""
+    return A - Y
+
+
+def cost(Z, A, Y, output_activation):
+    """The cost paired with an output activation (sigmoid, softmax, linear)."""
+    name = OUTPUT_COSTS[check_output_activation(output_activation)]
+    if name == "mean_squared_error":
+        return mean_squared_error(A, Y)
+    return globals()[name](Z, Y)
+
+
+def l2_penalty(weights, l2, m):
+    """``l2 / (2 m) * sum_l ||W[l]||_F^2``."""
+    return l2 / (2 * m) * sum(float((W * W).sum()) for W in weights)
+
+
+# ---------------------------------------------------------------------------
+# 4. The update
+# ---------------------------------------------------------------------------
+
+
+def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
+    """In place: ``v = momentum v + (1 - momentum) grad``; ``param -= learning_rate v``.
+
+    The course's exponentially weighted form of momentum; ``momentum = 0`` is
+    plain gradient descent. L2 enters through ``grad`` (``linear_backward``).
+    """
+    dtype = param.dtype.type
+    velocity *= dtype(momentum)
+    velocity += dtype(1 - momentum) * grad
+    param -= dtype(learning_rate) * velocity
+
+
+# ---------------------------------------------------------------------------
+# 5. The network: prediction and a whole training run
+# ---------------------------------------------------------------------------
+
+
+def forward(weights, biases, X, activations):
+    """``A[L]`` of the network for inputs ``X`` (n_x, m)."""
+    A = X
+    for W, b, activation in zip(weights, biases, activations):
+        A, _ = dense_forward(A, W, b, activation)
+    return A
+
+
+def _batch_step(weights, biases, v_weights, v_biases, X, Y, activations,
+                learning_rate, momentum, l2, m_total):
+    """Forward, cost, backward and update on one batch; returns the batch's loss sum
+    (its cost times its size), or a non-finite number, in which case nothing is updated."""
+    caches = []
+    A = X
+    for W, b, activation in zip(weights, biases, activations):
+        A_prev = A
+        A, Z = dense_forward(A_prev, W, b, activation)
+        caches.append((A_prev, Z))
+    m = X.shape[1]
+    loss_sum = cost(Z, A, Y, activations[-1]) * m
+    if not np.isfinite(loss_sum):
+        return loss_sum
+    dZ = output_gradient(A, Y)
+    for layer in range(len(weights) - 1, -1, -1):
+        A_prev, Z = caches[layer]
+        if layer < len(weights) - 1:
+            dZ = activation_backward(dA, Z, activations[layer])
+        dA, dW, db = linear_backward(dZ, A_prev, weights[layer], l2, m_total)
+        gradient_descent_step(weights[layer], dW, v_weights[layer], learning_rate, momentum)
+        gradient_descent_step(biases[layer], db, v_biases[layer], learning_rate, momentum)
+    return loss_sum
+
+
+def train(weights, biases, X, Y, activations, epochs, learning_rate,
+          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None):
+    """Train in place for ``epochs`` epochs; return the cost of each epoch.
+
+    ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
+    ``activations``: one name per layer, the last an output activation.
+    ``batch_size``: ``None`` (or ``>= m``) for full-batch descent.
+    ``orders``: int array ``(epochs, m)``, the example order of each epoch
+    (drawn by the caller); required for mini-batches, ignored for full batch.
+    ``velocities``: ``(v_weights, v_biases)`` carried between calls (updated in
+    place); ``None`` starts them at zero.
+
+    The cost of an epoch is the mean loss of its forward passes plus the L2
+    term ``l2 / (2 m) sum ||W||^2`` (``m`` the training-set size; each batch's
+    term weighted by its share of the examples). For full batch it is the cost
+    of the parameters at the start of the epoch, before its update.
+
+    Divergence: the run stops at the first epoch whose cost is not finite (or
+    whose starting parameters are not finite); the parameters are put back to
+    the last epoch start at which they were all finite, and the remaining costs
+    are NaN.
+    """
+    m = X.shape[1]
+    full_batch = batch_size is None or batch_size >= m
+    if velocities is None:
+        velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
+    v_weights, v_biases = velocities
+    costs = np.full(epochs, np.nan, dtype=np.float64)
+    saved = [p.copy() for p in weights + biases]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(epochs):
+            params = weights + biases
+            if not all(np.isfinite(p).all() for p in params):
+                _restore(params, saved)
+                break
+            for p, s in zip(params, saved):
+                s[...] = p
+            total = 0.0
+            for start in range(0, m, m if full_batch else batch_size):
+                if full_batch:
+                    Xb, Yb = X, Y
+                else:
+                    idx = orders[epoch, start:start + batch_size]
+                    Xb, Yb = X[:, idx], Y[:, idx]
+                total += l2_penalty(weights, l2, m) * Xb.shape[1]
+                total += _batch_step(weights, biases, v_weights, v_biases, Xb, Yb, activations,
+                                     learning_rate, momentum, l2, m)
+                if not np.isfinite(total):
+                    break
+            costs[epoch] = total / m
+            if not np.isfinite(costs[epoch]):
+                _restore(params, saved)
+                break
+    return costs
+
+
+def _restore(params, saved):
+    for p, s in zip(params, saved):
+        p[...] = s
