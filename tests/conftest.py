@@ -1,0 +1,32 @@
+"""Shared test helpers: awkward sizes, per-dtype tolerances, random problems."""
+
+import os
+
+import numpy as np
+import pytest
+
+# Sizes that are 1, primes, or not multiples of any block size a kernel might use.
+AWKWARD_SIZES = (1, 2, 3, 7, 13, 31, 67, 131)
+
+DTYPES = (np.float32, np.float64)
+
+#: Relative tolerance when a variant is held against the NumPy reference.
+RTOL = {np.float32: 2e-4, np.float64: 1e-10}
+#: Absolute tolerance (values near zero).
+ATOL = {np.float32: 1e-5, np.float64: 1e-12}
+
+
+def tolerance(dtype):
+    """``dict(rtol=..., atol=...)`` for ``np.testing.assert_allclose`` in ``dtype``."""
+    dtype = np.dtype(dtype).type
+    return {"rtol": RTOL[dtype], "atol": ATOL[dtype]}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def pytest_report_header(config):
+    return f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}, " \
+           f"NUMBA_ENABLE_CUDASIM={os.environ.get('NUMBA_ENABLE_CUDASIM', '0')}"
