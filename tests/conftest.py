@@ -2,8 +2,14 @@
 
 import os
 
-import numpy as np
-import pytest
+# Where no GPU is present the CUDA variant runs under Numba's CUDA simulator. It
+# must be chosen before numba is first imported, hence here, at the top of conftest.
+# FASTNN_TEST_GPU=1 runs the CUDA tests on a real GPU instead.
+if os.environ.get("FASTNN_TEST_GPU") != "1":
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 # Sizes that are 1, primes, or not multiples of any block size a kernel might use.
 AWKWARD_SIZES = (1, 2, 3, 7, 13, 31, 67, 131)
