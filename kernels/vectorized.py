@@ -266,10 +266,13 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     Divergence: the run stops at the first epoch whose cost is not finite (or
     whose starting parameters are not finite); the parameters are put back to
     the last epoch start at which they were all finite, and the remaining costs
-    are NaN.
+    are NaN. A last epoch whose update leaves non-finite parameters is undone
+    the same way (its cost, finite, is kept).
     """
     m = X.shape[1]
     full_batch = batch_size is None or batch_size >= m
+    if not full_batch and orders is None:
+        raise ValueError("orders (epochs, m) is required for mini-batch training")
     if velocities is None:
         velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     v_weights, v_biases = velocities
@@ -299,6 +302,11 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
             if not np.isfinite(costs[epoch]):
                 _restore(params, saved)
                 break
+        else:
+            # the last update is checked by no next epoch start: check it here
+            params = weights + biases
+            if not all(np.isfinite(p).all() for p in params):
+                _restore(params, saved)
     return costs
 
 
