@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from conftest import AWKWARD_SIZES, DTYPES, tolerance
 from kernels import loops, vectorized
@@ -88,6 +91,29 @@ def test_extreme_inputs_stay_finite(dtype):
     costs = [(loops.binary_cross_entropy(Z, Y), vectorized.binary_cross_entropy(Z, Y)),
              (loops.categorical_cross_entropy(Z.T, Y.T), vectorized.categorical_cross_entropy(Z.T, Y.T))]
     for actual, expected in costs:
+        assert np.isfinite(actual)
+        assert_matches(actual, expected, dtype)
+
+
+@st.composite
+def extreme_arrays(draw):
+    """A float32 or float64 (n, m) array of awkward small shape, values anywhere in [-1e4, 1e4]."""
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = (draw(st.sampled_from(SMALL[:4])), draw(st.sampled_from(SMALL[:5])))
+    values = st.floats(-1e4, 1e4, width=np.finfo(dtype).bits)
+    return draw(hnp.arrays(dtype, shape, elements=values))
+
+
+@pytest.mark.filterwarnings("error")
+@settings(max_examples=60, deadline=None)
+@given(Z=extreme_arrays(), data=st.data())
+def test_elementwise_and_costs_on_any_values(Z, data):
+    dtype = Z.dtype.type
+    for name in ELEMENTWISE:
+        assert_matches(getattr(loops, name)(Z), getattr(vectorized, name)(Z), dtype)
+    Y = data.draw(hnp.arrays(dtype, Z.shape, elements=st.sampled_from([0.0, 1.0])))
+    for name in ("binary_cross_entropy", "categorical_cross_entropy", "mean_squared_error"):
+        actual, expected = getattr(loops, name)(Z, Y), getattr(vectorized, name)(Z, Y)
         assert np.isfinite(actual)
         assert_matches(actual, expected, dtype)
 
