@@ -15,7 +15,9 @@ Loops run over units ``i`` (rows) and examples ``j`` (columns) of 2-D arrays
 dtype (float32 stays float32). No NumPy array operation runs inside a loop.
 
 It is for teaching and for comparison: Python runs each multiply-add one by
-one, some thousand times slower than ``vectorized.py``. Tiny sizes only.
+one. Measured on this machine: an epoch of the 2-4-1 flower (m = 400) takes
+6 ms against NumPy's 85 us (70x), a 31x31x31 product 6.5 ms against 2.3 us
+(2800x). Tiny sizes only.
 """
 
 import math
