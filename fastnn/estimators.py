@@ -1,0 +1,247 @@
+"""The estimators: ``MLPClassifier``, ``MLPRegressor`` and ``LogisticRegression``.
+
+scikit-learn conventions without scikit-learn: rows are examples in ``fit``
+and ``predict``; every hyperparameter is an ``__init__`` argument, stored as
+given and checked in ``fit``; fitted state ends with ``_``, in the notes'
+notation: ``parameters_ = {"W1": (n1, n0), "b1": (n1, 1), ...}``.
+
+Choices where the task left room (see also ``scaling`` and ``_network``):
+
+- ``standardize=True`` (an extra hyperparameter): ``fit`` trains on
+  standardised features (and, for the regressor, standardised targets) and
+  folds the scaling back into ``parameters_``, which therefore act on the raw
+  data. ``history_`` holds the costs of that standardised problem.
+  ``standardize=False`` runs the notes' gradient descent on the data as given.
+- ``seed=None`` means the fixed seed 0: fits are reproducible by default.
+- ``warm_start=True`` appends to ``history_``; ``n_epochs_`` counts all epochs.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from kernels import vectorized
+
+from ._base import ClassifierMixin, RegressorMixin
+from ._network import Network
+from .validation import check_labels, check_targets
+
+__all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression"]
+
+
+class _Classifier(ClassifierMixin, Network):
+    """Sigmoid output and binary cross-entropy for two classes; softmax and
+    categorical cross-entropy for more."""
+
+    def _prepare_targets(self, y, config):
+        classes, indices = check_labels(y)
+        if config.warm_start and hasattr(self, "parameters_") and hasattr(self, "classes_"):
+            known = {label: index for index, label in enumerate(self.classes_.tolist())}
+            unknown = [label for label in classes.tolist() if label not in known]
+            if unknown:
+                raise ValueError(f"warm_start: y has labels {unknown!r} that the fitted model "
+                                 f"does not know (classes_ = {self.classes_.tolist()!r}); fit "
+                                 "with warm_start=False to start again")
+            indices = np.array([known[label] for label in classes.tolist()])[indices]
+            classes = self.classes_
+        n_outputs = 1 if len(classes) == 2 else len(classes)
+        return SimpleNamespace(labels=indices, classes=classes, n_outputs=n_outputs,
+                               scale_targets=False)
+
+    @staticmethod
+    def _output_activation(targets):
+        return "sigmoid" if targets.n_outputs == 1 else "softmax"
+
+    @staticmethod
+    def _transposed_targets(targets, fitted_scaling, dtype):
+        m = len(targets.labels)
+        if targets.n_outputs == 1:
+            return (targets.labels == 1).astype(dtype).reshape(1, m)
+        Y = np.zeros((targets.n_outputs, m), dtype=dtype)
+        Y[targets.labels, np.arange(m)] = 1
+        return Y
+
+    def _set_target_attributes(self, targets):
+        self.classes_ = targets.classes
+
+    def decision_function(self, X):
+        """``Z[L]``, the output layer before its activation: shape (n_samples,) for two
+        classes (positive means ``classes_[1]``), (n_samples, n_classes) for more."""
+        Z = self._output(X)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def predict_proba(self, X):
+        """Probability of each class, shape (n_samples, n_classes), in ``classes_`` order."""
+        Z = self._output(X)
+        if Z.shape[1] == 1:
+            p = vectorized.sigmoid(Z[:, 0])
+            return np.column_stack([1 - p, p])
+        return vectorized.softmax(Z.T).T
+
+    def predict(self, X):
+        """The most probable class of each example (labels as in ``classes_``)."""
+        Z = self._output(X)
+        if Z.shape[1] == 1:
+            return self.classes_[(Z[:, 0] > 0).astype(np.intp)]
+        return self.classes_[np.argmax(Z, axis=1)]
+
+
+class MLPClassifier(_Classifier):
+    """A fully connected network for classification.
+
+    Parameters
+    ----------
+    hidden : tuple of int, default (100,)
+        Sizes of the hidden layers; ``()`` for none (logistic regression).
+    activation : str or tuple of str, default "relu"
+        Hidden activation: "relu", "leaky_relu", "tanh", "sigmoid" or "linear";
+        one name for every hidden layer or one per hidden layer.
+    init : {"he", "xavier", "small"}, default "he"
+        Initial ``W[l]``: randn times sqrt(2/n[l-1]), sqrt(1/n[l-1]) or 0.01; b = 0.
+    learning_rate : float > 0, default 0.1
+    epochs : int >= 1, default 200
+        Epochs of gradient descent per call of ``fit``.
+    batch_size : int >= 1 or None, default None
+        Mini-batch size; None for full-batch gradient descent.
+    momentum : float in [0, 1), default 0.0
+        The course's momentum: ``v = momentum v + (1 - momentum) dW; W -= learning_rate v``.
+    l2 : float >= 0, default 0.0
+        L2 regularisation: ``l2 / (2 m) sum ||W||^2`` added to the cost.
+    backend : {"numba", "numpy", "loops", "cuda"}, default "numba"
+        The kernel variant that trains and predicts.
+    dtype : {"float64", "float32"}, default "float64"
+    seed : int or None, default None
+        Seed of the initial weights and the mini-batch orders; None is seed 0.
+    warm_start : bool, default False
+        Continue from the current ``parameters_`` instead of starting again.
+    standardize : bool, default True
+        Train on standardised features; ``parameters_`` still act on raw data.
+    verbose : bool or int, default False
+        Show a progress bar (tqdm if installed) with the current cost.
+
+    Attributes
+    ----------
+    parameters_ : dict
+        ``{"W1": (n1, n_features), "b1": (n1, 1), ..., "WL": ..., "bL": ...}``.
+    history_ : ndarray
+        Cost of each epoch (L2 term included).
+    classes_ : ndarray
+        The sorted class labels.
+    n_features_in_ : int
+    n_epochs_ : int
+        Epochs trained (all warm-started fits together).
+    """
+
+    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.1,
+                 epochs=200, batch_size=None, momentum=0.0, l2=0.0, backend="numba",
+                 dtype="float64", seed=None, warm_start=False, standardize=True,
+                 verbose=False):
+        self.hidden = hidden
+        self.activation = activation
+        self.init = init
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.l2 = l2
+        self.backend = backend
+        self.dtype = dtype
+        self.seed = seed
+        self.warm_start = warm_start
+        self.standardize = standardize
+        self.verbose = verbose
+
+
+class LogisticRegression(_Classifier):
+    """The notes' section 2: a classifier with no hidden layer, ``W`` starting at 0.
+
+    Sigmoid and binary cross-entropy for two classes; softmax (multinomial
+    logistic regression) for more. The hyperparameters are MLPClassifier's
+    without ``hidden``, ``activation`` and ``init``.
+    """
+
+    _fixed = {"hidden": (), "activation": (), "init": "zeros"}
+
+    def __init__(self, learning_rate=0.1, epochs=200, batch_size=None, momentum=0.0, l2=0.0,
+                 backend="numba", dtype="float64", seed=None, warm_start=False,
+                 standardize=True, verbose=False):
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.l2 = l2
+        self.backend = backend
+        self.dtype = dtype
+        self.seed = seed
+        self.warm_start = warm_start
+        self.standardize = standardize
+        self.verbose = verbose
+
+
+class MLPRegressor(RegressorMixin, Network):
+    """A fully connected network for regression: linear output, half mean squared error,
+    one or several targets.
+
+    The hyperparameters are MLPClassifier's, with a smaller default
+    ``learning_rate`` (0.01): the squared error's curvature grows with the width
+    of the last hidden layer (about its width at He initialisation, so gradient
+    descent is stable below about 2 / 100 for the default 100 units), while
+    the cross-entropies' is at most a quarter of it. With ``standardize=True``
+    (default) the targets are standardised too, so unscaled targets train with
+    the default learning rate; ``history_`` is then the cost in standardised
+    units.
+
+    Attributes: ``parameters_``, ``history_``, ``n_features_in_``, ``n_epochs_``,
+    ``n_outputs_``. ``predict`` returns shape (n_samples,) when fitted on a 1-D y,
+    (n_samples, n_outputs) otherwise.
+    """
+
+    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.01,
+                 epochs=200, batch_size=None, momentum=0.0, l2=0.0, backend="numba",
+                 dtype="float64", seed=None, warm_start=False, standardize=True,
+                 verbose=False):
+        self.hidden = hidden
+        self.activation = activation
+        self.init = init
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.l2 = l2
+        self.backend = backend
+        self.dtype = dtype
+        self.seed = seed
+        self.warm_start = warm_start
+        self.standardize = standardize
+        self.verbose = verbose
+
+    def _prepare_targets(self, y, config):
+        values, one_dimensional = check_targets(y)
+        fitted = getattr(self, "n_outputs_", None)
+        if (config.warm_start and hasattr(self, "parameters_") and fitted is not None
+                and fitted != values.shape[1]):
+            raise ValueError(f"warm_start: y has {values.shape[1]} targets, but the model was "
+                             f"fitted with {fitted}; fit with warm_start=False to start again")
+        return SimpleNamespace(labels=values, values=values, n_outputs=values.shape[1],
+                               one_dimensional=one_dimensional, scale_targets=True)
+
+    @staticmethod
+    def _output_activation(targets):
+        return "linear"
+
+    @staticmethod
+    def _transposed_targets(targets, fitted_scaling, dtype):
+        from .scaling import transposed_targets
+
+        return transposed_targets(targets.values, fitted_scaling, dtype)
+
+    def _set_target_attributes(self, targets):
+        self.n_outputs_ = targets.n_outputs
+        self._one_dimensional_targets = targets.one_dimensional
+
+    def predict(self, X):
+        """Predicted targets: (n_samples,) if fitted on a 1-D y, else (n_samples, n_outputs)."""
+        Y = self._output(X)
+        if getattr(self, "_one_dimensional_targets", False) and Y.shape[1] == 1:
+            return Y[:, 0]
+        return Y

@@ -1,0 +1,109 @@
+"""A whole fit as a few calls of the kernels' ``train``, in chunks of epochs.
+
+Each chunk is sized (adaptively, from the time per epoch measured so far) to
+take about ``CHUNK_SECONDS``, so the progress bar moves and Ctrl-C is honoured
+between chunks, while the calls stay few enough to cost nothing measurable.
+The momentum velocities are carried from chunk to chunk, and the mini-batch
+orders are drawn one epoch after the other from one Generator, so the result
+does not depend on where the chunks fall: the same seed gives the same
+parameters however the run is cut.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._threading import kernel_guard
+
+#: Wall-clock target of one chunk, in seconds.
+CHUNK_SECONDS = 0.2
+#: A chunk is at most this many times longer (in epochs) than the one before.
+MAX_GROWTH = 16
+
+
+@dataclass
+class RunResult:
+    """What a chunked run did: ``costs`` of the epochs completed (all finite),
+    ``diverged_epoch`` (0-based, counted in this run) or None, ``interrupted``,
+    and the length of each chunk called."""
+
+    costs: np.ndarray
+    diverged_epoch: int = None
+    interrupted: bool = False
+    chunks: list = field(default_factory=list)
+
+    @property
+    def epochs_done(self):
+        return len(self.costs)
+
+
+def draw_orders(rng, n_epochs, m):
+    """``(n_epochs, m)`` int64: one permutation of the examples per epoch, in sequence
+    (the same numbers as ``n_epochs`` calls of ``rng.permutation(m)``)."""
+    return rng.permuted(np.broadcast_to(np.arange(m, dtype=np.int64), (n_epochs, m)), axis=1)
+
+
+def next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds):
+    """Epochs in the next chunk: about ``chunk_seconds`` of work, growing gradually."""
+    if previous == 0:
+        return min(remaining, 1)
+    wanted = int(chunk_seconds / seconds_per_epoch) if seconds_per_epoch > 0 else remaining
+    return max(1, min(remaining, wanted, previous * MAX_GROWTH))
+
+
+def run(kernels, backend, weights, biases, X, Y, activations, epochs, learning_rate,
+        batch_size, momentum, l2, order_rng, progress, chunk_seconds=CHUNK_SECONDS,
+        chunk_epochs=None):
+    """Train ``weights``/``biases`` in place for up to ``epochs`` epochs.
+
+    ``chunk_epochs`` fixes the chunk length (tests); by default it adapts.
+    Stops early at divergence (the kernel puts back the last finite parameters)
+    or at KeyboardInterrupt (the parameters of the last completed chunk are put
+    back; the interrupted chunk is discarded).
+    """
+    m = X.shape[1]
+    full_batch = batch_size is None or batch_size >= m
+    velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
+    params = weights + biases
+    committed = []  # the costs of each completed chunk; appending one commits it
+    chunks, diverged_epoch, interrupted = [], None, False
+    done, previous, seconds_per_epoch = 0, 0, 0.0
+    snapshot, pending = None, -1  # the parameters before the chunk in progress, its index
+    try:
+        while done < epochs:
+            remaining = epochs - done
+            if chunk_epochs is not None:
+                n = min(remaining, chunk_epochs)
+            else:
+                n = next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds)
+            orders = None if full_batch else draw_orders(order_rng, n, m)
+            snapshot, pending = [p.copy() for p in params], len(committed)
+            start = time.perf_counter()
+            with kernel_guard(backend):
+                chunk_costs = kernels.train(weights, biases, X, Y, activations, n, learning_rate,
+                                            batch_size=None if full_batch else batch_size,
+                                            momentum=momentum, l2=l2, orders=orders,
+                                            velocities=velocities)
+            elapsed = time.perf_counter() - start
+            chunk_costs = np.asarray(chunk_costs, dtype=np.float64)[:n]
+            chunks.append(n)
+            bad = np.flatnonzero(~np.isfinite(chunk_costs))
+            if bad.size:
+                diverged_epoch = done + int(bad[0])
+                committed.append(chunk_costs[:bad[0]])
+                break
+            committed.append(chunk_costs)
+            done += n
+            # the first chunk includes compilation: an overestimate, corrected by the next
+            seconds_per_epoch, previous = elapsed / n, n
+            progress.update(done, float(chunk_costs[-1]))
+    except KeyboardInterrupt:
+        interrupted = True
+        if snapshot is not None and len(committed) == pending:
+            # the interrupted chunk may have stopped half way (NumPy variants): put back
+            # the parameters of the last completed chunk, which match the costs kept
+            for p, s in zip(params, snapshot):
+                p[...] = s
+    costs = np.concatenate(committed) if committed else np.empty(0)
+    return RunResult(costs, diverged_epoch, interrupted, chunks)

@@ -1,0 +1,273 @@
+"""Input checks, run in Python before any kernel: a clear error naming the argument.
+
+Hyperparameters are stored unmodified by ``__init__``/``set_params`` and
+checked here, in ``fit``. Data checks follow scikit-learn's wording where its
+test suite looks for set phrases ("0 feature(s)", "Reshape your data",
+"Unknown label type", "X has 1 features, but ... is expecting").
+"""
+
+import math
+import numbers
+import sys
+import warnings
+
+import numpy as np
+
+from kernels import VARIANTS
+from kernels.contract import HIDDEN_ACTIVATIONS
+
+INITS = ("small", "xavier", "he")
+DTYPES = ("float32", "float64")
+
+
+# ---------------------------------------------------------------------------
+# Hyperparameters
+# ---------------------------------------------------------------------------
+
+
+def check_integer(value, name, minimum=None, allow_none=False):
+    """``value`` as an int (``None`` passes through when allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        expected = "an integer or None" if allow_none else "an integer"
+        raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_real(value, name, low=None, high=None, low_open=False, high_open=False):
+    """``value`` as a finite float in the given interval."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not math.isfinite(value) or too_low or too_high:
+        interval = (("(" if low_open else "[") + ("-inf" if low is None else f"{low:g}") + ", "
+                    + ("inf" if high is None else f"{high:g}") + (")" if high_open else "]"))
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return value
+
+
+def check_choice(value, name, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_hidden(hidden):
+    """A tuple of positive layer sizes (an int is one layer)."""
+    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, (bool, np.bool_)):
+        hidden = (hidden,)
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list, np.ndarray)):
+        raise TypeError(f"hidden must be a tuple of layer sizes (empty: no hidden layer), "
+                        f"got {hidden!r}")
+    sizes = []
+    for size in hidden:
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
+            raise TypeError(f"hidden must hold integer layer sizes, got {hidden!r}")
+        if size < 1:
+            raise ValueError(f"hidden layer sizes must be >= 1, got {tuple(hidden)!r}")
+        sizes.append(int(size))
+    return tuple(sizes)
+
+
+def check_activations(activation, n_hidden):
+    """One hidden activation name per hidden layer (one name applies to all)."""
+    if isinstance(activation, str):
+        names = (activation,) * n_hidden
+        check_choice(activation, "activation", HIDDEN_ACTIVATIONS)
+        return names
+    if not isinstance(activation, (tuple, list)):
+        raise TypeError(f"activation must be a name or one name per hidden layer, "
+                        f"got {activation!r}")
+    if len(activation) != n_hidden:
+        raise ValueError(f"activation has {len(activation)} names for {n_hidden} hidden "
+                         f"layers: give one name, or one per hidden layer")
+    for name in activation:
+        check_choice(name, "activation", HIDDEN_ACTIVATIONS)
+    return tuple(activation)
+
+
+def check_seed(seed):
+    if seed is None:
+        return None
+    return check_integer(seed, "seed", minimum=0)
+
+
+def check_dtype(dtype):
+    """``"float32"``/``"float64"`` (or the NumPy type) as a NumPy dtype."""
+    try:
+        resolved = np.dtype(dtype) if not isinstance(dtype, (bool, numbers.Number)) else None
+    except (TypeError, ValueError):
+        resolved = None
+    if dtype is None or resolved is None or resolved.name not in DTYPES:
+        raise ValueError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
+    return resolved
+
+
+def check_backend(backend):
+    return check_choice(backend, "backend", tuple(VARIANTS))
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+
+def _is_sparse(X):
+    # a SciPy sparse matrix implies scipy.sparse is imported: no need to import it here
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
+def _as_float_array(X, name):
+    """``np.asarray(X)`` converted to float64, with a clear error for what is not numeric."""
+    if _is_sparse(X):
+        raise TypeError(f"{name} is a sparse matrix: sparse input is not supported; "
+                        f"pass a dense array ({name}.toarray())")
+    if X is None:
+        raise ValueError(f"{name} is None: expected an array-like of numbers")
+    try:
+        array = np.asarray(X)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} could not be converted to an array: {error}") from None
+    if array.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}")
+    if array.dtype.kind == "O":
+        if any(isinstance(value, complex) for value in array.flat):
+            raise ValueError(f"Complex data not supported: {name} holds complex numbers")
+    if array.dtype.kind not in "biuf":
+        try:
+            array = array.astype(np.float64)
+        except TypeError as error:  # e.g. a dict inside an object array
+            raise TypeError(f"{name} must hold numbers: {error}") from None
+        except ValueError as error:  # e.g. a string that is not a number
+            raise ValueError(f"{name} must hold numbers: {error}") from None
+    return array
+
+
+def _check_finite(array, name):
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        if np.isnan(array).any():
+            raise ValueError(f"Input {name} contains NaN.")
+        raise ValueError(f"Input {name} contains infinity or a value too large for "
+                         f"dtype({array.dtype.name!r}).")
+
+
+def check_X(X, name="X", n_features=None, estimator_name="the estimator"):
+    """Rows are examples: a finite numeric 2-D array with at least one row and one column.
+
+    ``n_features``: the number of columns expected (the fitted model's).
+    Returns a NumPy array (dtype as given if numeric, else float64).
+    """
+    array = _as_float_array(X, name)
+    if array.ndim != 2:
+        hint = (" Reshape your data either using array.reshape(-1, 1) if your data has a "
+                "single feature or array.reshape(1, -1) if it contains a single sample."
+                if array.ndim < 2 else "")
+        raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got "
+                         f"{array.ndim}-D array of shape {array.shape}.{hint}")
+    n_rows, n_columns = array.shape
+    if n_rows < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={array.shape}) while a "
+                         f"minimum of 1 is required: {name} has no samples.")
+    if n_columns < 1:
+        raise ValueError(f"Found array with 0 feature(s) (shape={array.shape}) while a "
+                         f"minimum of 1 is required: {name} has no features.")
+    _check_finite(array, name)
+    if n_features is not None and n_columns != n_features:
+        raise ValueError(f"{name} has {n_columns} features, but {estimator_name} is expecting "
+                         f"{n_features} features as input.")
+    return array
+
+
+def check_y_present(y, estimator_name):
+    if y is None:
+        raise ValueError(f"{estimator_name} requires y to be passed, but the target y is None.")
+
+
+def check_same_length(X, y):
+    if len(X) != len(y):
+        raise ValueError(f"X and y have different numbers of samples: X has {len(X)} rows, "
+                         f"y has {len(y)} entries")
+
+
+def warn_column_vector():
+    from . import exceptions  # DataConversionWarning is built on first use
+
+    warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                  "the shape of y to (n_samples, ), for example using ravel().",
+                  exceptions.DataConversionWarning, stacklevel=5)
+
+
+def check_labels(y):
+    """Class labels: a 1-D array (a column vector is raveled, with a warning).
+
+    Any labels that sort (ints, strings, bools, integral floats). Returns
+    ``(classes, indices)``: the sorted distinct labels and each example's
+    index into them.
+    """
+    if _is_sparse(y):
+        raise TypeError("y is a sparse matrix: sparse input is not supported")
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        warn_column_vector()
+        labels = labels.ravel()
+    if labels.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of class labels, got shape {labels.shape}: "
+                         "multi-output and multi-label classification are not supported")
+    if labels.size == 0:
+        raise ValueError("y has no labels (0 samples)")
+    kind = labels.dtype.kind
+    if kind == "c" or (kind == "O" and any(isinstance(v, complex) for v in labels)):
+        raise ValueError("Complex data not supported: y holds complex numbers")
+    if kind == "O":
+        numeric = [v for v in labels if not isinstance(v, str)]
+        if numeric:
+            if len(numeric) != len(labels):
+                raise ValueError("Unknown label type: y mixes strings and other values; "
+                                 "use labels of one kind")
+            try:
+                values = np.asarray(numeric, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError("Unknown label type: y must hold numbers or strings, "
+                                 f"got values of type {type(numeric[0]).__name__}") from None
+            _check_class_values(values)
+    elif kind == "f":
+        _check_class_values(labels)
+    elif kind not in "biuUS":
+        raise ValueError(f"Unknown label type: y has dtype {labels.dtype}")
+    classes, indices = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"y has only 1 class ({classes[0]!r}): a classifier needs at least "
+                         "2 classes to learn from")
+    return classes, indices.reshape(-1)
+
+
+def _check_class_values(values):
+    _check_finite(values, "y")
+    if not np.array_equal(values, np.round(values)):
+        raise ValueError("Unknown label type: continuous. A classifier needs class labels "
+                         "(integers or strings), y holds non-integer numbers; use a regressor "
+                         "for continuous targets")
+
+
+def check_targets(y):
+    """Regression targets: float64 ``(m, n_outputs)`` and whether y was 1-D."""
+    if _is_sparse(y):
+        raise TypeError("y is a sparse matrix: sparse input is not supported")
+    array = _as_float_array(y, "y")
+    if array.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D (one target) or 2-D (n_samples, n_targets), "
+                         f"got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError("y has no targets (0 samples)")
+    if array.ndim == 2 and array.shape[1] == 0:
+        raise ValueError(f"y has 0 targets (shape={array.shape})")
+    _check_finite(array.astype(np.float64, copy=False), "y")
+    one_dimensional = array.ndim == 1
+    return array.reshape(len(array), -1).astype(np.float64, copy=False), one_dimensional
