@@ -1,0 +1,211 @@
+"""What runs on the Dask workers: plain functions of NumPy arrays, no cluster code.
+
+A partition is a block of rows already in the notes' layout,
+``Partition(X (n_x, m_p), Y (n_out, m_p))``. Each step the client sends the
+current parameters; every partition returns the *sums* over its rows (the
+kernels' ``linear_backward`` divides by the batch's ``m``; we multiply back),
+and the sums of all partitions are added up by a tree of ``add`` tasks.
+
+Everything returned is a NamedTuple of arrays and numbers so that Dask's
+``sizeof`` (which sums tuple items) sees the real size when it decides to
+spill to disk.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+import kernels
+
+
+class Block(NamedTuple):
+    """A row block as loaded: ``X`` transposed to ``(n_x, m_p)`` (or ``None`` when
+    it is not numeric), ``y`` as given, and the reason ``X`` could not be read."""
+
+    X: object
+    y: np.ndarray
+    error: str
+
+
+class Summary(NamedTuple):
+    """What the client checks before training (small: no rows travel)."""
+
+    rows: int
+    columns: int
+    x_error: str
+    x_finite: bool
+    y_rows: int
+    y_columns: int
+    y_error: str
+    y_finite: bool
+    labels: object  # the sorted distinct labels (classification) or None
+
+
+class Partition(NamedTuple):
+    """A block ready for the kernels: ``X (n_x, m_p)``, ``Y (n_out, m_p)``."""
+
+    X: np.ndarray
+    Y: np.ndarray
+
+
+class GradientSums(NamedTuple):
+    """Sums over the rows of a batch: ``loss_sum`` (cost times rows), ``dW``/``db``
+    per layer (``dZ A_prev^T`` and ``rowsum(dZ)``, not divided by m), ``rows``."""
+
+    loss_sum: float
+    rows: int
+    dW: tuple
+    db: tuple
+
+
+class LocalRun(NamedTuple):
+    """A partition's local epochs, every field multiplied by its ``rows`` so that the
+    tree's sum divided by the total rows is the row-weighted average."""
+
+    rows: int
+    weights: tuple
+    biases: tuple
+    v_weights: tuple
+    v_biases: tuple
+    costs: np.ndarray
+
+
+# ---------------------------------------------------------------------------
+# Loading and checking a block
+# ---------------------------------------------------------------------------
+
+
+def load_block(x, y, dtype):
+    """``x`` (m_p, n_x) rows -> ``Block`` with ``X`` contiguous in the notes' layout."""
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim != 2:
+        return Block(None, y, f"a block of {x.ndim} dimensions, expected 2")
+    try:
+        X = np.ascontiguousarray(x.T, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        return Block(None, y, f"values that are not numeric ({error})")
+    return Block(X, y, "")
+
+
+def summarize(block, classification):
+    """The ``Summary`` of a block: its shape, finiteness and (for classifiers) labels."""
+    y = block.y
+    rows, columns = (block.X.shape[1], block.X.shape[0]) if block.X is not None else (-1, -1)
+    x_finite = block.X is None or bool(np.isfinite(block.X).all())
+    y_rows = y.shape[0] if y.ndim else -1
+    y_columns = 1 if y.ndim == 1 else (y.shape[1] if y.ndim == 2 else -1)
+    y_error, y_finite, labels = "", True, None
+    if y.ndim not in (1, 2):
+        y_error = f"a block of {y.ndim} dimensions, expected 1 or 2"
+    elif classification:
+        labels = np.unique(y.ravel()) if y.size else y.ravel()[:0]
+        if labels.dtype.kind == "f":
+            y_finite = bool(np.isfinite(labels).all())
+    else:
+        try:
+            y_finite = bool(np.isfinite(y.astype(np.float64)).all())
+        except (TypeError, ValueError) as error:
+            y_error = f"values that are not numeric ({error})"
+    return Summary(rows, columns, block.error, x_finite, y_rows, y_columns, y_error, y_finite,
+                   labels)
+
+
+def finish_partition(block, encode_targets):
+    """``Partition(X, Y)`` with ``Y = encode_targets(y)`` of shape ``(n_out, m_p)``."""
+    return Partition(block.X, encode_targets(block.y))
+
+
+# ---------------------------------------------------------------------------
+# One step: the summed gradients of a partition's rows
+# ---------------------------------------------------------------------------
+
+
+def gradient_sums(partition, parameters, activations, backend, rows=None):
+    """Forward and backward over the partition (or its ``rows``), with ``backend``'s kernels.
+
+    ``parameters`` is ``(weights, biases)``, never modified. Returns ``GradientSums``;
+    the L2 term is left to the client, which knows the training-set size.
+    """
+    k = kernels.get(backend)
+    weights, biases = parameters
+    X, Y = partition
+    if rows is not None:
+        X, Y = X[:, rows], Y[:, rows]
+    m = X.shape[1]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        caches = []
+        A = X
+        for W, b, activation in zip(weights, biases, activations):
+            A_prev = A
+            A, Z = k.dense_forward(A_prev, W, b, activation)
+            caches.append((A_prev, Z))
+        loss_sum = float(k.cost(Z, A, Y, activations[-1])) * m
+        dZ = k.output_gradient(A, Y)
+        dW_sums, db_sums = [None] * len(weights), [None] * len(weights)
+        scale = X.dtype.type(m)
+        for layer in range(len(weights) - 1, -1, -1):
+            A_prev, Z = caches[layer]
+            if layer < len(weights) - 1:
+                dZ = k.activation_backward(dA, Z, activations[layer])  # dA of the layer above
+            dA, dW, db = k.linear_backward(dZ, A_prev, weights[layer])
+            dW_sums[layer], db_sums[layer] = dW * scale, db * scale
+    return GradientSums(loss_sum, m, tuple(dW_sums), tuple(db_sums))
+
+
+def local_epochs(partition, parameters, velocities, activations, backend, epochs, learning_rate,
+                 batch_size, momentum, l2_per_row, seed):
+    """``epochs`` epochs of the kernels' whole-run ``train`` on this partition alone.
+
+    The L2 strength is scaled to the partition (``l2_per_row * m_p``) so that its
+    term ``l2 / (2 m) ||W||^2`` is the same as on the whole training set. The
+    shuffling orders come from a NumPy Generator seeded by ``seed`` (a
+    ``SeedSequence``), drawn here in Python and passed to the kernel.
+    Returns a ``LocalRun`` weighted by the partition's rows.
+    """
+    k = kernels.get(backend)
+    X, Y = partition
+    m = X.shape[1]
+    weights = [W.copy() for W in parameters[0]]  # the inputs may be shared: never train them in place
+    biases = [b.copy() for b in parameters[1]]
+    v_weights = [v.copy() for v in velocities[0]]
+    v_biases = [v.copy() for v in velocities[1]]
+    orders = None
+    if batch_size is not None and batch_size < m:
+        rng = np.random.default_rng(seed)
+        orders = np.stack([rng.permutation(m) for _ in range(epochs)])
+    costs = k.train(weights, biases, X, Y, list(activations), epochs, learning_rate,
+                    batch_size=batch_size, momentum=momentum, l2=l2_per_row * m, orders=orders,
+                    velocities=(v_weights, v_biases))
+    scale = X.dtype.type(m)
+    return LocalRun(m, tuple(W * scale for W in weights), tuple(b * scale for b in biases),
+                    tuple(v * scale for v in v_weights), tuple(v * scale for v in v_biases),
+                    np.asarray(costs, dtype=np.float64) * m)
+
+
+def full_cost_sum(partition, parameters, activations, backend):
+    """The loss summed over the partition's rows (no L2), for a cost on the whole data."""
+    k = kernels.get(backend)
+    X, Y = partition
+    A = X
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for W, b, activation in zip(parameters[0], parameters[1], activations):
+            A, Z = k.dense_forward(A, W, b, activation)
+        return float(k.cost(Z, A, Y, activations[-1])) * X.shape[1]
+
+
+# ---------------------------------------------------------------------------
+# The reduction
+# ---------------------------------------------------------------------------
+
+
+def add(*items):
+    """The element-wise sum of NamedTuples/tuples of arrays and numbers (a tree node)."""
+    first = items[0]
+    if isinstance(first, tuple):
+        summed = [add(*parts) for parts in zip(*items)]
+        return type(first)(*summed) if hasattr(first, "_fields") else tuple(summed)
+    total = first
+    for item in items[1:]:
+        total = total + item
+    return total

@@ -1,0 +1,328 @@
+"""Data-parallel training on a Dask cluster of two local worker processes.
+
+The cluster listens on loopback only and lives for this module. Every fit is
+held against the single-machine run of the same kernels on the concatenated
+data (``kernels.vectorized.train``).
+"""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+from dask import delayed  # noqa: E402
+
+import kernels.vectorized as reference  # noqa: E402
+from fastnn.distributed import (TrainingInterrupted, WorkerLost, load_partitions,  # noqa: E402
+                                train)
+
+from conftest import tolerance  # noqa: E402
+
+ACTIVATIONS = ("tanh", "relu", "linear")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def problem(rng, m=157, n_x=5, n_out=2, dtype=np.float64):
+    X = rng.standard_normal((m, n_x)).astype(dtype)
+    Y = (X[:, :n_out] * 0.7 + 0.1 * rng.standard_normal((m, n_out))).astype(dtype)
+    return X, Y
+
+
+def initial(rng, sizes, dtype=np.float64):
+    weights = [(rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)).astype(dtype)
+               for n_prev, n in zip(sizes[:-1], sizes[1:])]
+    biases = [(0.1 * rng.standard_normal((n, 1))).astype(dtype) for n in sizes[1:]]
+    return weights, biases
+
+
+def copies(arrays):
+    return [a.copy() for a in arrays]
+
+
+def chunked(array, rows):
+    """A dask array cut into row blocks of the given sizes (awkward on purpose)."""
+    return da.from_array(array, chunks=(tuple(rows),) + array.shape[1:])
+
+
+ROWS = (1, 13, 31, 2, 67, 43)  # 157 rows, partitions of awkward sizes
+
+
+def assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, dtype):
+    np.testing.assert_allclose(costs, ref_costs, **tolerance(dtype))
+    for got, expected in zip(weights + biases, ref_weights + ref_biases):
+        np.testing.assert_allclose(got, expected, **tolerance(dtype))
+
+
+# ---------------------------------------------------------------------------
+# The exact descent equals the single-machine run
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_full_batch_equals_the_local_run(client, rng, dtype):
+    X, Y = problem(rng, dtype=dtype)
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS), dtype=dtype)
+    assert parts.m == 157 and len(parts.futures) == len(ROWS)
+    weights, biases = initial(rng, (5, 7, 3, 2), dtype)
+    ref_weights, ref_biases = copies(weights), copies(biases)
+    costs = train(parts, weights, biases, ACTIVATIONS, 25, 0.05, momentum=0.9, l2=0.3)
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 25,
+                                0.05, momentum=0.9, l2=0.3)
+    assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, dtype)
+    assert costs[-1] < costs[0]
+
+
+def test_full_batch_float64_within_1e9_relative(client, rng):
+    X, Y = problem(rng)
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    weights, biases = initial(rng, (5, 7, 3, 2))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+    train(parts, weights, biases, ACTIVATIONS, 40, 0.1, fan_in=2)
+    reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 40, 0.1)
+    for got, expected in zip(weights + biases, ref_weights + ref_biases):
+        assert np.max(np.abs(got - expected)) <= 1e-9 * np.max(np.abs(expected))
+
+
+def test_mini_batches_equal_the_local_run_with_the_same_orders(client, rng):
+    X, Y = problem(rng)
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    weights, biases = initial(rng, (5, 7, 3, 2))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+    orders = np.stack([rng.permutation(157) for _ in range(3)])
+    costs = train(parts, weights, biases, ACTIVATIONS, 3, 0.05, batch_size=32, momentum=0.5,
+                  l2=0.2, orders=orders)
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 3,
+                                0.05, batch_size=32, momentum=0.5, l2=0.2, orders=orders)
+    assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
+
+
+def test_mini_batches_need_orders(client, rng):
+    X, Y = problem(rng)
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    weights, biases = initial(rng, (5, 2))
+    with pytest.raises(ValueError, match="orders"):
+        train(parts, weights, biases, ("linear",), 1, 0.1, batch_size=8)
+
+
+def test_divergence_stops_as_the_local_run_does(client, rng):
+    X, Y = problem(rng)
+    X *= 50
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    weights, biases = initial(rng, (5, 7, 3, 2))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+    costs = train(parts, weights, biases, ACTIVATIONS, 30, 5.0)
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 30,
+                                5.0)
+    assert np.isnan(ref_costs[-1])  # the problem does diverge
+    np.testing.assert_array_equal(np.isfinite(costs), np.isfinite(ref_costs))
+    assert_same_run(costs[np.isfinite(costs)], weights, biases, ref_costs[np.isfinite(ref_costs)],
+                    ref_weights, ref_biases, np.float64)
+    assert all(np.isfinite(p).all() for p in weights + biases)
+
+
+def test_classification_targets_are_encoded_on_the_workers(client, rng):
+    X = rng.standard_normal((60, 3))
+    labels = np.array(["ant", "bee", "cat"])[rng.integers(0, 3, 60)]
+    parts = load_partitions(client, chunked(X, (25, 35)), chunked(labels, (25, 35)),
+                            classification=True)
+    assert parts.labels.tolist() == ["ant", "bee", "cat"] and parts.n_outputs == 3
+    weights, biases = initial(rng, (3, 4, 3))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+    one_hot = (labels[None, :] == parts.labels[:, None]).astype(np.float64)
+    costs = train(parts, weights, biases, ("tanh", "softmax"), 5, 0.5)
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), one_hot, ("tanh", "softmax"),
+                                5, 0.5)
+    assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
+
+
+# ---------------------------------------------------------------------------
+# Local epochs with parameter averaging
+# ---------------------------------------------------------------------------
+
+
+def test_averaging_is_the_row_weighted_mean_of_local_runs(client, rng):
+    X, Y = problem(rng, m=90)
+    rows = (40, 50)
+    parts = load_partitions(client, chunked(X, rows), chunked(Y, rows))
+    weights, biases = initial(rng, (5, 4, 2))
+    start = copies(weights + biases)
+    costs = train(parts, weights, biases, ("tanh", "linear"), 3, 0.1, l2=0.9, local_epochs=3)
+    # each partition alone, from the same start, with L2 scaled to keep l2 / (2 m) ||W||^2
+    runs = []
+    for lo, hi in ((0, 40), (40, 90)):
+        w, b = copies(start[:2]), copies(start[2:])
+        c = reference.train(w, b, X[lo:hi].T.copy(), Y[lo:hi].T.copy(), ("tanh", "linear"), 3,
+                            0.1, l2=0.9 * (hi - lo) / 90)
+        runs.append((hi - lo, w + b, c))
+    for index, got in enumerate(weights + biases):
+        expected = sum(rows_ * params[index] for rows_, params, _ in runs) / 90
+        np.testing.assert_allclose(got, expected, **tolerance(np.float64))
+    np.testing.assert_allclose(costs, sum(r * c for r, _, c in runs) / 90, **tolerance(np.float64))
+
+
+def test_averaging_with_one_partition_is_the_exact_run(client, rng):
+    X, Y = problem(rng, m=50)
+    parts = load_partitions(client, chunked(X, (50,)), chunked(Y, (50,)))
+    weights, biases = initial(rng, (5, 4, 2))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+    costs = train(parts, weights, biases, ("relu", "linear"), 7, 0.1, momentum=0.9,
+                  local_epochs=3)
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(),
+                                ("relu", "linear"), 7, 0.1, momentum=0.9)
+    assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
+
+
+def test_averaging_with_mini_batches_is_seeded(client, rng):
+    X, Y = problem(rng)
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    start = initial(rng, (5, 4, 2))
+    runs = []
+    for _ in range(2):
+        weights, biases = copies(start[0]), copies(start[1])
+        costs = train(parts, weights, biases, ("tanh", "linear"), 4, 0.05, batch_size=16,
+                      local_epochs=2, seed=7)
+        runs.append((costs, weights + biases))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    assert runs[0][0][-1] < runs[0][0][0]
+
+
+# ---------------------------------------------------------------------------
+# Bad input: the errors of a local fit, before training
+# ---------------------------------------------------------------------------
+
+
+def ragged_columns():
+    good = da.from_delayed(delayed(np.ones)((5, 3)), shape=(5, 3), dtype=float)
+    # declares 3 columns but holds 4: only the partition itself can tell
+    bad = da.from_delayed(delayed(np.ones)((5, 4)), shape=(5, 3), dtype=float)
+    return da.concatenate([good, bad])
+
+
+def test_partitions_with_different_columns_are_refused(client):
+    y = da.zeros(10, chunks=5)
+    with pytest.raises(ValueError, match="different numbers of columns: partition 1 has 4"):
+        load_partitions(client, ragged_columns(), y)
+
+
+def test_nan_in_one_partition_is_refused(client, rng):
+    X, Y = problem(rng)
+    X[100, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(partition 4\)"):
+        load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    X[100, 2] = 0.0
+    Y[3, 1] = np.inf
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+
+
+def test_labels_outside_the_classes_are_refused(client, rng):
+    X = rng.standard_normal((20, 2))
+    y = np.array([0, 1] * 9 + [2, 1])
+    with pytest.raises(ValueError, match=r"labels not in classes \[0, 1\]: \[2\]"):
+        load_partitions(client, chunked(X, (10, 10)), chunked(y, (10, 10)), classification=True,
+                        classes=[0, 1])
+    with pytest.raises(ValueError, match="at least two classes"):
+        load_partitions(client, chunked(X, (10, 10)), da.zeros(20, chunks=10),
+                        classification=True)
+
+
+def test_shapes_and_values_are_checked(client, rng):
+    X = rng.standard_normal((20, 2))
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        load_partitions(client, chunked(X, (10, 10)), da.zeros(19, chunks=10))
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        load_partitions(client, da.zeros(20, chunks=10), da.zeros(20, chunks=10))
+    words = np.array([["a", "b"]] * 20)
+    with pytest.raises(ValueError, match="numeric"):
+        load_partitions(client, chunked(words, (10, 10)), da.zeros(20, chunks=10))
+    with pytest.raises(ValueError, match="no features"):
+        load_partitions(client, da.zeros((20, 0), chunks=10), da.zeros(20, chunks=10))
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C and faults
+# ---------------------------------------------------------------------------
+
+
+def test_ctrl_c_keeps_the_last_completed_epoch(client, rng):
+    X, Y = problem(rng)
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    weights, biases = initial(rng, (5, 4, 2))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+
+    def interrupt(epoch, cost):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(parts, weights, biases, ("tanh", "linear"), 10, 0.1, momentum=0.9,
+              callback=interrupt)
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(),
+                                ("tanh", "linear"), 3, 0.1, momentum=0.9)
+    assert_same_run(caught.value.costs, weights, biases, ref_costs, ref_weights, ref_biases,
+                    np.float64)
+
+
+def test_a_killed_worker_is_recovered_and_the_fit_is_exact(client, rng):
+    X, Y = problem(rng)
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    holders = {address for addresses in client.who_has(parts.futures).values()
+               for address in addresses}
+    victim = sorted(holders)[0]
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    weights, biases = initial(rng, (5, 7, 3, 2))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+
+    def kill(epoch, cost):
+        if epoch == 2:
+            os.kill(pid, signal.SIGKILL)
+
+    costs = train(parts, weights, biases, ACTIVATIONS, 8, 0.05, momentum=0.9, callback=kill)
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 8,
+                                0.05, momentum=0.9)
+    assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
+    assert all(victim not in holders_now for holders_now in client.who_has(parts.futures).values())
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_data_lost_with_its_worker_stops_the_fit_with_a_clear_error(client, rng):
+    X, Y = problem(rng, m=80)
+    client.wait_for_workers(2, timeout=60)
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    # data scattered by hand to one worker: Dask has no graph to recompute it from
+    blocks = [client.scatter(block, workers=[victim]) for block in (X[:40], X[40:])]
+    targets = [client.scatter(block, workers=[victim]) for block in (Y[:40], Y[40:])]
+    X_lost = da.concatenate([da.from_delayed(f, (40, 5), float) for f in blocks])
+    Y_lost = da.concatenate([da.from_delayed(f, (40, 2), float) for f in targets])
+    parts = load_partitions(client, X_lost, Y_lost)
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    weights, biases = initial(rng, (5, 4, 2))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+
+    def kill(epoch, cost):
+        if epoch == 1:
+            os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(WorkerLost, match="could not complete") as caught:
+        train(parts, weights, biases, ("tanh", "linear"), 10, 0.1, callback=kill)
+    done = len(caught.value.costs)
+    assert done == 2
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(),
+                                ("tanh", "linear"), done, 0.1)
+    assert_same_run(caught.value.costs, weights, biases, ref_costs, ref_weights, ref_biases,
+                    np.float64)
+    client.wait_for_workers(2, timeout=60)
