@@ -1,0 +1,505 @@
+"""Device code of the CUDA variant: every kernel, built once per dtype (and tile shape).
+
+All kernels address one flat float buffer ``F`` (the *arena*: parameters,
+activations, data, work space) by element offsets, an int64 buffer ``I`` (the
+run's state flags and the mini-batch orders) and, for reductions, a float64
+buffer ``D`` (epoch costs, partial sums). Few array arguments keep a launch
+cheap; offsets make one kernel serve every layer.
+
+Float32 stays float32: every constant is made in the kernel's dtype by the
+factory (a Python literal would promote the arithmetic to float64).
+"""
+
+import math
+from collections import namedtuple
+from functools import lru_cache
+
+import numpy as np
+from numba import cuda, from_dtype, float64
+
+from .contract import ACTIVATION_CODES, LEAKY_SLOPE
+
+LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = (
+    ACTIVATION_CODES[name] for name in ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"))
+
+# Slots of the run state at the start of I. Each is written by at most one kernel
+# that does not read it, so no thread sees a flag change under its feet.
+STOP, BAD, START_BAD, DIVERGED, EPOCH = range(5)
+STATE_SIZE = 8
+
+# What the matrix product does with each element ``v`` of op(A) op(B) (its epilogue).
+STORE, FORWARD, BACKWARD_DZ, GRADIENT, UPDATE = range(5)
+
+# Element-wise operations.
+EW_FORWARD, EW_DERIVATIVE, EW_BACKWARD, EW_SUBTRACT = range(4)
+
+#: A tile shape: block tile BM x BN, depth BK per shared-memory stage, TM x TN
+#: outputs per thread (register tile). Threads per block: (BM/TM) * (BN/TN).
+TileShape = namedtuple("TileShape", "BM BN BK TM TN")
+
+
+def threads_per_block(tile):
+    return (tile.BM // tile.TM) * (tile.BN // tile.TN)
+
+
+@lru_cache(maxsize=None)
+def elementwise_kernels(dtype, reduce_threads):
+    """Activation, reduction, softmax, cost and epoch-bookkeeping kernels for one dtype."""
+    dtype = np.dtype(dtype).type
+    ZERO, ONE, SLOPE = dtype(0), dtype(1), dtype(LEAKY_SLOPE)
+    ZERO64, HALF64 = np.float64(0), np.float64(0.5)
+    RT = reduce_threads  # threads of a reducing block (a power of two)
+    k = {}
+
+    @cuda.jit(device=True)
+    def is_finite(x):
+        return not (math.isnan(x) or math.isinf(x))
+
+    @cuda.jit(device=True)
+    def sigmoid(z):
+        e = math.exp(-abs(z))  # never overflows
+        if z >= ZERO:
+            return ONE / (ONE + e)
+        return e / (ONE + e)
+
+    @cuda.jit(device=True)
+    def activate(z, act):
+        if act == SIGMOID:
+            return sigmoid(z)
+        if act == TANH:
+            return math.tanh(z)
+        if act == RELU:
+            return max(z, ZERO)
+        if act == LEAKY_RELU:
+            return z if z > ZERO else z * SLOPE
+        return z
+
+    @cuda.jit(device=True)
+    def derivative_from_z(z, act):
+        """g'(Z), relu'(0) = 0."""
+        if act == SIGMOID:
+            a = sigmoid(z)
+            return a * (ONE - a)
+        if act == TANH:
+            a = math.tanh(z)
+            return ONE - a * a
+        if act == RELU:
+            return ONE if z > ZERO else ZERO
+        if act == LEAKY_RELU:
+            return ONE if z > ZERO else SLOPE
+        return ONE
+
+    @cuda.jit(device=True)
+    def derivative_from_a(a, act):
+        """g'(Z) from A = g(Z): the same numbers as from Z (A > 0 exactly when Z > 0)."""
+        if act == SIGMOID:
+            return a * (ONE - a)
+        if act == TANH:
+            return ONE - a * a
+        if act == RELU:
+            return ONE if a > ZERO else ZERO
+        if act == LEAKY_RELU:
+            return ONE if a > ZERO else SLOPE
+        return ONE
+
+    @cuda.jit(device=True)
+    def block_sum(shared, value):
+        """Sum of ``value`` over the block's RT threads (tree order: deterministic)."""
+        t = cuda.threadIdx.x
+        shared[t] = value
+        cuda.syncthreads()
+        step = RT // 2
+        while step > 0:
+            if t < step:
+                shared[t] += shared[t + step]
+            cuda.syncthreads()
+            step //= 2
+        return shared[0]
+
+    @cuda.jit
+    def elementwise(F, n, op, act, x_off, y_off, out_off):
+        """out = g(x), g'(x), x * g'(y) or x - y over n elements."""
+        for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+            x = F[x_off + i]
+            if op == EW_FORWARD:
+                r = activate(x, act)
+            elif op == EW_DERIVATIVE:
+                r = derivative_from_z(x, act)
+            elif op == EW_BACKWARD:
+                r = x * derivative_from_z(F[y_off + i], act)
+            else:
+                r = x - F[y_off + i]
+            F[out_off + i] = r
+
+    @cuda.jit
+    def momentum_step(F, n, p_off, g_off, v_off, lr, beta, one_minus_beta):
+        """v = beta v + (1 - beta) g; p -= lr v (the course's form)."""
+        for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+            v = F[v_off + i] * beta + one_minus_beta * F[g_off + i]
+            F[v_off + i] = v
+            F[p_off + i] -= lr * v
+
+    @cuda.jit
+    def softmax_columns(F, rows, m, z_off, out_off):
+        """Column-wise softmax of the (rows, m) matrix at z_off, shifted by the column max."""
+        for j in range(cuda.grid(1), m, cuda.gridsize(1)):
+            zmax = F[z_off + j]
+            for r in range(1, rows):
+                zmax = max(zmax, F[z_off + r * m + j])
+            s = ZERO
+            for r in range(rows):
+                s += math.exp(F[z_off + r * m + j] - zmax)
+            for r in range(rows):
+                F[out_off + r * m + j] = math.exp(F[z_off + r * m + j] - zmax) / s
+
+    @cuda.jit
+    def sum_squares(F, I, D, off, n, part_off):
+        """Per-block partial sums of x**2 over F[off:off+n] into D[part_off + block]."""
+        if I[STOP] != 0:
+            return
+        shared = cuda.shared.array(RT, float64)
+        acc = ZERO64
+        for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+            x = F[off + i]
+            acc += x * x
+        total = block_sum(shared, acc)
+        if cuda.threadIdx.x == 0:
+            D[part_off + cuda.blockIdx.x] = total
+
+    @cuda.jit
+    def batch_cost(F, I, D, shape, offsets, gather, out_act, penalty):
+        """One block: the batch's loss sum and dZ[L] = A[L] - Y; adds to the epoch's cost.
+
+        shape = (n_out, mb); offsets = (z, yt, dz, cost): Z[L] is (n_out, mb), Y is
+        stored transposed (one row per example, gathered through I when g_on),
+        dz < 0 skips dZ. penalty = (l2 / (2 m), part_off, n_parts): the L2 term,
+        from the partial sums of squares, weighted by the batch size.
+        """
+        n_out, mb = shape
+        z_off, yt_off, dz_off, cost_off = offsets
+        g_on, g_base, g_stride = gather
+        coef, part_off, n_parts = penalty
+        shared = cuda.shared.array(RT, float64)
+        t = cuda.threadIdx.x
+        stop = I[STOP]
+        start_bad = I[START_BAD]
+        epoch = I[EPOCH]
+        cuda.syncthreads()  # every thread has read the flags before any is written
+        if stop != 0:
+            return
+        if start_bad != 0:  # parameters not finite at the epoch start: stop here
+            if t == 0:
+                I[STOP] = 1
+            return
+        acc = ZERO64
+        for j in range(t, mb, RT):
+            col = I[g_base + epoch * g_stride + j] if g_on else j
+            y_row = yt_off + col * n_out
+            if out_act == SOFTMAX:
+                zmax = F[z_off + j]
+                for r in range(1, n_out):
+                    zmax = max(zmax, F[z_off + r * mb + j])
+                s = ZERO
+                for r in range(n_out):
+                    s += math.exp(F[z_off + r * mb + j] - zmax)
+                log_sum_exp = zmax + math.log(s)
+                for r in range(n_out):
+                    z = F[z_off + r * mb + j]
+                    y = F[y_row + r]
+                    acc += y * (log_sum_exp - z)
+                    if dz_off >= 0:
+                        F[dz_off + r * mb + j] = math.exp(z - zmax) / s - y
+            else:
+                for r in range(n_out):
+                    z = F[z_off + r * mb + j]
+                    y = F[y_row + r]
+                    if out_act == SIGMOID:
+                        acc += max(z, ZERO) - y * z + math.log1p(math.exp(-abs(z)))
+                        a = sigmoid(z)
+                    else:  # linear output, half squared error
+                        a = z
+                        d = a - y
+                        acc += HALF64 * (d * d)
+                    if dz_off >= 0:
+                        F[dz_off + r * mb + j] = a - y
+        loss = block_sum(shared, acc)
+        if t == 0:
+            pen = ZERO64
+            if coef != ZERO64:
+                for p in range(n_parts):
+                    pen += D[part_off + p]
+                pen *= coef
+            total = D[cost_off + epoch] + pen * mb
+            total += loss
+            D[cost_off + epoch] = total
+            if not is_finite(total):
+                I[STOP] = 1
+                I[DIVERGED] = 1
+
+    @cuda.jit
+    def epoch_start(F, I, D, theta_off, saved_off, n, cost_off):
+        """Keep the parameters as the epoch's restore point, or restore them if not finite."""
+        if I[STOP] != 0:
+            return
+        bad = I[BAD]
+        for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+            if bad != 0:
+                F[theta_off + i] = F[saved_off + i]
+            else:
+                F[saved_off + i] = F[theta_off + i]
+        if cuda.grid(1) == 0:
+            I[START_BAD] = bad
+            if bad == 0:
+                D[cost_off + I[EPOCH]] = ZERO64
+
+    @cuda.jit
+    def epoch_end(F, I, theta_off, saved_off, n):
+        """After a diverged epoch put the epoch-start parameters back; count the epoch."""
+        if I[DIVERGED] != 0:
+            for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+                F[theta_off + i] = F[saved_off + i]
+        if cuda.grid(1) == 0:
+            I[EPOCH] += 1
+
+    k.update(elementwise=elementwise, momentum_step=momentum_step,
+             softmax_columns=softmax_columns, sum_squares=sum_squares,
+             batch_cost=batch_cost, epoch_start=epoch_start, epoch_end=epoch_end,
+             activate=activate, derivative_from_a=derivative_from_a, is_finite=is_finite)
+    return k
+
+
+@lru_cache(maxsize=None)
+def epilogue_kernels(dtype, reduce_threads):
+    """The per-element epilogue of a product, and the split-K reduction that applies it."""
+    dtype = np.dtype(dtype).type
+    ZERO = dtype(0)
+    ew = elementwise_kernels(dtype, reduce_threads)
+    activate, derivative_from_a, is_finite = ew["activate"], ew["derivative_from_a"], ew["is_finite"]
+
+    @cuda.jit(device=True)
+    def epilogue(F, I, row, col, N, v, ep, fp):
+        """Finish element (row, col) of an M x NC product; NC = N + 1 carries a bias column.
+
+        ep = (mode, act, out, aux, vec, v_out, v_vec, ws), offsets into F of
+        (M, N) outputs and their length-M companions; fp = (1/m, l2/m_total, lr,
+        beta, 1 - beta).
+        """
+        mode, act, out_off, aux_off, vec_off, v_off, vb_off, ws_off = ep
+        inv_m, l2c, lr, beta, one_minus_beta = fp
+        at = row * N + col
+        if mode == STORE:
+            F[out_off + at] = v
+        elif mode == FORWARD:  # Z = W A_prev + b, A = g(Z)
+            z = v + F[vec_off + row]
+            if aux_off >= 0:
+                F[aux_off + at] = z
+            F[out_off + at] = activate(z, act)
+        elif mode == BACKWARD_DZ:  # dZ_prev = (W^T dZ) * g'(Z_prev), from A_prev
+            F[out_off + at] = v * derivative_from_a(F[aux_off + at], act)
+        elif mode == GRADIENT:  # dW = dZ A_prev^T / m + (l2 / m_total) W, db = rowsum(dZ) / m
+            if col < N:
+                g = v * inv_m
+                if l2c != ZERO:
+                    g += F[aux_off + at] * l2c
+                F[out_off + at] = g
+            else:
+                F[vec_off + row] = v * inv_m
+        else:  # UPDATE: the gradient as above, then the momentum step, in place
+            if col < N:
+                p = out_off + at
+                q = v_off + at
+                g = v * inv_m
+                if l2c != ZERO:
+                    g += F[p] * l2c
+            else:
+                p = vec_off + row
+                q = vb_off + row
+                g = v * inv_m
+            vel = F[q] * beta + one_minus_beta * g
+            F[q] = vel
+            new = F[p] - lr * vel
+            F[p] = new
+            if not is_finite(new):
+                I[BAD] = 1
+
+    @cuda.jit
+    def splitk_reduce(F, I, dims, splits, ep, fp):
+        """Sum the split-K partial products (in split order) and apply the epilogue."""
+        if I[STOP] != 0:
+            return
+        M, N, NC = dims
+        ws_off = ep[7]
+        n = M * NC
+        for e in range(cuda.grid(1), n, cuda.gridsize(1)):
+            v = ZERO
+            for s in range(splits):
+                v += F[ws_off + s * n + e]
+            epilogue(F, I, e // NC, e % NC, N, v, ep, fp)
+
+    return epilogue, splitk_reduce
+
+
+@lru_cache(maxsize=None)
+def gemm_kernel(dtype, tile, reduce_threads):
+    """The tiled shared-memory product C = op(A) op(B) with a fused epilogue.
+
+    op(A)(i, k) is A[i, k] or, transposed, A[k, i]; op(B)(k, j) likewise; B's
+    storage rows may be gathered through I (a mini-batch taken from X stored one
+    example per row). Column N of op(B), when NC = N + 1, is all ones, so that
+    column N of the product is the row sum of op(A): db comes with dW.
+
+    Each block computes a BM x BN tile of C over its share of K (blockIdx.z:
+    split-K, partial sums to a work space). Tiles of op(A) and op(B) are staged
+    in shared memory, BK deep, stored k-major so the inner loop reads one row of
+    each; the next stage is loaded into registers while this one is used. Each
+    thread keeps a TM x TN register tile at rows ty + i*TY and columns
+    tx + j*TX: consecutive threads touch consecutive shared words and
+    consecutive output columns (no bank conflicts, coalesced stores).
+    """
+    dtype = np.dtype(dtype).type
+    nbtype = from_dtype(np.dtype(dtype))
+    ZERO, ONE = dtype(0), dtype(1)
+    BM, BN, BK, TM, TN = tile
+    TX, TY = BN // TN, BM // TM
+    THREADS = TX * TY
+    A_LOADS, B_LOADS = BM * BK // THREADS, BN * BK // THREADS
+    assert A_LOADS * THREADS == BM * BK and B_LOADS * THREADS == BN * BK, tile
+    LDA_S, LDB_S = BM + 1, BN + 1  # odd row strides: transposing stores hit distinct banks
+    epilogue, _ = epilogue_kernels(dtype, reduce_threads)
+
+    @cuda.jit(device=True)
+    def load_a(F, e, a_op, row0, k0, M, k_end):
+        """Element e of the A stage: (value, kk, ii), read along the contiguous direction."""
+        a_off, lda, trans_a = a_op
+        if trans_a:
+            ii = e % BM
+            kk = e // BM
+        else:
+            kk = e % BK
+            ii = e // BK
+        r = row0 + ii
+        k = k0 + kk
+        v = ZERO
+        if r < M and k < k_end:
+            if trans_a:
+                v = F[a_off + k * lda + r]
+            else:
+                v = F[a_off + r * lda + k]
+        return v
+
+    @cuda.jit(device=True)
+    def a_slot(e, trans_a):
+        if trans_a:
+            return e // BM, e % BM
+        return e % BK, e // BK
+
+    @cuda.jit(device=True)
+    def load_b(F, I, e, b_op, g_on, g_base, col0, k0, N, NC, k_end):
+        b_off, ldb, trans_b = b_op
+        if trans_b:
+            kk = e % BK
+            jj = e // BK
+        else:
+            jj = e % BN
+            kk = e // BN
+        j = col0 + jj
+        k = k0 + kk
+        v = ZERO
+        if k < k_end and j < NC:
+            if j >= N:
+                v = ONE  # the bias column
+            else:
+                if trans_b:
+                    r = j
+                    c = k
+                else:
+                    r = k
+                    c = j
+                if g_on:
+                    r = I[g_base + r]
+                v = F[b_off + r * ldb + c]
+        return v
+
+    @cuda.jit(device=True)
+    def b_slot(e, trans_b):
+        if trans_b:
+            return e % BK, e // BK
+        return e // BN, e % BN
+
+    @cuda.jit
+    def gemm(F, I, dims, a_op, b_op, gather, ep, fp):
+        """dims = (M, N, NC, K, k_chunk); a_op, b_op = (offset, leading dimension,
+        transposed); gather = (on, base, per-epoch stride); ep, fp: the epilogue's."""
+        if I[STOP] != 0:
+            return
+        M, N, NC, K, k_chunk = dims
+        g_on, g_base, g_stride = gather
+        if g_on:
+            g_base += I[EPOCH] * g_stride
+        trans_a = a_op[2]
+        trans_b = b_op[2]
+        As = cuda.shared.array((BK, LDA_S), nbtype)
+        Bs = cuda.shared.array((BK, LDB_S), nbtype)
+        acc = cuda.local.array(TM * TN, nbtype)
+        fa = cuda.local.array(TM, nbtype)
+        fb = cuda.local.array(TN, nbtype)
+        ra = cuda.local.array(A_LOADS, nbtype)
+        rb = cuda.local.array(B_LOADS, nbtype)
+        t = cuda.threadIdx.x
+        tx = t % TX
+        ty = t // TX
+        row0 = cuda.blockIdx.y * BM
+        col0 = cuda.blockIdx.x * BN
+        k_begin = cuda.blockIdx.z * k_chunk
+        k_end = min(K, k_begin + k_chunk)
+        for i in range(TM):
+            for j in range(TN):
+                acc[i * TN + j] = ZERO
+        n_stages = (k_end - k_begin + BK - 1) // BK
+        for s in range(A_LOADS):
+            ra[s] = load_a(F, t + s * THREADS, a_op, row0, k_begin, M, k_end)
+        for s in range(B_LOADS):
+            rb[s] = load_b(F, I, t + s * THREADS, b_op, g_on, g_base, col0, k_begin, N, NC, k_end)
+        for stage in range(n_stages):
+            cuda.syncthreads()  # everyone is done reading the previous stage
+            for s in range(A_LOADS):
+                kk, ii = a_slot(t + s * THREADS, trans_a)
+                As[kk, ii] = ra[s]
+            for s in range(B_LOADS):
+                kk, jj = b_slot(t + s * THREADS, trans_b)
+                Bs[kk, jj] = rb[s]
+            cuda.syncthreads()
+            if stage + 1 < n_stages:  # fetch the next stage while this one is used
+                k0 = k_begin + (stage + 1) * BK
+                for s in range(A_LOADS):
+                    ra[s] = load_a(F, t + s * THREADS, a_op, row0, k0, M, k_end)
+                for s in range(B_LOADS):
+                    rb[s] = load_b(F, I, t + s * THREADS, b_op, g_on, g_base, col0, k0, N, NC, k_end)
+            for kk in range(BK):
+                for i in range(TM):
+                    fa[i] = As[kk, ty + i * TY]
+                for j in range(TN):
+                    fb[j] = Bs[kk, tx + j * TX]
+                for i in range(TM):
+                    for j in range(TN):
+                        acc[i * TN + j] += fa[i] * fb[j]
+        # Stage the register tile in a second array, read back with run-time
+        # indices: only constant indices ever touch acc, so it stays in registers
+        # while the epilogue loop stays small.
+        out = cuda.local.array(TM * TN, nbtype)
+        for i in range(TM):
+            for j in range(TN):
+                out[i * TN + j] = acc[i * TN + j]
+        split = cuda.blockIdx.z
+        splits = cuda.gridDim.z
+        ws_off = ep[7]
+        for idx in range(TM * TN):
+            row = row0 + ty + (idx // TN) * TY
+            col = col0 + tx + (idx % TN) * TX
+            if row < M and col < NC:
+                if splits > 1:
+                    F[ws_off + (split * M + row) * NC + col] = out[idx]
+                else:
+                    epilogue(F, I, row, col, N, out[idx], ep, fp)
+
+    return gemm
