@@ -14,8 +14,9 @@ try:
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("fastnn.distributed needs Dask: pip install 'fastnn[dask]'") from error
 
-from .partitions import LabelTargets, NumericTargets, RowPartitions, load_partitions
+from .encoding import LabelTargets, NumericTargets, TransposedInputs
+from .partitions import RowPartitions, load_partitions
 from .train import TrainingInterrupted, WorkerLost, train
 
-__all__ = ["LabelTargets", "NumericTargets", "RowPartitions", "TrainingInterrupted", "WorkerLost",
+__all__ = ["LabelTargets", "NumericTargets", "RowPartitions", "TransposedInputs", "TrainingInterrupted", "WorkerLost",
            "load_partitions", "train"]

@@ -1,21 +1,28 @@
 """Row partitions of a training set, persisted on the Dask workers.
 
-``load_partitions`` turns ``X`` (rows are examples) and ``y`` into one
-``Partition(X (n_x, m_p), Y (n_out, m_p))`` per row block, computed and kept
-on the workers; only small summaries (shape, finiteness, labels) come back to
-the client, which checks them before any training starts. The partitions are
-computed from the user's graph, and the scheduler keeps that lineage: a
-partition lost with its worker is recomputed from the source on another one.
+Two passes over the user's row blocks, each a task per block on the workers:
+
+1. ``summarize_blocks``: each pair of blocks (``X`` rows, ``y`` rows) sends back
+   a small ``Summary`` — its shape, NaN/inf, labels, column moments. The client
+   checks them (``check_summaries``) and raises the errors of a local fit,
+   naming the partition, before anything is trained.
+2. ``persist_partitions``: each block becomes ``Partition(X (n_x, m_p), Y (n_out, m_p))``
+   in the training dtype (standardised if asked), computed and kept on the
+   workers; only handles come back.
+
+The partitions are computed straight from the user's graph, so the scheduler
+keeps that lineage: a partition lost with its worker is recomputed from the
+source on another one. (The price is that the source is read twice.)
 """
 
 import math
 
 import numpy as np
-from dask import delayed
 import dask.array as da
 from distributed import wait
 
 from . import worker
+from .encoding import LabelTargets, NumericTargets, TransposedInputs
 
 
 class RowPartitions:
@@ -29,7 +36,7 @@ class RowPartitions:
         self.client = client
         self.futures = list(futures)
         self.rows = np.asarray(rows, dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(self.rows)])
+        self.offsets = np.concatenate([[0], np.cumsum(self.rows)]).astype(np.int64)
         self.n_features = int(n_features)
         self.n_outputs = int(n_outputs)
         self.dtype = np.dtype(dtype)
@@ -49,46 +56,23 @@ class RowPartitions:
                 f"n_features={self.n_features}, n_outputs={self.n_outputs}, dtype={self.dtype})")
 
 
-# ---------------------------------------------------------------------------
-# Targets: how y becomes Y (n_out, m) on the workers (picklable callables)
-# ---------------------------------------------------------------------------
+class Blocks:
+    """The user's data as pairs of delayed row blocks, with their summaries."""
 
-
-class NumericTargets:
-    """Targets used as given: ``y (m,)`` or ``(m, k)`` -> ``Y (k, m)`` in ``dtype``."""
-
-    def __init__(self, dtype):
-        self.dtype = np.dtype(dtype)
-
-    def __call__(self, y):
-        y = np.asarray(y, dtype=self.dtype)
-        return np.ascontiguousarray(y.reshape(y.shape[0], -1).T)
-
-
-class LabelTargets:
-    """Class labels -> ``Y``: one row ``y == classes[1]`` for two classes (sigmoid
-    output), one-hot rows in the order of ``classes`` for more (softmax)."""
-
-    def __init__(self, classes, dtype):
-        self.classes = np.asarray(classes)
-        self.dtype = np.dtype(dtype)
+    def __init__(self, x_blocks, y_blocks, summaries):
+        self.x_blocks, self.y_blocks, self.summaries = x_blocks, y_blocks, summaries
 
     @property
-    def n_outputs(self):
-        return 1 if len(self.classes) == 2 else len(self.classes)
+    def y_ndim(self):
+        return self.summaries[0].y_ndim
 
-    def __call__(self, y):
-        y = np.asarray(y).ravel()
-        if len(self.classes) == 2:
-            return (y == self.classes[1]).astype(self.dtype)[None, :]
-        index = np.searchsorted(self.classes, y)
-        Y = np.zeros((len(self.classes), y.shape[0]), dtype=self.dtype)
-        Y[index, np.arange(y.shape[0])] = 1
-        return Y
+    @property
+    def y_columns(self):
+        return self.summaries[0].y_columns
 
 
 # ---------------------------------------------------------------------------
-# From the user's arrays to checked, persisted partitions
+# From the user's arrays to blocks
 # ---------------------------------------------------------------------------
 
 
@@ -99,32 +83,41 @@ def as_dask_array(data, name, chunk_rows=None):
         return data
     if hasattr(data, "to_dask_array"):
         return data.to_dask_array(lengths=True)
-    try:
-        array = np.asarray(data)
-    except Exception as error:  # noqa: BLE001 -- whatever the object, say which argument
-        raise TypeError(f"{name} must be a dask array or array-like, got {type(data).__name__}") \
-            from error
+    if data is None:
+        raise ValueError(f"{name} is None: expected a dask array or an array-like")
+    array = np.asarray(data)
     if array.ndim == 0:
         raise ValueError(f"{name} must be an array, got a scalar")
     rows = max(1, array.shape[0])
     return da.from_array(array, chunks=(chunk_rows or rows,) + array.shape[1:])
 
 
+def as_dask_arrays(client, X, y):
+    """``X`` and ``y`` as dask arrays; in-memory arrays are cut in two blocks per worker."""
+    chunk_rows = None
+    if not isinstance(X, da.Array) and not hasattr(X, "to_dask_array") and X is not None:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        chunk_rows = max(1, math.ceil(len(X) / (2 * workers)))
+    X = as_dask_array(X, "X", chunk_rows)
+    y = as_dask_array(y, "y", X.chunks[0][0] if chunk_rows else None)
+    return X, y
+
+
 def row_blocks(X, y):
-    """Pairs of delayed row blocks of ``X`` and ``y`` that cover the same rows."""
+    """Lists of delayed row blocks of ``X`` and ``y`` that cover the same rows."""
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got {X.ndim} dimension(s)")
+        raise ValueError(f"X must be a 2-D array (n_samples, n_features), got {X.ndim}-D")
     if y.ndim not in (1, 2):
-        raise ValueError(f"y must be 1-D or 2-D (n_samples[, n_outputs]), got {y.ndim} dimensions")
+        raise ValueError(f"y must be 1-D or 2-D (n_samples[, n_outputs]), got {y.ndim}-D")
     if X.numblocks[1] > 1:
         X = X.rechunk({1: -1})
     if y.ndim == 2 and y.numblocks[1] > 1:
         y = y.rechunk({1: -1})
-    known = not (any(math.isnan(c) for c in X.chunks[0]) or any(math.isnan(c) for c in y.chunks[0]))
+    known = not any(math.isnan(c) for c in X.chunks[0] + y.chunks[0])
     if known:
         if X.shape[0] != y.shape[0]:
-            raise ValueError(f"X and y have different numbers of samples: "
-                             f"{X.shape[0]} and {y.shape[0]}")
+            raise ValueError(f"X and y have different numbers of samples: X has {X.shape[0]} "
+                             f"rows, y has {y.shape[0]} entries")
         if y.chunks[0] != X.chunks[0]:
             y = y.rechunk({0: X.chunks[0]})
     elif X.numblocks[0] != y.numblocks[0]:
@@ -133,92 +126,149 @@ def row_blocks(X, y):
     return list(X.to_delayed().ravel()), list(y.to_delayed().ravel())
 
 
-def load_blocks(client, X, y, dtype, classification):
-    """Compute and keep each row block on the workers; return its futures and summaries."""
+def summarize_blocks(client, X, y, classification):
+    """``Blocks`` of ``X``/``y`` with the ``Summary`` of each pair (one task per pair)."""
     x_blocks, y_blocks = row_blocks(X, y)
-    load = delayed(worker.load_block, pure=True)
-    futures = client.compute([load(xb, yb, np.dtype(dtype).name)
-                              for xb, yb in zip(x_blocks, y_blocks)])
-    summaries = client.gather([client.submit(worker.summarize, f, classification, pure=False)
-                               for f in futures])
-    return futures, summaries
+    summaries = client.gather(client.compute(
+        [_delayed_summary(xb, yb, classification) for xb, yb in zip(x_blocks, y_blocks)]))
+    return Blocks(x_blocks, y_blocks, summaries)
 
 
-def check_summaries(summaries, classification, classes=None):
+def _delayed_summary(x_block, y_block, classification):
+    from dask import delayed
+
+    return delayed(worker.summarize_block, pure=True)(x_block, y_block, classification)
+
+
+# ---------------------------------------------------------------------------
+# Checks (on the client, from the summaries)
+# ---------------------------------------------------------------------------
+
+
+def _finite_error(name, p, nan, dtype="float64"):
+    if nan:
+        return ValueError(f"Input {name} contains NaN (partition {p}).")
+    return ValueError(f"Input {name} contains infinity or a value too large for "
+                      f"dtype({dtype!r}) (partition {p}).")
+
+
+def check_summaries(summaries, classification):
     """Raise the errors of a local fit, naming the partition, before any training.
 
-    Returns ``(n_features, labels)``: the number of columns of ``X`` and, for a
-    classifier, the sorted labels found in ``y`` (``classes`` when given, after
-    checking that every label of ``y`` is among them).
+    Returns the number of columns of ``X``. Labels are checked by the caller
+    (``distinct_labels``), which knows the estimator's rules.
     """
     n_features = None
     for p, s in enumerate(summaries):
         if s.x_error:
-            raise ValueError(f"X must be a 2-D array of numbers; partition {p} holds {s.x_error}")
+            raise ValueError(f"{s.x_error} (partition {p})")
         if n_features is None:
             n_features = s.columns
         elif s.columns != n_features:
             raise ValueError(f"X's partitions have different numbers of columns: partition {p} "
                              f"has {s.columns}, partition 0 has {n_features}")
-        if not s.x_finite:
-            raise ValueError(f"X contains NaN or infinity (partition {p})")
+        if s.x_nan or s.x_inf:
+            raise _finite_error("X", p, s.x_nan)
         if s.y_error:
-            raise ValueError(f"y must hold numbers or labels; partition {p} holds {s.y_error}")
+            raise ValueError(f"{s.y_error} (partition {p})")
         if s.y_rows != s.rows:
             raise ValueError(f"X and y have different numbers of samples in partition {p}: "
-                             f"{s.rows} and {s.y_rows}")
-        if not s.y_finite:
-            raise ValueError(f"y contains NaN or infinity (partition {p})")
-    if sum(s.rows for s in summaries) == 0:
-        raise ValueError("X has no samples: at least one row is required")
+                             f"X has {s.rows} rows, y has {s.y_rows} entries")
+        if s.y_nan or s.y_inf:
+            raise _finite_error("y", p, s.y_nan)
+    if n_features is None or sum(s.rows for s in summaries) == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape=(0, {n_features or 0})) while a "
+                         "minimum of 1 is required: X has no samples.")
     if n_features == 0:
-        raise ValueError("X has no features: at least one column is required")
+        raise ValueError(f"Found array with 0 feature(s) (shape=({summaries[0].rows}, 0)) while "
+                         "a minimum of 1 is required: X has no features.")
     y_columns = {s.y_columns for s in summaries}
     if len(y_columns) > 1:
         raise ValueError(f"y's partitions have different numbers of columns: {sorted(y_columns)}")
-    if not classification:
-        return n_features, None
-    found = np.unique(np.concatenate([s.labels for s in summaries if len(s.labels)]))
-    if classes is not None:
-        classes = np.asarray(classes)
-        unseen = np.setdiff1d(found, classes)
-        if len(unseen):
-            raise ValueError(f"y contains labels not in classes {classes.tolist()}: "
-                             f"{unseen.tolist()}")
-        return n_features, classes
-    if len(found) < 2:
-        raise ValueError(f"y must hold at least two classes, got {found.tolist()}")
-    return n_features, found
+    if not classification and 0 in y_columns:
+        raise ValueError("y has 0 targets")
+    return n_features
+
+
+def distinct_labels(summaries):
+    """The labels found in every partition, as one array (sorted when they sort)."""
+    found = [s.labels for s in summaries if s.labels is not None and len(s.labels)]
+    labels = np.concatenate(found) if found else np.empty(0)
+    try:
+        return np.unique(labels)
+    except TypeError:  # mixed kinds: keep them, the label check names the problem
+        return np.array(list(dict.fromkeys(labels.tolist())), dtype=object)
+
+
+def check_classes(labels, classes):
+    """``classes`` (or the sorted ``labels`` found) after checking every label is known."""
+    if classes is None:
+        if len(labels) < 2:
+            raise ValueError(f"y must hold at least two classes, got {labels.tolist()}")
+        return labels
+    classes = np.asarray(classes)
+    unseen = [label for label in labels.tolist() if label not in set(classes.tolist())]
+    if unseen:
+        raise ValueError(f"y contains labels not in classes {classes.tolist()}: {unseen}")
+    return classes
+
+
+def column_moments(summaries, which):
+    """``(mean, std)`` per column over all partitions, from each block's moments (float64)."""
+    rows = np.array([s.rows for s in summaries], dtype=np.float64)
+    moments = [getattr(s, which) for s in summaries]
+    sums = np.array([mo[0] for mo in moments])
+    squares = np.array([mo[1] for mo in moments])
+    m = rows.sum()
+    mean = sums.sum(axis=0) / m
+    block_means = sums / np.maximum(rows, 1)[:, None]
+    spread = squares.sum(axis=0) + (rows[:, None] * (block_means - mean) ** 2).sum(axis=0)
+    return mean, np.sqrt(spread / m)
+
+
+# ---------------------------------------------------------------------------
+# Persisting
+# ---------------------------------------------------------------------------
+
+
+def persist_partitions(client, blocks, inputs, targets, n_features, n_outputs, dtype,
+                       labels=None):
+    """``RowPartitions``: every non-empty block made a partition and kept on the workers."""
+    from dask import delayed
+
+    prepare = delayed(worker.prepare_partition, pure=True)
+    kept = [(xb, yb, s.rows) for xb, yb, s in zip(blocks.x_blocks, blocks.y_blocks,
+                                                   blocks.summaries) if s.rows > 0]
+    futures = client.compute([prepare(xb, yb, inputs, targets) for xb, yb, _ in kept])
+    wait(futures)
+    for future in futures:
+        if future.status == "error":
+            future.result()  # the worker's exception, raised here where it can be read
+    return RowPartitions(client, futures, [rows for _, _, rows in kept], n_features, n_outputs,
+                         dtype, labels)
 
 
 def load_partitions(client, X, y, dtype="float64", classes=None, classification=False):
-    """Checked ``RowPartitions`` of ``X``/``y`` on ``client``'s workers.
+    """Checked ``RowPartitions`` of ``X``/``y`` (rows are examples) on ``client``'s workers.
 
-    ``classification``: ``y`` holds labels, encoded by ``LabelTargets`` (sorted
-    labels found in ``y``, or ``classes`` when given); otherwise ``y`` holds
-    numbers, used as given (``NumericTargets``). Raises ValueError before any
-    training for columns that differ between partitions, NaN/inf, too few
-    samples or classes, labels outside ``classes``.
+    ``classification``: ``y`` holds labels, encoded as the estimators do
+    (``LabelTargets`` of the sorted labels found in ``y``, or of ``classes``
+    when given); otherwise ``y`` holds numbers, used as given. No
+    standardisation: this is the kernels' view (``fastnn.distributed.fit``
+    standardises as the estimators do). Raises ValueError before any training
+    for partitions whose columns differ, NaN/inf, no samples or features, a
+    single class, labels outside ``classes``.
     """
-    chunk_rows = None
-    if not isinstance(X, da.Array) and not hasattr(X, "to_dask_array"):
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        chunk_rows = max(1, math.ceil(len(X) / (2 * workers)))
-    X = as_dask_array(X, "X", chunk_rows)
-    y = as_dask_array(y, "y", X.chunks[0][0] if chunk_rows else None)
-    futures, summaries = load_blocks(client, X, y, dtype, classification)
-    n_features, labels = check_summaries(summaries, classification, classes)
+    X, y = as_dask_arrays(client, X, y)
+    blocks = summarize_blocks(client, X, y, classification)
+    n_features = check_summaries(blocks.summaries, classification)
+    labels = None
     if classification:
+        labels = check_classes(distinct_labels(blocks.summaries), classes)
         targets = LabelTargets(labels, dtype)
         n_outputs = targets.n_outputs
     else:
         targets = NumericTargets(dtype)
-        n_outputs = summaries[0].y_columns
-    kept = [(f, s.rows) for f, s in zip(futures, summaries) if s.rows > 0]
-    parts = [client.submit(worker.finish_partition, f, targets, pure=False) for f, _ in kept]
-    wait(parts)
-    for p, part in enumerate(parts):
-        if part.status == "error":
-            part.result()  # raises the worker's exception here, where it can be read
-    return RowPartitions(client, parts, [rows for _, rows in kept], n_features, n_outputs, dtype,
-                         labels)
+        n_outputs = blocks.y_columns
+    return persist_partitions(client, blocks, TransposedInputs(dtype), targets, n_features,
+                              n_outputs, dtype, labels)

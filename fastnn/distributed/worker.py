@@ -18,27 +18,24 @@ import numpy as np
 import kernels
 
 
-class Block(NamedTuple):
-    """A row block as loaded: ``X`` transposed to ``(n_x, m_p)`` (or ``None`` when
-    it is not numeric), ``y`` as given, and the reason ``X`` could not be read."""
-
-    X: object
-    y: np.ndarray
-    error: str
-
-
 class Summary(NamedTuple):
-    """What the client checks before training (small: no rows travel)."""
+    """What the client checks before training, and the column moments the
+    standardisation needs (small: no rows travel)."""
 
     rows: int
     columns: int
-    x_error: str
-    x_finite: bool
+    x_error: str  # why X cannot be used, or ""
+    x_nan: bool
+    x_inf: bool
+    x_moments: object  # (sum, sum of squares about the block mean) per column, float64
     y_rows: int
+    y_ndim: int
     y_columns: int
     y_error: str
-    y_finite: bool
-    labels: object  # the sorted distinct labels (classification) or None
+    y_nan: bool
+    y_inf: bool
+    y_moments: object  # as x_moments (regression only)
+    labels: object  # the distinct labels (classification only)
 
 
 class Partition(NamedTuple):
@@ -71,49 +68,66 @@ class LocalRun(NamedTuple):
 
 
 # ---------------------------------------------------------------------------
-# Loading and checking a block
+# Checking a block, and making it a partition
 # ---------------------------------------------------------------------------
 
 
-def load_block(x, y, dtype):
-    """``x`` (m_p, n_x) rows -> ``Block`` with ``X`` contiguous in the notes' layout."""
-    x = np.asarray(x)
-    y = np.asarray(y)
-    if x.ndim != 2:
-        return Block(None, y, f"a block of {x.ndim} dimensions, expected 2")
+def _numbers(data, name):
+    """``(float64 array, "")`` or ``(None, why not)``."""
+    array = np.asarray(data)
     try:
-        X = np.ascontiguousarray(x.T, dtype=dtype)
+        return array.astype(np.float64, copy=False), ""
     except (TypeError, ValueError) as error:
-        return Block(None, y, f"values that are not numeric ({error})")
-    return Block(X, y, "")
+        return None, f"{name} must hold numbers: {error}"
 
 
-def summarize(block, classification):
-    """The ``Summary`` of a block: its shape, finiteness and (for classifiers) labels."""
-    y = block.y
-    rows, columns = (block.X.shape[1], block.X.shape[0]) if block.X is not None else (-1, -1)
-    x_finite = block.X is None or bool(np.isfinite(block.X).all())
-    y_rows = y.shape[0] if y.ndim else -1
-    y_columns = 1 if y.ndim == 1 else (y.shape[1] if y.ndim == 2 else -1)
-    y_error, y_finite, labels = "", True, None
-    if y.ndim not in (1, 2):
-        y_error = f"a block of {y.ndim} dimensions, expected 1 or 2"
-    elif classification:
-        labels = np.unique(y.ravel()) if y.size else y.ravel()[:0]
-        if labels.dtype.kind == "f":
-            y_finite = bool(np.isfinite(labels).all())
+def _moments(values):
+    """Column sums and sums of squares about the block's mean, for a pairwise combine."""
+    if values.shape[0] == 0:
+        return np.zeros(values.shape[1]), np.zeros(values.shape[1])
+    mean = values.mean(axis=0)
+    return values.sum(axis=0), ((values - mean) ** 2).sum(axis=0)
+
+
+def summarize_block(x, y, classification):
+    """The ``Summary`` of a pair of row blocks (rows are examples)."""
+    x, y = np.asarray(x), np.asarray(y)
+    rows, columns, x_error = -1, -1, ""
+    x_nan = x_inf = False
+    x_moments = None
+    if x.ndim != 2:
+        x_error = f"X must be a 2-D array (n_samples, n_features), got a {x.ndim}-D block"
     else:
+        rows, columns = x.shape
+        values, x_error = _numbers(x, "X")
+        if values is not None:
+            x_nan, x_inf = bool(np.isnan(values).any()), bool(np.isinf(values).any())
+            if not (x_nan or x_inf):
+                x_moments = _moments(values)
+    y_rows = y.shape[0] if y.ndim else -1
+    y_columns = (1 if y.ndim == 1 else y.shape[1]) if y.ndim in (1, 2) else -1
+    y_error, y_nan, y_inf, y_moments, labels = "", False, False, None, None
+    if y.ndim not in (1, 2):
+        y_error = f"y must be 1-D or 2-D (n_samples[, n_outputs]), got a {y.ndim}-D block"
+    elif classification:
+        flat = y.ravel()
         try:
-            y_finite = bool(np.isfinite(y.astype(np.float64)).all())
-        except (TypeError, ValueError) as error:
-            y_error = f"values that are not numeric ({error})"
-    return Summary(rows, columns, block.error, x_finite, y_rows, y_columns, y_error, y_finite,
-                   labels)
+            labels = np.unique(flat)
+        except TypeError:  # labels of mixed kinds do not sort: let the client say so
+            labels = np.array(list(dict.fromkeys(flat.tolist())), dtype=object)
+    else:
+        values, y_error = _numbers(y, "y")
+        if values is not None:
+            y_nan, y_inf = bool(np.isnan(values).any()), bool(np.isinf(values).any())
+            if not (y_nan or y_inf):
+                y_moments = _moments(values.reshape(values.shape[0], -1))
+    return Summary(rows, columns, x_error, x_nan, x_inf, x_moments, y_rows, y.ndim, y_columns,
+                   y_error, y_nan, y_inf, y_moments, labels)
 
 
-def finish_partition(block, encode_targets):
-    """``Partition(X, Y)`` with ``Y = encode_targets(y)`` of shape ``(n_out, m_p)``."""
-    return Partition(block.X, encode_targets(block.y))
+def prepare_partition(x, y, inputs, targets):
+    """``Partition(inputs(x), targets(y))``: the block in the kernels' layout and dtype."""
+    return Partition(inputs(x), targets(y))
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""How a row block becomes the kernels' arrays, on the worker that holds it.
+
+Small picklable callables, sent with the tasks: ``inputs(x)`` gives
+``X (n_x, m_p)`` and ``targets(y)`` gives ``Y (n_out, m_p)``, both C-contiguous
+in the training dtype. With a ``fastnn.scaling.Scaling`` they apply the
+estimators' own standardisation functions, so a partition holds exactly the
+columns a local fit would train on.
+"""
+
+import numpy as np
+
+from .. import scaling as scaling_module
+
+
+def _floats(data, name):
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        array = array.astype(np.float64)
+    return array
+
+
+class TransposedInputs:
+    """``x (m_p, n_x)`` -> ``X (n_x, m_p)``: cast to ``dtype``, or standardised by ``scaling``."""
+
+    def __init__(self, dtype, scaling=None):
+        self.dtype = np.dtype(dtype)
+        self.scaling = scaling
+
+    def __call__(self, x):
+        x = _floats(x, "X")
+        if self.scaling is None:
+            return np.ascontiguousarray(x.T, dtype=self.dtype)
+        return scaling_module.transposed_inputs(x, self.scaling, self.dtype)
+
+
+class NumericTargets:
+    """``y (m_p,)`` or ``(m_p, k)`` -> ``Y (k, m_p)``: cast, or standardised by ``scaling``."""
+
+    def __init__(self, dtype, scaling=None):
+        self.dtype = np.dtype(dtype)
+        self.scaling = scaling
+
+    def __call__(self, y):
+        y = _floats(y, "y")
+        y = y.reshape(y.shape[0], -1)
+        if self.scaling is None:
+            return np.ascontiguousarray(y.T, dtype=self.dtype)
+        return scaling_module.transposed_targets(y.astype(np.float64), self.scaling, self.dtype)
+
+
+class LabelTargets:
+    """Class labels -> ``Y``: one row ``y == classes[1]`` for two classes (sigmoid
+    output), one-hot rows in the order of ``classes`` for more (softmax) — the
+    encoding of the estimators' ``fit``."""
+
+    def __init__(self, classes, dtype):
+        self.classes = np.asarray(classes)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def n_outputs(self):
+        return 1 if len(self.classes) == 2 else len(self.classes)
+
+    def __call__(self, y):
+        y = np.asarray(y).ravel()
+        if len(self.classes) == 2:
+            return (y == self.classes[1]).astype(self.dtype)[None, :]
+        order = np.argsort(self.classes, kind="stable")
+        index = order[np.searchsorted(self.classes[order], y)]
+        Y = np.zeros((len(self.classes), y.shape[0]), dtype=self.dtype)
+        Y[index, np.arange(y.shape[0])] = 1
+        return Y
