@@ -25,13 +25,15 @@ if SIMULATOR:
     TILES = (ck.TileShape(8, 8, 4, 2, 2), ck.TileShape(4, 4, 4, 1, 1))
     THREADS = 16          # threads per block of the element-wise and reducing kernels
     MAX_BLOCKS = 4        # grid-stride kernels use at most this many blocks
-    SM_COUNT = 2
+    SM_COUNT = 1
+    MIN_STAGES_PER_SPLIT = 2   # so that split-K runs on the tests' small shapes
 else:
     TILES = (ck.TileShape(128, 128, 8, 8, 8), ck.TileShape(64, 64, 16, 4, 4),
              ck.TileShape(32, 32, 32, 2, 2))
     THREADS = 256
     SM_COUNT = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", 80)
     MAX_BLOCKS = 8 * SM_COUNT
+    MIN_STAGES_PER_SPLIT = 8
 
 #: Tile shapes the GPU check times on a large product (the first three are TILES).
 GPU_TILES = (ck.TileShape(128, 128, 8, 8, 8), ck.TileShape(64, 64, 16, 4, 4),
@@ -40,7 +42,6 @@ GPU_TILES = (ck.TileShape(128, 128, 8, 8, 8), ck.TileShape(64, 64, 16, 4, 4),
 
 TARGET_BLOCKS = 2 * SM_COUNT   # enough blocks to fill the chip
 MAX_SPLITS = 32
-MIN_STAGES_PER_SPLIT = 8
 PARTS = MAX_BLOCKS             # blocks (partial sums) of the sum-of-squares reduction
 ALIGN = 32                     # arena offsets are multiples of 32 elements (128 bytes in f32)
 
