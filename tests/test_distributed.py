@@ -70,8 +70,16 @@ def assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, 
 # ---------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["in the graph", "scattered"])
+def parameters_travel(request, monkeypatch):
+    """Small parameters travel inside the tasks, large ones are scattered: test both."""
+    if request.param == "scattered":
+        monkeypatch.setattr("fastnn.distributed.trainer.SCATTER_BYTES", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_full_batch_equals_the_local_run(client, rng, dtype):
+def test_full_batch_equals_the_local_run(client, rng, dtype, parameters_travel):
     X, Y = problem(rng, dtype=dtype)
     parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS), dtype=dtype)
     assert parts.m == 157 and len(parts.futures) == len(ROWS)
@@ -152,7 +160,7 @@ def test_classification_targets_are_encoded_on_the_workers(client, rng):
 # ---------------------------------------------------------------------------
 
 
-def test_averaging_is_the_row_weighted_mean_of_local_runs(client, rng):
+def test_averaging_is_the_row_weighted_mean_of_local_runs(client, rng, parameters_travel):
     X, Y = problem(rng, m=90)
     rows = (40, 50)
     parts = load_partitions(client, chunked(X, rows), chunked(Y, rows))

@@ -7,6 +7,8 @@ once. See ``docs/distributed.md``.
 
 - ``load_partitions(client, X, y, ...)``: checked row partitions persisted on the workers;
 - ``train(partitions, weights, biases, ...)``: the kernels' ``train``, data-parallel;
+- ``fit(estimator, X, y, client)``: an estimator's ``fit``, data-parallel; returns the
+  fitted (ordinary, local) estimator.
 """
 
 try:
@@ -16,7 +18,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
 from .partitions import RowPartitions, load_partitions
-from .train import TrainingInterrupted, WorkerLost, train
+from .trainer import TrainingInterrupted, WorkerLost, train
+from .estimator import fit
 
-__all__ = ["LabelTargets", "NumericTargets", "RowPartitions", "TransposedInputs", "TrainingInterrupted", "WorkerLost",
-           "load_partitions", "train"]
+__all__ = ["LabelTargets", "NumericTargets", "RowPartitions", "TrainingInterrupted",
+           "TransposedInputs", "WorkerLost", "fit", "load_partitions", "train"]

@@ -2,17 +2,15 @@
 
 Small picklable callables, sent with the tasks: ``inputs(x)`` gives
 ``X (n_x, m_p)`` and ``targets(y)`` gives ``Y (n_out, m_p)``, both C-contiguous
-in the training dtype. With a ``fastnn.scaling.Scaling`` they apply the
-estimators' own standardisation functions, so a partition holds exactly the
-columns a local fit would train on.
+in the training dtype. With a standardisation (``fastnn.scaling.Scaling``:
+``x_mean``, ``x_scale``, ``y_mean``, ``y_scale``) they compute what the
+estimators' ``fit`` trains on: ``(x - mean) / scale`` per column.
 """
 
 import numpy as np
 
-from .. import scaling as scaling_module
 
-
-def _floats(data, name):
+def _floats(data):
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         array = array.astype(np.float64)
@@ -20,32 +18,35 @@ def _floats(data, name):
 
 
 class TransposedInputs:
-    """``x (m_p, n_x)`` -> ``X (n_x, m_p)``: cast to ``dtype``, or standardised by ``scaling``."""
+    """``x (m_p, n_x)`` -> ``X (n_x, m_p)``: cast to ``dtype``, standardised by ``scaling``."""
 
     def __init__(self, dtype, scaling=None):
         self.dtype = np.dtype(dtype)
         self.scaling = scaling
 
     def __call__(self, x):
-        x = _floats(x, "X")
+        x = _floats(x)
         if self.scaling is None:
             return np.ascontiguousarray(x.T, dtype=self.dtype)
-        return scaling_module.transposed_inputs(x, self.scaling, self.dtype)
+        # as the estimators: centre in float64, cast, then divide in the training dtype
+        X = np.ascontiguousarray((x - self.scaling.x_mean).T, dtype=self.dtype)
+        X /= self.scaling.x_scale[:, None].astype(self.dtype)
+        return X
 
 
 class NumericTargets:
-    """``y (m_p,)`` or ``(m_p, k)`` -> ``Y (k, m_p)``: cast, or standardised by ``scaling``."""
+    """``y (m_p,)`` or ``(m_p, k)`` -> ``Y (k, m_p)``: cast, standardised by ``scaling``."""
 
     def __init__(self, dtype, scaling=None):
         self.dtype = np.dtype(dtype)
         self.scaling = scaling
 
     def __call__(self, y):
-        y = _floats(y, "y")
+        y = _floats(y).astype(np.float64)
         y = y.reshape(y.shape[0], -1)
-        if self.scaling is None:
-            return np.ascontiguousarray(y.T, dtype=self.dtype)
-        return scaling_module.transposed_targets(y.astype(np.float64), self.scaling, self.dtype)
+        if self.scaling is not None and self.scaling.y_mean is not None:
+            y = (y - self.scaling.y_mean) / self.scaling.y_scale
+        return np.ascontiguousarray(y.T, dtype=self.dtype)
 
 
 class LabelTargets:

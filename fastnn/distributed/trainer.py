@@ -28,6 +28,7 @@ costs are NaN.
 """
 
 import numpy as np
+from dask import delayed
 
 import kernels
 
@@ -141,6 +142,21 @@ class _StepFailed(Exception):
     pass
 
 
+def _send(client, arrays):
+    """``arrays`` (nested tuples) for the tasks: as they are when small (they travel inside
+    the graph), else scattered once to every worker (one copy each, not one per task)."""
+    if _nbytes(arrays) <= SCATTER_BYTES:
+        return arrays
+    [future] = client.scatter([arrays], broadcast=True, hash=False)
+    return future
+
+
+def _nbytes(item):
+    if isinstance(item, tuple):
+        return sum(_nbytes(part) for part in item)
+    return getattr(item, "nbytes", 0)
+
+
 def _result(future, what):
     """The future's value; a cluster failure becomes ``_StepFailed`` naming ``what``."""
     try:
@@ -211,18 +227,16 @@ class _ExactRun:
             yield {int(p): rows[owners == p] for p in np.unique(owners)}
 
     def _gradient_sums(self, state, rows, epoch):
-        parameters = (tuple(state.weights), tuple(state.biases))
-        if sum(p.nbytes for p in state.weights + state.biases) > SCATTER_BYTES:
-            parameters = self.client.scatter(parameters, broadcast=True, hash=False)
+        parameters = _send(self.client, (tuple(state.weights), tuple(state.biases)))
+        task = delayed(worker.gradient_sums, pure=False)
         futures = self.partitions.futures
         if rows is None:
-            tasks = [self.client.submit(worker.gradient_sums, f, parameters, self.activations,
-                                        self.backend, pure=False) for f in futures]
+            tasks = [task(f, parameters, self.activations, self.backend) for f in futures]
         else:
-            tasks = [self.client.submit(worker.gradient_sums, futures[p], parameters,
-                                        self.activations, self.backend, r, pure=False)
+            tasks = [task(futures[p], parameters, self.activations, self.backend, r)
                      for p, r in sorted(rows.items())]
-        return _result(tree_reduce(self.client, tasks, self.fan_in), f"a step of epoch {epoch}")
+        total = self.client.compute(tree_reduce(tasks, self.fan_in))
+        return _result(total, f"a step of epoch {epoch}")
 
     def _update(self, state, sums, batch_m):
         """The kernels' update on a copy of ``state``, with the batch's mean gradients."""
@@ -254,7 +268,8 @@ class _AveragedRun:
         self.momentum, self.l2 = momentum, l2
         self.backend, self.fan_in = backend, fan_in
         self.local_epochs = int(local_epochs)
-        self.seed = np.random.SeedSequence(seed)
+        self.seed = seed if isinstance(seed, np.random.SeedSequence) else \
+            np.random.SeedSequence(seed)
 
     def advance(self, state, epoch, remaining):
         """One round from ``state``: returns ``(new_state, costs of its epochs, stop)``."""
@@ -263,17 +278,15 @@ class _AveragedRun:
             return state, [np.nan], True
         m = self.partitions.m
         client = self.client
-        parameters = (tuple(state.weights), tuple(state.biases))
-        velocities = (tuple(state.v_weights), tuple(state.v_biases))
-        if sum(p.nbytes for p in state.weights + state.biases) > SCATTER_BYTES:
-            parameters, velocities = client.scatter([parameters, velocities], broadcast=True,
-                                                    hash=False)
+        parameters = _send(client, (tuple(state.weights), tuple(state.biases)))
+        velocities = _send(client, (tuple(state.v_weights), tuple(state.v_biases)))
         seeds = self.seed.spawn(len(self.partitions.futures))  # fresh per round and partition
-        tasks = [client.submit(worker.local_epochs, f, parameters, velocities, self.activations,
-                               self.backend, epochs, self.learning_rate, self.batch_size,
-                               self.momentum, self.l2 / m, s, pure=False)
+        task = delayed(worker.local_epochs, pure=False)
+        tasks = [task(f, parameters, velocities, self.activations, self.backend, epochs,
+                      self.learning_rate, self.batch_size, self.momentum, self.l2 / m, s)
                  for f, s in zip(self.partitions.futures, seeds)]
-        run = _result(tree_reduce(client, tasks, self.fan_in), f"the round from epoch {epoch}")
+        total = client.compute(tree_reduce(tasks, self.fan_in))
+        run = _result(total, f"the round from epoch {epoch}")
         if run.rows != m:
             raise _StepFailed(f"epoch {epoch}: the partitions trained on {run.rows} rows of {m}")
         costs = run.costs / m
