@@ -1,9 +1,10 @@
 """What the three estimators share: hyperparameter checks, ``fit`` and the forward pass.
 
 ``fit`` runs in this order, so that bad input leaves the model as it was and
-never reaches compiled code: hyperparameters, data, warm-start state, kernel
-import; then the conversion to the notes' layout (once per fit), the chunked
-run (``training.run``), and only then the fitted attributes.
+never reaches compiled code: hyperparameters, data, warm-start state, the
+conversion to the notes' layout (once per fit; it finds NaN and infinity in X
+from the column sums), the kernel import; then the chunked run
+(``training.run``), and only then the fitted attributes.
 """
 
 import warnings
@@ -19,7 +20,7 @@ from ._threading import kernel_guard
 from .progress import make_progress
 from .validation import (INITS, check_activations, check_backend, check_choice, check_dtype,
                          check_hidden, check_integer, check_real, check_same_length, check_seed,
-                         check_X, check_y_present)
+                         check_X, check_y_present, feature_names_of)
 
 #: The seed used when ``seed=None``: fits are reproducible by default.
 DEFAULT_SEED = 0
@@ -97,16 +98,17 @@ class Network(BaseEstimator):
         name = type(self).__name__
         config = self._config()
         check_y_present(y, name)
-        X = check_X(X)
+        feature_names = feature_names_of(X)
+        X = check_X(X, check_finite=False)  # checked from its column sums in prepare_inputs
         targets = self._prepare_targets(y, config)
         check_same_length(X, targets.labels)
         n_features = X.shape[1]
         layer_sizes = (n_features,) + config.hidden + (targets.n_outputs,)
         warm = self._warm_parameters(config, layer_sizes)
+        XT, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize)
+        fitted_scaling = self._scaling(config, x_mean, x_scale, targets)
+        del X  # only its shape is needed from here on; let a converted copy go
         kernel_module = kernels.get(config.backend)
-
-        fitted_scaling = self._scaling(config, X, targets)
-        XT = scaling.transposed_inputs(X, fitted_scaling, config.dtype)
         YT = self._transposed_targets(targets, fitted_scaling, config.dtype)
         init_sequence, order_sequence = np.random.SeedSequence(
             DEFAULT_SEED if config.seed is None else config.seed).spawn(2)
@@ -129,8 +131,8 @@ class Network(BaseEstimator):
         if config.standardize:
             weights, biases = scaling.fold(weights, biases, fitted_scaling, config.dtype)
         previous = self.history_ if warm is not None and hasattr(self, "history_") else None
-        self._set_fitted(X, targets, layer_sizes, activations, weights, biases,
-                         result.costs, previous)
+        self._set_fitted(targets, layer_sizes, activations, weights, biases,
+                         result.costs, previous, feature_names)
 
         if result.interrupted:
             warnings.warn(f"{name}.fit was interrupted after {result.epochs_done} of "
@@ -145,11 +147,14 @@ class Network(BaseEstimator):
                 f"the parameters of the last finite epoch ({epoch - 1}).", epoch)
         return self
 
-    def _scaling(self, config, X, targets):
-        n_outputs = targets.n_outputs if targets.scale_targets else None
+    @staticmethod
+    def _scaling(config, x_mean, x_scale, targets):
+        if not targets.scale_targets:
+            return scaling.Scaling(x_mean, x_scale)
         if not config.standardize:
-            return scaling.identity(X.shape[1], n_outputs)
-        return scaling.fit_scaling(X, targets.values if targets.scale_targets else None)
+            return scaling.Scaling(x_mean, x_scale, np.zeros(targets.n_outputs),
+                                   np.ones(targets.n_outputs))
+        return scaling.Scaling(x_mean, x_scale, *scaling.target_scaling(targets.values))
 
     def _warm_parameters(self, config, layer_sizes):
         """``(weights, biases)`` to continue from, checked; None for a fresh start."""
@@ -162,8 +167,8 @@ class Network(BaseEstimator):
                              "start again")
         return initialization.check_parameters(self.parameters_, layer_sizes, np.float64)
 
-    def _set_fitted(self, X, targets, layer_sizes, activations, weights, biases, costs,
-                    previous_history):
+    def _set_fitted(self, targets, layer_sizes, activations, weights, biases, costs,
+                    previous_history, feature_names):
         self.parameters_ = initialization.parameters_dict(weights, biases)
         history = costs if previous_history is None else np.concatenate(
             [np.asarray(previous_history, dtype=np.float64), costs])
@@ -173,6 +178,10 @@ class Network(BaseEstimator):
         self._layer_sizes = tuple(layer_sizes)
         self._activations = tuple(activations)
         self._set_target_attributes(targets)
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
     # -- forward -------------------------------------------------------------
 

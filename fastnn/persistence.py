@@ -153,9 +153,10 @@ def load(path):
     """Read a model written by ``save``; ValueError for a corrupt or foreign file."""
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise _refuse(path, "it is a single .npy array, not a .npz archive")
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise _refuse(path, "it is a single .npy array, not a .npz archive")
+        with loaded as archive:
             contents = {key: archive[key] for key in archive.files}
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise

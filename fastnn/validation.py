@@ -158,10 +158,11 @@ def _check_finite(array, name):
                          f"dtype({array.dtype.name!r}).")
 
 
-def check_X(X, name="X", n_features=None, estimator_name="the estimator"):
+def check_X(X, name="X", n_features=None, estimator_name="the estimator", check_finite=True):
     """Rows are examples: a finite numeric 2-D array with at least one row and one column.
 
     ``n_features``: the number of columns expected (the fitted model's).
+    ``check_finite=False`` leaves the NaN/inf check to the caller.
     Returns a NumPy array (dtype as given if numeric, else float64).
     """
     array = _as_float_array(X, name)
@@ -178,11 +179,23 @@ def check_X(X, name="X", n_features=None, estimator_name="the estimator"):
     if n_columns < 1:
         raise ValueError(f"Found array with 0 feature(s) (shape={array.shape}) while a "
                          f"minimum of 1 is required: {name} has no features.")
-    _check_finite(array, name)
+    if check_finite:
+        _check_finite(array, name)
     if n_features is not None and n_columns != n_features:
         raise ValueError(f"{name} has {n_columns} features, but {estimator_name} is expecting "
                          f"{n_features} features as input.")
     return array
+
+
+def feature_names_of(X):
+    """The column names of a data frame (all strings), else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = list(columns)
+    if names and all(isinstance(name, str) for name in names):
+        return np.asarray(names, dtype=object)
+    return None
 
 
 def check_y_present(y, estimator_name):

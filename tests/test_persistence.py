@@ -1,0 +1,191 @@
+"""save/load: a versioned .npz read without pickle, written atomically; bad files refused."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import persistence
+
+X, Y = fastnn.datasets.blobs(m=60, n_features=3, centers=3, seed=8)
+
+
+def _models():
+    labels = np.array(["cat", "dog", "eel"])[Y]
+    object_labels = np.array([10, 20, 30], dtype=object)[Y]
+    return {
+        "classifier strings": (fastnn.MLPClassifier(hidden=(5, 4), activation=("tanh", "relu"),
+                                                    epochs=7, seed=3, backend="numpy"), labels),
+        "classifier object ints": (fastnn.MLPClassifier(hidden=(3,), epochs=4, dtype="float32",
+                                                        backend="numpy"), object_labels),
+        "binary bool labels": (fastnn.MLPClassifier(hidden=(3,), epochs=4, backend="numpy"),
+                               Y == 1),
+        "logistic regression": (fastnn.LogisticRegression(epochs=5, l2=0.1, backend="numpy"), Y),
+        "regressor 1-D": (fastnn.MLPRegressor(hidden=[4], epochs=5, momentum=0.5,
+                                              backend="numpy"), X[:, 0] * 3),
+        "regressor 2-D": (fastnn.MLPRegressor(hidden=(), epochs=5, backend="numpy",
+                                              batch_size=8), X[:, :2] + 1),
+    }
+
+
+MODELS = _models()
+
+
+@pytest.mark.parametrize("case", list(MODELS))
+def test_round_trip_is_bit_identical(case, tmp_path):
+    model, y = MODELS[case]
+    model.fit(X, y)
+    path = tmp_path / "model.npz"
+    fastnn.save(model, path)
+    loaded = fastnn.load(path)
+    assert type(loaded) is type(model)
+    assert loaded.get_params() == model.get_params()
+    assert repr(loaded) == repr(model)
+    for key, value in model.parameters_.items():
+        assert loaded.parameters_[key].dtype == value.dtype
+        np.testing.assert_array_equal(loaded.parameters_[key], value)
+    np.testing.assert_array_equal(loaded.history_, model.history_)
+    assert loaded.n_epochs_ == model.n_epochs_ and loaded.n_features_in_ == 3
+    methods = ["predict"] + (["predict_proba", "decision_function"]
+                             if hasattr(model, "classes_") else [])
+    for method in methods:
+        expected, actual = getattr(model, method)(X), getattr(loaded, method)(X)
+        assert actual.dtype == expected.dtype and actual.shape == expected.shape
+        np.testing.assert_array_equal(actual, expected)
+    if hasattr(model, "classes_"):
+        assert loaded.classes_.dtype == model.classes_.dtype
+        assert loaded.classes_.tolist() == model.classes_.tolist()
+    assert loaded.score(X, y) == model.score(X, y)
+
+
+def test_loaded_model_can_warm_start(tmp_path):
+    model = fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy",
+                                 warm_start=True).fit(X, Y)
+    fastnn.save(model, tmp_path / "m.npz")
+    loaded = fastnn.load(tmp_path / "m.npz").fit(X, Y)
+    assert loaded.n_epochs_ == 6
+
+
+def test_file_is_npz_with_json_metadata_and_no_pickle(tmp_path):
+    model = fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy").fit(X, Y)
+    path = tmp_path / "m.npz"
+    fastnn.save(model, str(path))
+    with np.load(path, allow_pickle=False) as archive:
+        assert {"metadata", "W1", "b1", "W2", "b2", "history_", "classes_"} <= set(archive.files)
+        assert all(archive[key].dtype != object for key in archive.files)
+        metadata = json.loads(str(archive["metadata"]))
+    assert metadata["format"] == "fastnn-model" and metadata["version"] == persistence.VERSION
+    assert metadata["class"] == "MLPClassifier"
+    assert metadata["params"]["hidden"] == {"tuple": [4]}
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
+    model = fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy").fit(X, Y)
+    path = tmp_path / "m.npz"
+    fastnn.save(model, path)
+    before = path.read_bytes()
+
+    def fail(file, **arrays):
+        file.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence.np, "savez", fail)
+    with pytest.raises(OSError, match="disk full"):
+        fastnn.save(model.set_params(epochs=4), path)
+    assert path.read_bytes() == before  # the old file is untouched
+    assert os.listdir(tmp_path) == ["m.npz"]  # the temporary file was removed
+
+
+def test_save_refuses_unfitted_and_foreign_objects(tmp_path):
+    with pytest.raises(fastnn.NotFittedError):
+        fastnn.save(fastnn.MLPRegressor(), tmp_path / "m.npz")
+    with pytest.raises(TypeError, match="fastnn estimator"):
+        fastnn.save(object(), tmp_path / "m.npz")
+    assert not os.listdir(tmp_path)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = fastnn.MLPClassifier(hidden=(8,), epochs=3, backend="numpy").fit(X, Y)
+    path = tmp_path / "model.npz"
+    fastnn.save(model, path)
+    return path
+
+
+def test_truncated_file_is_refused(saved):
+    data = saved.read_bytes()
+    for size in (0, 10, len(data) // 2, len(data) - 30):
+        saved.write_bytes(data[:size])
+        with pytest.raises(ValueError, match="not a valid fastnn model file"):
+            fastnn.load(saved)
+
+
+def test_corrupted_bytes_are_refused(saved):
+    data = bytearray(saved.read_bytes())
+    with zipfile.ZipFile(saved) as archive:
+        info = archive.getinfo("W1.npy")
+    # flip bytes inside W1's data: the zip CRC no longer matches
+    offset = info.header_offset + 30 + len(info.filename) + info.extra.__len__() + 200
+    data[offset:offset + 8] = bytes(b ^ 0xFF for b in data[offset:offset + 8])
+    saved.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="not a valid fastnn model file"):
+        fastnn.load(saved)
+
+
+def test_foreign_files_are_refused(tmp_path):
+    npz = tmp_path / "other.npz"
+    np.savez(npz, weights=np.ones(3))
+    with pytest.raises(ValueError, match="no fastnn metadata"):
+        fastnn.load(npz)
+    npy = tmp_path / "array.npy"
+    np.save(npy, np.ones(3))
+    with pytest.raises(ValueError, match="not a .npz archive"):
+        fastnn.load(npy)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a valid fastnn model file"):
+        fastnn.load(text)
+    pickled = tmp_path / "object.npz"
+    np.savez(pickled, metadata=np.array([{"format": "fastnn-model"}], dtype=object))
+    with pytest.raises(ValueError, match="not a valid fastnn model file"):
+        fastnn.load(pickled)  # object arrays need pickle: refused, never unpickled
+    with pytest.raises(FileNotFoundError):
+        fastnn.load(tmp_path / "missing.npz")
+
+
+def _rewrite(path, change):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    metadata = json.loads(str(arrays["metadata"]))
+    change(arrays, metadata)
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a, m: m.update(format="something-else"), "format"),
+    (lambda a, m: m.update(version=persistence.VERSION + 1), "newer"),
+    (lambda a, m: m.update({"class": "Pipeline"}), "inconsistent"),
+    (lambda a, m: a.update(W1=np.zeros((8, 2))), "inconsistent"),
+    (lambda a, m: a.pop("b2"), "inconsistent"),
+    (lambda a, m: a.update(history_=np.zeros(2)), "inconsistent"),
+    (lambda a, m: a.update(classes_=np.arange(7)), "inconsistent"),
+    (lambda a, m: m["params"].update(unknown=1), "inconsistent"),
+], ids=["format", "version", "class", "W1 shape", "missing b2", "history", "classes",
+        "unknown param"])
+def test_inconsistent_contents_are_refused(saved, change, message):
+    _rewrite(saved, change)
+    with pytest.raises(ValueError, match=message):
+        fastnn.load(saved)
+
+
+def test_metadata_that_is_not_json_is_refused(saved):
+    with np.load(saved, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    arrays["metadata"] = np.array("{not json")
+    np.savez(saved, **arrays)
+    with pytest.raises(ValueError, match="not JSON"):
+        fastnn.load(saved)
