@@ -334,3 +334,150 @@ def test_data_lost_with_its_worker_stops_the_fit_with_a_clear_error(client, rng)
     assert_same_run(caught.value.costs, weights, biases, ref_costs, ref_weights, ref_biases,
                     np.float64)
     client.wait_for_workers(2, timeout=60)
+
+
+# ---------------------------------------------------------------------------
+# fit(estimator, X, y, client): the local fit's model, an ordinary estimator
+# ---------------------------------------------------------------------------
+
+import warnings  # noqa: E402
+
+import fastnn  # noqa: E402
+from fastnn import distributed as fastnn_distributed  # noqa: E402
+
+
+def assert_same_model(got, expected, rtol=1e-9):
+    assert set(got.parameters_) == set(expected.parameters_)
+    for key, value in expected.parameters_.items():
+        scale = np.max(np.abs(value)) or 1.0
+        assert np.max(np.abs(got.parameters_[key] - value)) <= rtol * scale, key
+        assert got.parameters_[key].dtype == value.dtype
+    np.testing.assert_allclose(got.history_, expected.history_, rtol=rtol, atol=0)
+    assert got.n_epochs_ == expected.n_epochs_ and got.n_features_in_ == expected.n_features_in_
+
+
+def flower_labels(rng, m=203):
+    X, y = fastnn.datasets.planar(m, seed=4)
+    X = X * [3.0, 0.5] + [10.0, -4.0]  # unscaled: the standardisation must match too
+    shuffle = rng.permutation(m)  # planar() lists one class, then the other
+    return X[shuffle], np.array(["red", "blue"])[y[shuffle]]
+
+
+def test_fit_classifier_equals_the_local_fit_and_works_without_the_cluster(client, rng,
+                                                                           tmp_path):
+    X, y = flower_labels(rng)
+    params = dict(hidden=(5,), activation="tanh", learning_rate=0.3, epochs=6, batch_size=50,
+                  momentum=0.5, l2=0.1, backend="numpy", seed=5)
+    local = fastnn.MLPClassifier(**params).fit(X, y)
+    model = fastnn_distributed.fit(fastnn.MLPClassifier(**params), chunked(X, (67, 1, 135)),
+                                   chunked(y, (67, 1, 135)), client)
+    assert_same_model(model, local)
+    assert model.classes_.tolist() == ["blue", "red"]
+    # an ordinary estimator: predict, save and load with no cluster involved
+    path = tmp_path / "flower.npz"
+    fastnn.save(model, path)
+    loaded = fastnn.load(path)
+    np.testing.assert_array_equal(loaded.predict(X), local.predict(X))
+    assert loaded.get_params() == local.get_params()
+
+
+def test_fit_regressor_multi_output_equals_the_local_fit(client, rng):
+    X = rng.standard_normal((120, 3)) * [1.0, 10.0, 100.0] + 7.0
+    Y = np.column_stack([X @ [1.0, 0.2, 0.03], np.abs(X[:, 0])]) * 50.0 + 1000.0
+    params = dict(hidden=(6, 4), activation=("relu", "tanh"), epochs=20, learning_rate=0.02,
+                  momentum=0.9, backend="numpy")
+    local = fastnn.MLPRegressor(**params).fit(X, Y)
+    model = fastnn_distributed.fit(fastnn.MLPRegressor(**params), chunked(X, (31, 89)),
+                                   chunked(Y, (31, 89)), client)
+    assert_same_model(model, local)
+    assert model.n_outputs_ == 2 and model.predict(X[:3]).shape == (3, 2)
+
+
+def test_fit_multiclass_warm_start_continues_as_locally(client, rng):
+    X, y = fastnn.datasets.blobs(150, centers=3, seed=2)
+    params = dict(hidden=(4,), epochs=4, learning_rate=0.2, backend="numpy", warm_start=True,
+                  standardize=False)
+    local = fastnn.MLPClassifier(**params).fit(X, y).fit(X, y)
+    model = fastnn.MLPClassifier(**params)
+    for _ in range(2):
+        fastnn_distributed.fit(model, chunked(X, (70, 80)), chunked(y, (70, 80)), client)
+    assert_same_model(model, local)
+    assert len(model.history_) == 8
+
+
+def test_fit_refuses_what_a_local_fit_refuses_before_training(client, rng):
+    X, y = flower_labels(rng, m=40)
+    Xd, yd = chunked(X, (20, 20)), chunked(y, (20, 20))
+    model = fastnn.MLPClassifier(backend="numpy", learning_rate=-1.0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        fastnn_distributed.fit(model, Xd, yd, client)
+    assert not hasattr(model, "parameters_")
+    X_nan = X.copy()
+    X_nan[25, 0] = np.nan
+    with pytest.raises(ValueError, match=r"Input X contains NaN \(partition 1\)"):
+        fastnn_distributed.fit(fastnn.MLPClassifier(backend="numpy"), chunked(X_nan, (20, 20)),
+                               yd, client)
+    with pytest.raises(ValueError, match="only 1 class"):
+        fastnn_distributed.fit(fastnn.MLPClassifier(backend="numpy"), Xd,
+                               da.from_array(np.array(["red"] * 40), chunks=20), client)
+    with pytest.raises(ValueError, match="different numbers of columns"):
+        fastnn_distributed.fit(fastnn.MLPRegressor(backend="numpy"), ragged_columns(),
+                               da.zeros(10, chunks=5), client)
+    # labels the fitted model has not seen: warm start refuses them, as locally
+    fitted = fastnn.MLPClassifier(backend="numpy", epochs=1, warm_start=True).fit(X, y)
+    before = {key: value.copy() for key, value in fitted.parameters_.items()}
+    green = np.where(np.arange(40) == 33, "green", y)
+    with pytest.raises(ValueError, match="does not know"):
+        fastnn_distributed.fit(fitted, Xd, chunked(green, (20, 20)), client)
+    for key, value in before.items():
+        np.testing.assert_array_equal(fitted.parameters_[key], value)
+
+
+def test_fit_interrupted_keeps_the_completed_epochs(client, rng, monkeypatch):
+    X, y = flower_labels(rng, m=60)
+    params = dict(hidden=(3,), epochs=10, backend="numpy", learning_rate=0.5)
+
+    class InterruptAtThree:
+        def update(self, epochs_done, cost):
+            if epochs_done == 3:
+                raise KeyboardInterrupt
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr("fastnn.distributed.estimator.make_progress",
+                        lambda *args, **kwargs: InterruptAtThree())
+    with pytest.warns(fastnn.TrainingInterruptedWarning, match="after 3 of 10 epochs"):
+        model = fastnn_distributed.fit(fastnn.MLPClassifier(**params), chunked(X, (30, 30)),
+                                       chunked(y, (30, 30)), client)
+    local = fastnn.MLPClassifier(**dict(params, epochs=3)).fit(X, y)
+    assert_same_model(model, local)
+    assert model.predict(X).shape == (60,)
+
+
+def test_fit_divergence_raises_as_locally(client, rng):
+    X = rng.standard_normal((80, 2))
+    Y = X @ [[3.0], [-1.0]]
+    params = dict(hidden=(8,), epochs=40, learning_rate=3.0, backend="numpy",
+                  standardize=False)
+    with pytest.raises(fastnn.TrainingDivergedError) as local_error:
+        fastnn.MLPRegressor(**params).fit(X * 30, Y)
+    model = fastnn.MLPRegressor(**params)
+    with pytest.raises(fastnn.TrainingDivergedError) as error:
+        fastnn_distributed.fit(model, chunked(X * 30, (40, 40)), chunked(Y, (40, 40)), client)
+    assert error.value.epoch == local_error.value.epoch
+    assert len(model.history_) == error.value.epoch - 1
+    assert all(np.isfinite(value).all() for value in model.parameters_.values())
+
+
+def test_fit_with_local_epochs_learns(client, rng):
+    X, y = flower_labels(rng)
+    params = dict(hidden=(6,), activation="tanh", learning_rate=0.5, epochs=60, backend="numpy")
+    model = fastnn_distributed.fit(fastnn.MLPClassifier(**params), chunked(X, (100, 103)),
+                                   chunked(y, (100, 103)), client, local_epochs=20)
+    local = fastnn.MLPClassifier(**params).fit(X, y)
+    assert model.n_epochs_ == 60 and np.isfinite(model.history_).all()
+    assert model.history_[0] == pytest.approx(local.history_[0])  # the same start
+    # not the local fit's path, but one as good on partitions that look alike
+    assert model.history_[-1] < local.history_[-1] + 0.05
+    assert model.score(X, y) > local.score(X, y) - 0.05

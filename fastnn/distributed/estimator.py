@@ -13,6 +13,7 @@ standard deviations are combined from per-block moments; the labels are the
 union of each block's distinct labels.
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -24,7 +25,7 @@ from .._base import ClassifierMixin
 from .._network import DEFAULT_SEED
 from ..progress import make_progress
 from ..training import draw_orders
-from ..validation import check_integer, check_y_present
+from ..validation import check_integer, check_y_present, feature_names_of
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
 from .partitions import (as_dask_arrays, check_summaries, column_moments, distinct_labels,
                          persist_partitions, summarize_blocks)
@@ -60,6 +61,7 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
     check_y_present(y, name)
     classification = isinstance(estimator, ClassifierMixin)
 
+    feature_names = feature_names_of(X)  # a dask DataFrame's columns, as for pandas
     X, y = as_dask_arrays(client, X, y)
     blocks = summarize_blocks(client, X, y, classification)
     n_features = check_summaries(blocks.summaries, classification)
@@ -108,7 +110,9 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
     if config.standardize:
         weights, biases = scaling.fold(weights, biases, fitted_scaling, dtype)
     previous = estimator.history_ if warm is not None and hasattr(estimator, "history_") else None
-    estimator._set_fitted(targets, layer_sizes, activations, weights, biases, costs, previous)
+    _set_fitted(estimator, targets=targets, layer_sizes=layer_sizes, activations=activations,
+                weights=weights, biases=biases, costs=costs, previous_history=previous,
+                feature_names=feature_names)
 
     if lost is not None:
         raise lost
@@ -124,6 +128,12 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
             "learning_rate (or standardize=True, or a smaller momentum). The model keeps "
             f"the parameters of the last finite epoch ({epoch - 1}).", epoch)
     return estimator
+
+
+def _set_fitted(estimator, **fitted):
+    """The estimator's own ``_set_fitted``, given the arguments its signature names."""
+    names = inspect.signature(estimator._set_fitted).parameters
+    estimator._set_fitted(**{name: value for name, value in fitted.items() if name in names})
 
 
 class EpochOrders:
