@@ -201,6 +201,10 @@ class Network(BaseEstimator):
         weights, biases = initialization.check_parameters(
             self.parameters_, self._layer_sizes, dtype, copy=False, check_finite=False)
         XT = np.ascontiguousarray(X.T, dtype=dtype)
+        # compiled kernels type read-only arrays (a memory-mapped model or X) apart from
+        # writeable ones: hand them writeable arrays, one signature, no recompilation
+        XT, *arrays = [a if a.flags.writeable else a.copy() for a in [XT] + weights + biases]
+        weights, biases = arrays[:len(weights)], arrays[len(weights):]
         activations = list(self._activations[:-1]) + ["linear"]
         with kernel_guard(backend):
             Z = kernels.get(backend).forward(weights, biases, XT, activations)

@@ -1,6 +1,10 @@
 """The estimators: defaults that learn, the notes' arithmetic, agreement between
 kernel variants, reproducibility, warm start, divergence, Ctrl-C, threads, progress, plots."""
 
+import os
+import pathlib
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -344,15 +348,19 @@ def test_ctrl_c_inside_a_kernel_call_discards_the_partial_chunk(monkeypatch):
 # Threads
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend", FAST_BACKENDS)
-def test_two_threads_fit_two_models_at_once(backend):
-    X1, y1 = fastnn.datasets.blobs(m=200, n_features=8, seed=1)
-    X2, y2 = fastnn.datasets.planar(m=200, seed=2)
-    jobs = [(X1, y1, dict(hidden=(16, 8), seed=1)), (X2, y2, dict(hidden=(8,), seed=2,
-                                                                  batch_size=20))]
-    alone = [fastnn.MLPClassifier(epochs=60, backend=backend, **o).fit(X, y)
+def _fit_two_models_in_threads(backend):
+    """Two threads fit two models at once; returns the models fitted alone and together.
+
+    Big enough for the numba variant's products to run parallel regions
+    (more than 2**21 multiply-adds each), so both threads are in one at once.
+    """
+    rng = np.random.default_rng(1)
+    X1, X2 = rng.standard_normal((600, 64)), rng.standard_normal((700, 40))
+    y1, y2 = (X1[:, 0] > 0).astype(int), (X2[:, 1] + X2[:, 2] > 0).astype(int)
+    jobs = [(X1, y1, dict(hidden=(64,), seed=1)), (X2, y2, dict(hidden=(96, 8), seed=2))]
+    alone = [fastnn.MLPClassifier(epochs=8, backend=backend, **o).fit(X, y)
              for X, y, o in jobs]
-    together = [fastnn.MLPClassifier(epochs=60, backend=backend, **o) for _, _, o in jobs]
+    together = [fastnn.MLPClassifier(epochs=8, backend=backend, **o) for _, _, o in jobs]
     errors = []
 
     def fit(model, X, y):
@@ -368,8 +376,48 @@ def test_two_threads_fit_two_models_at_once(backend):
     for thread in threads:
         thread.join()
     assert not errors
+    return alone, together
+
+
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+def test_two_threads_fit_two_models_at_once(backend):
+    alone, together = _fit_two_models_in_threads(backend)
     for a, b in zip(alone, together):
         assert_parameters_close(a.parameters_, b.parameters_, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(not _variant_available("numba"), reason="needs the numba variant")
+def test_threads_are_safe_even_on_the_workqueue_layer(tmp_path):
+    """Numba's workqueue layer aborts the process when two threads enter parallel regions
+    at once: fastnn then serialises the kernel calls (a lock). Run in a fresh process,
+    where the layer can still be chosen."""
+    script = tmp_path / "threads.py"
+    script.write_text(
+        "import numba\n"
+        "numba.config.THREADING_LAYER = 'workqueue'\n"
+        "import test_estimators as t\n"
+        "t._fit_two_models_in_threads('numba')\n"
+        "from fastnn import _threading\n"
+        "assert numba.threading_layer() == 'workqueue', numba.threading_layer()\n"
+        "assert _threading.kernel_guard('numba') is _threading._lock\n"
+        "print('ok')\n")
+    tests = pathlib.Path(__file__).parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(tests), str(tests.parent), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("ok")
+
+
+def test_thread_safe_layer_needs_no_lock(monkeypatch):
+    from fastnn import _threading
+
+    monkeypatch.setattr(_threading, "_concurrent_calls_are_safe", lambda: True)
+    assert _threading.kernel_guard("numba") is not _threading._lock
+    monkeypatch.setattr(_threading, "_concurrent_calls_are_safe", lambda: False)
+    assert _threading.kernel_guard("numba") is _threading._lock
+    assert _threading.kernel_guard("numpy") is not _threading._lock
 
 
 # ---------------------------------------------------------------------------
@@ -441,8 +489,6 @@ def test_verbose_shows_progress_with_tqdm(capsys):
 
 
 def test_verbose_plain_fallback_without_tqdm(capsys, monkeypatch):
-    import sys
-
     monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `from tqdm import tqdm` fail
     X, y = fastnn.datasets.blobs(m=40, seed=1)
     fastnn.MLPClassifier(hidden=(4,), epochs=40, backend="numpy", verbose=1).fit(X, y)
