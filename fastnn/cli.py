@@ -243,6 +243,8 @@ def run_train(args):
         model.fit(X, y)
     except (ValueError, TypeError) as error:  # the estimator names what is wrong
         raise UserError(f"training failed: {error}") from None
+    # scikit-learn's attribute for column names: saved with the model, used by predict
+    model.feature_names_in_ = np.array([header[j] for j in features], dtype=object)
     try:
         save(model, args.out)
     except OSError as error:

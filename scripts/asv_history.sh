@@ -11,7 +11,8 @@
 #
 # Usage: scripts/asv_history.sh [-n COMMITS] [-b REGEX] [-p PYTHON] [-q] [REV]
 #   -n COMMITS  how many commits, counting back from REV (default 10)
-#   -b REGEX    which benchmarks (asv --bench; default 'Training.time_train')
+#   -b REGEX    which benchmarks (asv --bench, matched against 'name(param, ...)';
+#               default: the training runs of workloads (a) and (b) in float64)
 #   -p PYTHON   the interpreter with numpy/numba/scipy (default: python3 on PATH)
 #   -q          asv --quick: one call per benchmark (a smoke test, not a measurement)
 #   REV         the newest commit (default HEAD)
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 commits=10
-bench='Training.time_train'
+bench="Training.time_train\\('(loops|numpy|numba)', 'float64', '[ab]_"
 python=$(command -v python3)
 quick=()
 while getopts "n:b:p:qh" option; do
@@ -36,7 +37,8 @@ shift $((OPTIND - 1))
 rev=${1:-HEAD}
 
 cd "$(git rev-parse --show-toplevel)"
-python=$(command -v "$python") || { echo "no such python: $python" >&2; exit 2; }
+# the interpreter itself, not a shim: asv names the environment after this path
+python=$("$python" -c 'import sys; print(sys.executable)') || { echo "no such python" >&2; exit 2; }
 [ -f "$HOME/.asv-machine.json" ] || asv machine --yes >/dev/null
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/fastnn-asv-history.XXXXXX")
