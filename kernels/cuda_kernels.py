@@ -15,7 +15,7 @@ from collections import namedtuple
 from functools import lru_cache
 
 import numpy as np
-from numba import cuda, from_dtype, float64
+from numba import config, cuda, from_dtype, float64
 
 from .contract import ACTIVATION_CODES, LEAKY_SLOPE
 
@@ -35,7 +35,10 @@ EW_FORWARD, EW_DERIVATIVE, EW_BACKWARD, EW_SUBTRACT = range(4)
 
 #: A tile shape: block tile BM x BN, depth BK per shared-memory stage, TM x TN
 #: outputs per thread (register tile). Threads per block: (BM/TM) * (BN/TN).
-TileShape = namedtuple("TileShape", "BM BN BK TM TN")
+#: VEC: each thread's rows and columns are contiguous (ty*TM + i), so that its
+#: shared-memory reads can be 16-byte vector loads; else strided (ty + i*TY),
+#: so that a warp's scalar reads hit consecutive banks.
+TileShape = namedtuple("TileShape", "BM BN BK TM TN VEC", defaults=(False,))
 
 
 def threads_per_block(tile):
@@ -359,12 +362,19 @@ def gemm_kernel(dtype, tile, reduce_threads):
     dtype = np.dtype(dtype).type
     nbtype = from_dtype(np.dtype(dtype))
     ZERO, ONE = dtype(0), dtype(1)
-    BM, BN, BK, TM, TN = tile
+    BM, BN, BK, TM, TN, VEC = tile
     TX, TY = BN // TN, BM // TM
     THREADS = TX * TY
+    ACC = TM * TN  # register-tile size (a named constant: array shapes must be literals)
     A_LOADS, B_LOADS = BM * BK // THREADS, BN * BK // THREADS
     assert A_LOADS * THREADS == BM * BK and B_LOADS * THREADS == BN * BK, tile
-    LDA_S, LDB_S = BM + 1, BN + 1  # odd row strides: transposing stores hit distinct banks
+    if VEC:   # row strides keep 16-byte alignment; stores conflict at most 2-way
+        LDA_S, LDB_S = BM + 4, BN + 4
+        ROW_STEP, ROW_SPAN, COL_STEP, COL_SPAN = 1, TM, 1, TN
+    else:     # odd row strides: transposing stores hit distinct banks
+        LDA_S, LDB_S = BM + 1, BN + 1
+        ROW_STEP, ROW_SPAN, COL_STEP, COL_SPAN = TY, 1, TX, 1
+    ALIGN = None if config.ENABLE_CUDASIM else 16   # the simulator takes no alignment
     epilogue, _ = epilogue_kernels(dtype, reduce_threads)
 
     @cuda.jit(device=True)
@@ -438,16 +448,18 @@ def gemm_kernel(dtype, tile, reduce_threads):
             g_base += I[EPOCH] * g_stride
         trans_a = a_op[2]
         trans_b = b_op[2]
-        As = cuda.shared.array((BK, LDA_S), nbtype)
-        Bs = cuda.shared.array((BK, LDB_S), nbtype)
-        acc = cuda.local.array(TM * TN, nbtype)
+        As = cuda.shared.array((BK, LDA_S), nbtype, alignment=ALIGN)
+        Bs = cuda.shared.array((BK, LDB_S), nbtype, alignment=ALIGN)
+        acc = cuda.local.array(ACC, nbtype)
         fa = cuda.local.array(TM, nbtype)
         fb = cuda.local.array(TN, nbtype)
         ra = cuda.local.array(A_LOADS, nbtype)
         rb = cuda.local.array(B_LOADS, nbtype)
         t = cuda.threadIdx.x
-        tx = t % TX
         ty = t // TX
+        tx = t & (TX - 1)  # TX is a power of two; known low bits keep vector loads aligned
+        a_first = ty * ROW_SPAN   # this thread's rows: a_first + i * ROW_STEP
+        b_first = tx * COL_SPAN   # and columns: b_first + j * COL_STEP
         row0 = cuda.blockIdx.y * BM
         col0 = cuda.blockIdx.x * BN
         k_begin = cuda.blockIdx.z * k_chunk
@@ -477,25 +489,25 @@ def gemm_kernel(dtype, tile, reduce_threads):
                     rb[s] = load_b(F, I, t + s * THREADS, b_op, g_on, g_base, col0, k0, N, NC, k_end)
             for kk in range(BK):
                 for i in range(TM):
-                    fa[i] = As[kk, ty + i * TY]
+                    fa[i] = As[kk, a_first + i * ROW_STEP]
                 for j in range(TN):
-                    fb[j] = Bs[kk, tx + j * TX]
+                    fb[j] = Bs[kk, b_first + j * COL_STEP]
                 for i in range(TM):
                     for j in range(TN):
                         acc[i * TN + j] += fa[i] * fb[j]
         # Stage the register tile in a second array, read back with run-time
         # indices: only constant indices ever touch acc, so it stays in registers
         # while the epilogue loop stays small.
-        out = cuda.local.array(TM * TN, nbtype)
+        out = cuda.local.array(ACC, nbtype)
         for i in range(TM):
             for j in range(TN):
                 out[i * TN + j] = acc[i * TN + j]
         split = cuda.blockIdx.z
         splits = cuda.gridDim.z
         ws_off = ep[7]
-        for idx in range(TM * TN):
-            row = row0 + ty + (idx // TN) * TY
-            col = col0 + tx + (idx % TN) * TX
+        for idx in range(ACC):
+            row = row0 + a_first + (idx // TN) * ROW_STEP
+            col = col0 + b_first + (idx % TN) * COL_STEP
             if row < M and col < NC:
                 if splits > 1:
                     F[ws_off + (split * M + row) * NC + col] = out[idx]
