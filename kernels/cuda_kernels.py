@@ -10,6 +10,7 @@ Float32 stays float32: every constant is made in the kernel's dtype by the
 factory (a Python literal would promote the arithmetic to float64).
 """
 
+import inspect
 import math
 from collections import namedtuple
 from functools import lru_cache
@@ -21,6 +22,10 @@ from .contract import ACTIVATION_CODES, LEAKY_SLOPE
 
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = (
     ACTIVATION_CODES[name] for name in ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"))
+
+# 16-byte aligned shared tiles, where this numba-cuda can ask for them (the simulator cannot).
+SHARED_ALIGNMENT = not config.ENABLE_CUDASIM and \
+    "alignment" in inspect.signature(cuda.shared.array).parameters
 
 # Slots of the run state at the start of I. Each is written by at most one kernel
 # that does not read it, so no thread sees a flag change under its feet.
@@ -374,7 +379,7 @@ def gemm_kernel(dtype, tile, reduce_threads):
     else:     # odd row strides: transposing stores hit distinct banks
         LDA_S, LDB_S = BM + 1, BN + 1
         ROW_STEP, ROW_SPAN, COL_STEP, COL_SPAN = TY, 1, TX, 1
-    ALIGN = None if config.ENABLE_CUDASIM else 16   # the simulator takes no alignment
+    ALIGN = 16 if SHARED_ALIGNMENT else None
     epilogue, _ = epilogue_kernels(dtype, reduce_threads)
 
     @cuda.jit(device=True)
