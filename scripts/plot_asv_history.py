@@ -16,6 +16,7 @@ result (skipped or failed).
 import argparse
 import itertools
 import json
+import math
 import pathlib
 import re
 import subprocess
@@ -75,7 +76,7 @@ def series(history, ordered, bench_pattern, param_patterns):
                     continue
                 label = name.split(".", 1)[-1] + (f"[{', '.join(labels)}]" if labels else "")
                 unit_, points = lines.setdefault(label, (unit, [None] * len(ordered)))
-                if isinstance(value, (int, float)):
+                if isinstance(value, (int, float)) and math.isfinite(value):  # NaN: skipped
                     points[index] = value
     return {label: line for label, line in lines.items() if any(v is not None for v in line[1])}
 
