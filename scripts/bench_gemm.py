@@ -1,0 +1,162 @@
+"""GFLOP/s of the hand-written Numba products against OpenBLAS, side by side in one process.
+
+For each form (nn: A @ B, nt: A @ B.T, tn: A.T @ B) and dtype, on the shapes of the four training
+workloads and on squares, prints the hand kernel (kernels.jit_gemm), np.dot called inside compiled
+code (SciPy's OpenBLAS, what the kernels dispatch to), and NumPy's own np.dot (NumPy's OpenBLAS),
+each the best of several repeats (the machine is shared), and hand / NumPy.
+
+    python scripts/bench_gemm.py                 # all shapes, squares up to 2048
+    python scripts/bench_gemm.py --max-square 4096 --threads 1
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+from numba import njit, set_num_threads, config
+from threadpoolctl import threadpool_info, threadpool_limits
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from kernels import jit_gemm  # noqa: E402
+
+# (M, N, K) of C (M, N) with K terms per output, per form, with where each shape comes from.
+WORKLOAD_SHAPES = {
+    "nn": [((4, 400, 2), "a Z1"), ((1, 400, 4), "a Z2"),
+           ((20, 209, 12288), "b Z1"), ((7, 209, 20), "b Z2"),
+           ((256, 128, 784), "c Z1"), ((128, 128, 256), "c Z2"),
+           ((1024, 8192, 1024), "d Z1,Z2"), ((1, 8192, 1024), "d Z3")],
+    "nt": [((4, 2, 400), "a dW1"), ((1, 4, 400), "a dW2"),
+           ((20, 12288, 209), "b dW1"), ((7, 20, 209), "b dW2"),
+           ((256, 784, 128), "c dW1"), ((128, 256, 128), "c dW2"),
+           ((1024, 1024, 8192), "d dW2"), ((1, 1024, 8192), "d dW3")],
+    "tn": [((4, 400, 1), "a dA1"),
+           ((20, 209, 7), "b dA1"), ((7, 209, 5), "b dA2"),
+           ((256, 128, 128), "c dA1"), ((128, 128, 1), "c dA2"),
+           ((1024, 8192, 1024), "d dA1"), ((1024, 8192, 1), "d dA2")],
+}
+
+#: pause between implementations: each thread pool (Numba's OpenMP, each OpenBLAS) keeps spinning
+#: for a while after use and would slow the next one down (see the module docstring of jit_gemm).
+SETTLE_S = 0.3
+
+HAND = {"nn": jit_gemm.gemm_nn, "nt": jit_gemm.gemm_nt, "tn": jit_gemm.gemm_tn}
+
+
+@njit(cache=True)
+def _blas_nn(A, B, C):
+    np.dot(A, B, C)
+
+
+@njit(cache=True)
+def _blas_nt(A, B, C):
+    np.dot(A, B.T, C)
+
+
+@njit(cache=True)
+def _blas_tn(A, B, C):
+    np.dot(A.T, B, C)
+
+
+BLAS_IN_NUMBA = {"nn": _blas_nn, "nt": _blas_nt, "tn": _blas_tn}
+NUMPY = {"nn": lambda A, B, C: np.dot(A, B, C),
+         "nt": lambda A, B, C: np.dot(A, B.T, C),
+         "tn": lambda A, B, C: np.dot(A.T, B, C)}
+
+
+def operands(form, M, N, K, dtype, rng):
+    a_shape = (K, M) if form == "tn" else (M, K)
+    b_shape = (N, K) if form == "nt" else (K, N)
+    A = rng.standard_normal(a_shape).astype(dtype)
+    B = rng.standard_normal(b_shape).astype(dtype)
+    return A, B, np.empty((M, N), dtype)
+
+
+def best_time(call, budget_s, repeats):
+    """Best of ``repeats`` timings, each long enough to be measured (loops of a short call)."""
+    t0 = time.perf_counter()
+    call()
+    once = time.perf_counter() - t0
+    inner = max(1, int(0.002 / max(once, 1e-9)))
+    best = float("inf")
+    start = time.perf_counter()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            call()
+        best = min(best, (time.perf_counter() - t0) / inner)
+        if time.perf_counter() - start > budget_s:
+            break
+    return best
+
+
+def gflops(M, N, K, seconds):
+    return 2.0 * M * N * K / seconds / 1e9
+
+
+def run(forms, dtypes, squares, repeats, budget_s):
+    rng = np.random.default_rng(0)
+    header = f"{'form':4} {'dtype':7} {'shape (M,N,K)':>18} {'from':8} {'hand':>7} {'np.dot@nb':>9} " \
+             f"{'numpy':>7} {'hand/numpy':>10}"
+    for dtype in dtypes:
+        for form in forms:
+            print(header)
+            shapes = WORKLOAD_SHAPES[form] + [((s, s, s), "square") for s in squares]
+            for (M, N, K), origin in shapes:
+                A, B, C = operands(form, M, N, K, dtype, rng)
+                rates = []
+                for impl in (HAND[form], BLAS_IN_NUMBA[form], NUMPY[form]):
+                    time.sleep(SETTLE_S)
+                    t = best_time(lambda: impl(A, B, C), budget_s, repeats)
+                    rates.append(gflops(M, N, K, t))
+                print(f"{form:4} {np.dtype(dtype).name:7} {str((M, N, K)):>18} {origin:8} "
+                      f"{rates[0]:7.1f} {rates[1]:9.1f} {rates[2]:7.1f} {rates[0] / rates[2]:10.2f}",
+                      flush=True)
+
+
+def peak(dtype, repeats):
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((4096, 4096)).astype(dtype)
+    B = rng.standard_normal((4096, 4096)).astype(dtype)
+    C = np.empty_like(A)
+    return gflops(4096, 4096, 4096, best_time(lambda: np.dot(A, B, C), 60, repeats))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--forms", default="nn,nt,tn")
+    parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--max-square", type=int, default=2048)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per timing at most")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="Numba and BLAS threads (default: all cores)")
+    parser.add_argument("--no-peak", action="store_true")
+    args = parser.parse_args()
+
+    dtypes = [np.dtype(d).type for d in args.dtypes.split(",")]
+    forms = args.forms.split(",")
+    squares = [s for s in (256, 512, 1024, 2048, 4096) if s <= args.max_square]
+    # Load SciPy's OpenBLAS (np.dot inside Numba) before threadpoolctl looks for libraries.
+    for dtype in dtypes:
+        for form in forms:
+            A, B, C = operands(form, 2, 2, 2, dtype, np.random.default_rng(0))
+            BLAS_IN_NUMBA[form](A, B, C)
+    threads = args.threads or config.NUMBA_NUM_THREADS
+    set_num_threads(threads)
+    with threadpool_limits(threads):
+        print(f"Numba threads {threads}, threading layer default; "
+              f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+        for info in threadpool_info():
+            print(f"  {info['internal_api']} {info.get('version')} {info.get('architecture')} "
+                  f"threads={info['num_threads']} {os.path.basename(info['filepath'])}")
+        if not args.no_peak:
+            for dtype in dtypes:
+                print(f"OpenBLAS 4096^2 peak {np.dtype(dtype).name}: "
+                      f"{peak(dtype, min(args.repeats, 3)):.1f} GFLOP/s", flush=True)
+        run(forms, dtypes, squares, args.repeats, args.budget)
+
+
+if __name__ == "__main__":
+    main()
