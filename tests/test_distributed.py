@@ -340,7 +340,7 @@ def test_data_lost_with_its_worker_stops_the_fit_with_a_clear_error(client, rng)
 # fit(estimator, X, y, client): the local fit's model, an ordinary estimator
 # ---------------------------------------------------------------------------
 
-import warnings  # noqa: E402
+import threading  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import distributed as fastnn_distributed  # noqa: E402
@@ -453,6 +453,31 @@ def test_fit_interrupted_keeps_the_completed_epochs(client, rng, monkeypatch):
     local = fastnn.MLPClassifier(**dict(params, epochs=3)).fit(X, y)
     assert_same_model(model, local)
     assert model.predict(X).shape == (60,)
+
+
+def test_fit_stops_on_a_real_ctrl_c_in_the_middle_of_a_step(client, rng, monkeypatch):
+    """SIGINT lands while the client waits on the cluster: the epoch in flight is dropped."""
+    X, y = flower_labels(rng, m=400)
+    params = dict(hidden=(3,), epochs=500, batch_size=8, backend="numpy", learning_rate=0.1)
+
+    class CtrlCSoon:
+        def update(self, epochs_done, cost):
+            if epochs_done == 1:  # an epoch is 50 round trips: the signal lands inside one
+                threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr("fastnn.distributed.estimator.make_progress",
+                        lambda *args, **kwargs: CtrlCSoon())
+    with pytest.warns(fastnn.TrainingInterruptedWarning):
+        model = fastnn_distributed.fit(fastnn.MLPClassifier(**params), chunked(X, (200, 200)),
+                                       chunked(y, (200, 200)), client)
+    assert 1 <= model.n_epochs_ < 500
+    local = fastnn.MLPClassifier(**dict(params, epochs=model.n_epochs_)).fit(X, y)
+    assert_same_model(model, local)
+    # the client is still usable
+    assert client.submit(sum, [1, 2], pure=False).result() == 3
 
 
 def test_fit_divergence_raises_as_locally(client, rng):

@@ -17,6 +17,8 @@ import numpy as np
 
 import kernels
 
+from .._threading import kernel_guard
+
 
 class Summary(NamedTuple):
     """What the client checks before training, and the column moments the
@@ -144,6 +146,11 @@ def gradient_sums(partition, parameters, activations, backend, rows=None):
     k = kernels.get(backend)
     weights, biases = parameters
     X, Y = partition
+    with kernel_guard(backend):  # a worker may run several tasks at once, on threads
+        return _gradient_sums(k, X, Y, weights, biases, activations, rows)
+
+
+def _gradient_sums(k, X, Y, weights, biases, activations, rows):
     if rows is not None:
         X, Y = X[:, rows], Y[:, rows]
     m = X.shape[1]
@@ -188,24 +195,14 @@ def local_epochs(partition, parameters, velocities, activations, backend, epochs
     if batch_size is not None and batch_size < m:
         rng = np.random.default_rng(seed)
         orders = np.stack([rng.permutation(m) for _ in range(epochs)])
-    costs = k.train(weights, biases, X, Y, list(activations), epochs, learning_rate,
-                    batch_size=batch_size, momentum=momentum, l2=l2_per_row * m, orders=orders,
-                    velocities=(v_weights, v_biases))
+    with kernel_guard(backend):
+        costs = k.train(weights, biases, X, Y, list(activations), epochs, learning_rate,
+                        batch_size=batch_size, momentum=momentum, l2=l2_per_row * m,
+                        orders=orders, velocities=(v_weights, v_biases))
     scale = X.dtype.type(m)
     return LocalRun(m, tuple(W * scale for W in weights), tuple(b * scale for b in biases),
                     tuple(v * scale for v in v_weights), tuple(v * scale for v in v_biases),
                     np.asarray(costs, dtype=np.float64) * m)
-
-
-def full_cost_sum(partition, parameters, activations, backend):
-    """The loss summed over the partition's rows (no L2), for a cost on the whole data."""
-    k = kernels.get(backend)
-    X, Y = partition
-    A = X
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for W, b, activation in zip(parameters[0], parameters[1], activations):
-            A, Z = k.dense_forward(A, W, b, activation)
-        return float(k.cost(Z, A, Y, activations[-1])) * X.shape[1]
 
 
 # ---------------------------------------------------------------------------

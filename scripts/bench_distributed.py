@@ -1,0 +1,223 @@
+"""Data-parallel training on a local Dask cluster: what a step costs, and a fit bigger
+than a worker's memory.
+
+    python scripts/bench_distributed.py [--backend numba|numpy] [--parts overhead,memory,averaging]
+
+1. overhead: per step, the cluster (two worker processes, one thread each) against a
+   local step of the same kernels, on the four workloads of the kernels issue
+   ((c) and (d) with fewer rows: a step's cost does not depend on m for (c), and (d)
+   would not leave the machine's memory to the other users); and the bare round trip
+   (the same graph of tasks doing nothing).
+2. memory: ``fastnn.distributed.fit`` on ~600 MB of float64 rows generated on the
+   workers, with a 300 MB memory limit per worker (the rest spills to disk): rows/s.
+3. averaging: the cost curve of ``local_epochs`` rounds against the exact descent, on
+   partitions that look alike (shuffled rows) and on partitions that do not (sorted).
+
+Timings are best-of-``--repeat``; the machine is shared, so read the ratios.
+"""
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+
+import kernels
+
+WORKLOADS = {
+    # name: (layer sizes, hidden activation, m, batch size, steps timed)
+    "a 2-4-1 m=400": ((2, 4, 1), "tanh", 400, None, 20),
+    "b 12288-20-7-5-1 m=209": ((12288, 20, 7, 5, 1), "relu", 209, None, 10),
+    "c 784-256-128-1 b=128 (m=8192)": ((784, 256, 128, 1), "relu", 8192, 128, 64),
+    "d 1024-1024-1024-1 (m=2048)": ((1024, 1024, 1024, 1), "relu", 2048, None, 3),
+}
+
+
+def cluster(**options):
+    from distributed import Client, LocalCluster
+
+    local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=None, **options)
+    return local, Client(local)
+
+
+def network(sizes, rng, dtype=np.float64):
+    weights = [(rng.standard_normal((n, n_prev)) * np.sqrt(2.0 / n_prev)).astype(dtype)
+               for n_prev, n in zip(sizes[:-1], sizes[1:])]
+    return weights, [np.zeros((n, 1), dtype=dtype) for n in sizes[1:]]
+
+
+def best(function, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def noop(*args):
+    return 0
+
+
+def overhead(backend, repeat):
+    import dask.array as da
+    from dask import delayed
+
+    from fastnn.distributed import load_partitions, train
+    from fastnn.distributed.reduce import tree_reduce
+
+    print(f"\n## Per step: cluster vs local ({backend} kernels, float64, 2 workers x 1 thread)\n")
+    print("| workload | local step | cluster step | cluster / local | bare round trip |")
+    print("|---|---|---|---|---|")
+    local_cluster, client = cluster()
+    variant = kernels.get(backend)
+    rng = np.random.default_rng(0)
+    try:
+        for name, (sizes, hidden, m, batch_size, steps) in WORKLOADS.items():
+            X = rng.standard_normal((m, sizes[0]))
+            y = (rng.random(m) < 0.5).astype(np.float64)
+            XT, Y = np.ascontiguousarray(X.T), y[None, :].copy()
+            parts = load_partitions(client, da.from_array(X, chunks=(-(-m // 2), -1)),
+                                    da.from_array(y, chunks=-(-m // 2)))
+            activations = [hidden] * (len(sizes) - 2) + ["sigmoid"]
+            epochs = 1 if batch_size else steps
+            orders = np.stack([rng.permutation(m) for _ in range(epochs)]) if batch_size else None
+            start = network(sizes, np.random.default_rng(1))
+
+            def local_run():
+                weights, biases = [w.copy() for w in start[0]], [b.copy() for b in start[1]]
+                variant.train(weights, biases, XT, Y, activations, epochs, 0.01,
+                              batch_size=batch_size, orders=orders)
+
+            def cluster_run():
+                weights, biases = [w.copy() for w in start[0]], [b.copy() for b in start[1]]
+                train(parts, weights, biases, activations, epochs, 0.01, batch_size=batch_size,
+                      orders=orders, backend=backend)
+
+            def round_trips():
+                for _ in range(steps):
+                    client.compute(tree_reduce([delayed(noop, pure=False)(f)
+                                                for f in parts.futures])).result()
+
+            local_run(), cluster_run()  # compile, warm the caches and the workers
+            t_local = best(local_run, repeat) / steps
+            t_cluster = best(cluster_run, repeat) / steps
+            t_bare = best(round_trips, repeat) / steps
+            print(f"| {name} | {t_local * 1e3:.3g} ms | {t_cluster * 1e3:.3g} ms | "
+                  f"{t_cluster / t_local:.3g}x | {t_bare * 1e3:.3g} ms |", flush=True)
+            parts.release()
+    finally:
+        client.close()
+        local_cluster.close()
+
+
+def memory(backend, repeat, rows=300_000, features=256, chunk_rows=12_500,
+           memory_limit="300MB"):
+    import dask.array as da
+
+    import fastnn
+    from fastnn.distributed import fit
+
+    size_mb = rows * features * 8 / 1e6
+    print(f"\n## A fit larger than a worker's memory ({size_mb:.0f} MB of float64 rows, "
+          f"{rows // chunk_rows} partitions, memory_limit={memory_limit} per worker)\n")
+    scratch = tempfile.mkdtemp(prefix="fastnn-dask-")
+    local_cluster, client = cluster(memory_limit=memory_limit, local_directory=scratch)
+    try:
+        # generated on the workers from a seed: recomputable, never on the client
+        X = da.random.default_rng(0).standard_normal((rows, features), chunks=(chunk_rows, -1))
+        teacher = np.random.default_rng(1).standard_normal(features)
+        y = (X @ teacher > 0).astype(np.int64)
+        model = fastnn.MLPClassifier(hidden=(32,), epochs=3, learning_rate=0.5, backend=backend)
+        start = time.perf_counter()
+        fit(model, X, y, client)
+        elapsed = time.perf_counter() - start
+        spilled = client.run(_spilled)
+        print(f"- fit (2 reads of the source, persist, {model.n_epochs_} full-batch epochs): "
+              f"{elapsed:.1f} s, {rows * model.n_epochs_ / elapsed:,.0f} rows/s overall")
+        print(f"- costs {np.round(model.history_, 4).tolist()}")
+        print(f"- spilled to disk per worker at the end (MB): "
+              f"{ {address[-5:]: round(value / 1e6) for address, value in spilled.items()} }")
+        # the epochs alone, with the partitions already persisted (the steady state)
+        model.set_params(warm_start=True, epochs=3)
+        start = time.perf_counter()
+        fit(model, X, y, client)
+        print(f"- a second fit of 3 epochs: {time.perf_counter() - start:.1f} s")
+    finally:
+        client.close()
+        local_cluster.close()
+
+
+def _spilled(dask_worker):
+    data = dask_worker.data
+    slow = getattr(data, "slow", None)
+    return int(getattr(slow, "total_weight", 0) or 0) if slow is not None else 0
+
+
+def averaging(backend, repeat):
+    import dask.array as da
+
+    import fastnn
+    from fastnn.distributed import fit
+
+    print("\n## Local epochs with parameter averaging: the cost curve (4 partitions)\n")
+    local_cluster, client = cluster()
+    try:
+        X, y = fastnn.datasets.planar(4000, seed=3)
+        shuffled = np.random.default_rng(0).permutation(len(y))
+        data = {"shuffled rows (partitions alike)": (X[shuffled], y[shuffled]),
+                "sorted by class (partitions differ)": (X, y)}
+        epochs = 600
+        marks = [0, 100, 300]  # epoch starts where every round (5, 25, 100 epochs) starts
+        print("| rows | local_epochs | cost at the start of epoch "
+              + " | ".join(str(e + 1) for e in marks) + " | final cost | accuracy | round trips "
+              "| time |")
+        print("|---|---|" + "---|" * len(marks) + "---|---|---|---|")
+        for label, (Xs, ys) in data.items():
+            Xd, yd = da.from_array(Xs, chunks=(1000, 2)), da.from_array(ys, chunks=1000)
+            for k in (None, 5, 25, 100):
+                model = fastnn.MLPClassifier(hidden=(8,), activation="tanh", learning_rate=1.2,
+                                             epochs=epochs, backend=backend)
+                start = time.perf_counter()
+                fit(model, Xd, yd, client, local_epochs=k)
+                elapsed = time.perf_counter() - start
+                # full batch: a round's first local epoch starts from the averaged parameters,
+                # so its recorded cost is the exact cost on all rows; the final cost is
+                # recomputed from the model
+                costs = [model.history_[e] for e in marks] + [_log_loss(model, Xs, ys)]
+                trips = epochs if k is None else -(-epochs // k)
+                print(f"| {label} | {k or 'exact'} | " + " | ".join(f"{c:.4f}" for c in costs)
+                      + f" | {model.score(Xs, ys):.3f} | {trips} | {elapsed:.1f} s |",
+                      flush=True)
+    finally:
+        client.close()
+        local_cluster.close()
+
+
+def _log_loss(model, X, y):
+    p = np.clip(model.predict_proba(X)[:, 1], 1e-15, 1 - 1e-15)
+    positive = y == model.classes_[1]
+    return float(-np.mean(np.where(positive, np.log(p), np.log(1 - p))))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--parts", default="overhead,memory,averaging")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    try:
+        kernels.get(args.backend)
+    except ImportError as error:
+        print(f"{args.backend} unavailable ({error}); using numpy")
+        args.backend = "numpy"
+    print(f"# fastnn.distributed benchmark ({os.cpu_count()} cores, backend {args.backend})")
+    parts = {"overhead": overhead, "memory": memory, "averaging": averaging}
+    for part in args.parts.split(","):
+        parts[part](args.backend, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
