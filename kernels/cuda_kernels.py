@@ -114,6 +114,7 @@ def elementwise_kernels(dtype, reduce_threads):
     def block_sum(shared, value):
         """Sum of ``value`` over the block's RT threads (tree order: deterministic)."""
         t = cuda.threadIdx.x
+        cuda.syncthreads()  # a previous block_sum's result has been read
         shared[t] = value
         cuda.syncthreads()
         step = RT // 2
@@ -231,12 +232,13 @@ def elementwise_kernels(dtype, reduce_threads):
                     if dz_off >= 0:
                         F[dz_off + r * mb + j] = a - y
         loss = block_sum(shared, acc)
+        pen = ZERO64
+        if coef != ZERO64:
+            part = ZERO64
+            for p in range(t, n_parts, RT):
+                part += D[part_off + p]
+            pen = block_sum(shared, part) * coef
         if t == 0:
-            pen = ZERO64
-            if coef != ZERO64:
-                for p in range(n_parts):
-                    pen += D[part_off + p]
-                pen *= coef
             total = D[cost_off + epoch] + pen * mb
             total += loss
             D[cost_off + epoch] = total

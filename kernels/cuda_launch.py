@@ -44,7 +44,7 @@ GPU_TILES = (ck.TileShape(128, 128, 8, 8, 8, VEC=True), ck.TileShape(64, 64, 16,
 
 TARGET_BLOCKS = 2 * SM_COUNT   # enough blocks to fill the chip
 MAX_SPLITS = 32
-PARTS = MAX_BLOCKS             # blocks (partial sums) of the sum-of-squares reduction
+PARTS = min(MAX_BLOCKS, TARGET_BLOCKS)  # blocks (partial sums) of the sum-of-squares reduction
 ALIGN = 32                     # arena offsets are multiples of 32 elements (128 bytes in f32)
 
 

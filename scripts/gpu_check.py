@@ -276,11 +276,14 @@ def time_product_events(product, F, I, repeat):
     cuda.synchronize()
     times = []
     for _ in range(repeat):
+        wall = time.perf_counter()
         start.record()
         product.launch(F, I)
         stop.record()
         stop.synchronize()
-        times.append(start.elapsed_time(stop) / 1e3)
+        elapsed = start.elapsed_time(stop) / 1e3
+        # The simulator's events measure nothing: host time there.
+        times.append(elapsed if elapsed > 0 else time.perf_counter() - wall)
     return statistics.median(times)
 
 
