@@ -30,10 +30,12 @@ VARIANTS = ("loops", "numpy", "numba", "cuda")
 DEFAULT_EXAMPLES = 400
 DEFAULT_HIDDEN = (4,)
 DEFAULT_LEARNING_RATE = 1.2
-DEFAULT_EPOCHS = 200
+DEFAULT_EPOCHS = 100
 
-#: Timed runs shorter than this are repeated (best of ``repeat``).
-_SHORT_RUN_SECONDS = 0.5
+#: Runs are repeated (best taken) at least ``repeat`` times, and until they add up to
+#: this many seconds (at most ``_MAX_RUNS`` runs): fast runs are noisy.
+_SHORT_RUN_SECONDS = 0.3
+_MAX_RUNS = 100
 #: Examples in the loops probe run (the estimate scales it to the whole data).
 _PROBE_EXAMPLES = 64
 
@@ -147,7 +149,7 @@ def estimate_loops_seconds(module, problem, epochs, learning_rate):
     m = min(problem.examples, _PROBE_EXAMPLES)
     probe = dataclasses.replace(problem, X=np.ascontiguousarray(problem.X[:, :m]),
                                 Y=np.ascontiguousarray(problem.Y[:, :m]))
-    seconds, _ = _run(module, probe, 1, learning_rate, None, None)
+    seconds = min(_run(module, probe, 1, learning_rate, None, None)[0] for _ in range(3))
     return seconds * epochs * problem.examples / m
 
 
@@ -161,12 +163,10 @@ def time_variant(module, problem, epochs, learning_rate=DEFAULT_LEARNING_RATE,
     warm_orders = None if orders is None else orders[:1]
     _run(module, problem, 1, learning_rate, batch_size, warm_orders)
     best, costs = _run(module, problem, epochs, learning_rate, batch_size, orders)
-    total = best
-    for _ in range(repeat - 1):
-        if total >= _SHORT_RUN_SECONDS:
-            break
+    total, runs = best, 1
+    while runs < repeat or (total < _SHORT_RUN_SECONDS and runs < _MAX_RUNS):
         seconds, _ = _run(module, problem, epochs, learning_rate, batch_size, orders)
-        best, total = min(best, seconds), total + seconds
+        best, total, runs = min(best, seconds), total + seconds, runs + 1
     return best / epochs, float(costs[-1])
 
 
@@ -178,6 +178,8 @@ def compare(sizes=(DEFAULT_EXAMPLES,), sweep="examples", hidden=DEFAULT_HIDDEN,
 
     ``sweep="examples"``: each size is the number of examples (``hidden`` fixed);
     ``sweep="hidden"``: each size is the width of every hidden layer (``examples`` fixed).
+    ``repeat``: each variant but loops runs at least this many times (and until the
+    runs add up to a fraction of a second); the best run counts. Loops runs once.
     ``log``, if given, is called with a line of progress before each run.
     """
     if sweep not in ("examples", "hidden"):
@@ -235,7 +237,8 @@ def format_seconds(seconds):
 def _ratio(reference, seconds):
     if reference is None or seconds is None:
         return "-"
-    return f"{reference / seconds:.3g}x"
+    ratio = reference / seconds
+    return f"{ratio:,.0f}x" if ratio >= 1000 else f"{ratio:.3g}x"
 
 
 def format_table(results, sweep="examples", show_size=False):
