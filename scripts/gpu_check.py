@@ -364,12 +364,13 @@ WORKLOADS = {  # name: (sizes, activations, m, batch, momentum, epochs timed)
     "(b) 12288-20-7-5-1 relu/sigmoid, m=209, full batch":
         ([12288, 20, 7, 5, 1], ["relu", "relu", "relu", "sigmoid"], 209, None, 0.0, 100),
     "(c) 784-256-128-1 relu/sigmoid, m=60000, batches of 128":
-        ([784, 256, 128, 1], ["relu", "relu", "sigmoid"], 60000, 128, 0.9, 5),
+        ([784, 256, 128, 1], ["relu", "relu", "sigmoid"], 60000, 128, 0.9, 6),
     "(d) 1024-1024-1024-1 relu/sigmoid, m=8192, full batch":
         ([1024, 1024, 1024, 1], ["relu", "relu", "sigmoid"], 8192, None, 0.0, 10),
 }
 TINY = {"(a)": ([2, 4, 1], 16, None, 3), "(b)": ([40, 5, 3, 2, 1], 9, None, 2),
         "(c)": ([12, 6, 4, 1], 20, 8, 2), "(d)": ([16, 16, 16, 1], 12, None, 2)}
+# (Under the simulator the rows keep the workloads' names but run these tiny sizes.)
 
 
 def workload_flops(sizes, m):
@@ -402,12 +403,14 @@ def time_ours(sizes, activations, m, batch, momentum, epochs, graphs=True):
 
     run(1)                       # compile and load
     t1, _ = run(1)               # one epoch: setup, transfers, direct launches
-    tn, costs = run(1 + epochs)  # then `epochs` more, replayed
+    t2, _ = run(2)               # and, with graphs, the capture and one replay
+    tn, costs = run(1 + epochs)  # then epochs - 1 replays more: the steady epoch
+    per_epoch = (tn - t2) / (epochs - 1) if graphs else (tn - t1) / epochs
     mode = cuda_train.last_run_mode
     cuda_train.USE_GRAPHS = True
     if not np.isfinite(costs).all():
         FAILURES.append(f"non-finite cost in timed run {sizes}: {costs}")
-    return {"call_1_epoch_s": t1, "per_epoch_s": (tn - t1) / epochs, "mode": mode,
+    return {"call_1_epoch_s": t1, "call_2_epochs_s": t2, "per_epoch_s": per_epoch, "mode": mode,
             "final_cost": float(costs[-1])}
 
 
@@ -516,7 +519,7 @@ def main():
             activations = (["relu"] * (len(sizes) - 2) + ["sigmoid"]) if label[:3] != "(a)" \
                 else ["tanh", "sigmoid"]
         ours = time_ours(sizes, activations, m, batch, momentum, epochs)
-        plain = time_ours(sizes, activations, m, batch, momentum, max(1, epochs // 4),
+        plain = time_ours(sizes, activations, m, batch, momentum, max(2, epochs // 4),
                           graphs=False) if not SIM else ours
         try:
             eager = time_torch(sizes, activations, m, batch, momentum, max(2, epochs // 2))
