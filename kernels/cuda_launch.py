@@ -9,6 +9,11 @@ thread is a Python thread, the same code runs with tiny tiles and blocks.
 import numpy as np
 from numba import config, cuda
 
+# numba-cuda 0.30 registers an overload of np.row_stack, which NumPy 2.5 removed: its
+# first kernel compilation fails without this alias (seen on the GPU machine's image).
+if not hasattr(np, "row_stack"):
+    np.row_stack = np.vstack
+
 from . import cuda_kernels as ck
 
 #: True under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1).
