@@ -340,7 +340,9 @@ def time_gemm(n, repeat):
         error = rel_error(arena.read(c, (n, n)), reference)
         if not error < 1e-5:
             FAILURES.append(f"gemm {n}^2 tile {tuple(tile)}: error {error:.2e}")
-        label = f"ours, tile {tile.BM}x{tile.BN}x{tile.BK} ({tile.TM}x{tile.TN} per thread)"
+        layout = "contiguous, vector loads" if tile.VEC else "strided"
+        label = (f"ours, tile {tile.BM}x{tile.BN}x{tile.BK} ({tile.TM}x{tile.TN} per thread, "
+                 f"{layout}){' [default]' if tile == cuda_launch.TILES[0] else ''}")
         rows[label] = (t, f"err {error:.1e}; {kernel_resources(product.kernel)}")
     peak = 2.0 * n ** 3 / cublas if cublas else None
     return rows, peak
