@@ -2,7 +2,8 @@
 
 On a GPU the products use three tile shapes (the largest that still gives the
 chip about two blocks per multiprocessor, with split-K when even the smallest
-does not); under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), where every
+does not; the shapes and their measured rates on an H200 are in docs/gpu_results.md);
+under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), where every
 thread is a Python thread, the same code runs with tiny tiles and blocks.
 """
 
