@@ -90,25 +90,28 @@ def train(partitions, weights, biases, activations, epochs, learning_rate, batch
     runner = run(partitions, activations, learning_rate, None if full_batch else batch_size,
                  momentum, l2, orders, backend, local_epochs, seed, fan_in)
     costs = np.full(epochs, np.nan, dtype=np.float64)
-    done = 0
+    committed = (state, 0)  # the last consistent (state, epochs done): replaced in one go
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            while done < epochs:
-                state, new_costs, stop = runner.advance(state, done, epochs - done)
+            while committed[1] < epochs:
+                state, done = committed
+                new_state, new_costs, stop = runner.advance(state, done, epochs - done)
                 costs[done:done + len(new_costs)] = new_costs
-                for epoch in range(done, done + len(new_costs)):
-                    done = epoch + 1
+                committed = (new_state, done + len(new_costs))
+                for epoch in range(done, committed[1]):
                     if callback is not None and np.isfinite(costs[epoch]):
                         callback(epoch, float(costs[epoch]))
                 if stop:
                     break
     except KeyboardInterrupt:
+        state, done = committed
         state.store(weights, biases, velocities)
         raise TrainingInterrupted(costs[:done].copy()) from None
     except _StepFailed as failure:
+        state, done = committed
         state.store(weights, biases, velocities)
         raise WorkerLost(str(failure), costs[:done].copy()) from failure.__cause__
-    state.store(weights, biases, velocities)
+    committed[0].store(weights, biases, velocities)
     return costs
 
 
@@ -191,7 +194,7 @@ class _ExactRun:
         """One epoch from ``state``: returns ``(new_state, [cost], stop)``."""
         m = self.partitions.m
         if not state.finite():  # the previous epoch's update overflowed: back to its start
-            return self.start, [np.nan], True
+            return self.start or state, [np.nan], True
         self.start = start = state
         total = 0.0
         for rows in self._batches(epoch):
