@@ -151,7 +151,7 @@ class _Plan:
         for _, _, _, forward, backward in specs:
             for M, N, K, _a, _b, _ep, _fp, bias_column, _g in forward + backward:
                 NC = N + 1 if bias_column else N
-                _, splits, _ = plan_product(M, NC, K)
+                _, splits, _ = plan_product(M, NC, K, dtype=dtype)
                 if splits > 1:
                     workspace_size = max(workspace_size, M * NC * splits)
         workspace = arena.reserve(workspace_size) if workspace_size else -1

@@ -116,7 +116,7 @@ def check_kernels(dtype):
             worst = max(worst, check(f"gemm {form} {M}x{N}x{K}", dtype,
                                      kc.gemm(A, B, ta, tb), want))
     # Every timed tile shape in float32; the ones training uses in float64 too.
-    tiles = cuda_launch.TILES if SIM or dtype == np.float64 else cuda_launch.GPU_TILES
+    tiles = cuda_launch.tiles_for(dtype) if SIM or dtype == np.float64 else cuda_launch.GPU_TILES
     for tile in tiles:
         M, N, K = (13, 7, 9) if SIM else (131, 67, 509)
         for form, (ta, tb) in forms.items():
@@ -342,7 +342,7 @@ def time_gemm(n, repeat):
             FAILURES.append(f"gemm {n}^2 tile {tuple(tile)}: error {error:.2e}")
         layout = "contiguous, vector loads" if tile.VEC else "strided"
         label = (f"ours, tile {tile.BM}x{tile.BN}x{tile.BK} ({tile.TM}x{tile.TN} per thread, "
-                 f"{layout}){' [default]' if tile == cuda_launch.TILES[0] else ''}")
+                 f"{layout}){' [default]' if tile == cuda_launch.tiles_for(dtype)[0] else ''}")
         rows[label] = (t, f"err {error:.1e}; {kernel_resources(product.kernel)}")
     peak = 2.0 * n ** 3 / cublas if cublas else None
     return rows, peak

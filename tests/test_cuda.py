@@ -66,10 +66,15 @@ def test_gemm_plans_cover_split_k_and_both_tiles():
     assert cuda_launch.plan_product(1, 1, 33)[1] > 1
 
 
-@pytest.mark.parametrize("tile", cuda_launch.GPU_TILES[:3], ids=lambda t: f"{t.BM}x{t.BN}x{t.BK}")
+GPU_DEFAULT_TILES = sorted(set(cuda_launch.GPU_TILES[:3] + cuda_launch.GPU_TILES[-1:]))
+
+
+@pytest.mark.parametrize("tile", GPU_DEFAULT_TILES,
+                         ids=lambda t: f"{t.BM}x{t.BN}x{t.BK}{'v' if t.VEC else ''}")
 def test_gemm_with_the_gpu_tiles(tile, rng):
-    """The GPU's tile shapes (256 threads a block) run here too, on one edge-only tile."""
-    form = ("nn", "nt", "tn")[cuda_launch.GPU_TILES.index(tile)]
+    """The GPU's default tile shapes (256 threads a block) run here too, on one edge-only
+    tile, each in one of the three forms."""
+    form = ("nn", "nt", "tn")[GPU_DEFAULT_TILES.index(tile) % 3]
     check_gemm(rng, np.float32, 13, 7, tile.BK + 3, form, tile=tile)
 
 
