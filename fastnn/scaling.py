@@ -32,8 +32,9 @@ class Scaling:
     y_scale: np.ndarray = None
 
 
-#: Rows of X converted per block: the block (float64) stays in cache while it is
-#: centred, summed and written transposed; a plain ``X.T`` copy is 3x slower.
+#: Rows of X per block: a block (float64) stays in cache while it is shifted,
+#: squared and summed, or centred, scaled and written transposed. A plain
+#: ``X.T`` copy of a (60000, 784) X is 2-3x slower than the blocked one.
 BLOCK_ROWS = 256
 
 
@@ -42,6 +43,31 @@ def _scale_from(mean, variance):
     # constant columns stay as they are (up to the shift); so do tiny relative spreads
     scale[~(scale > 1e-12 * np.maximum(np.abs(mean), 1.0))] = 1.0
     return scale
+
+
+def _blocks(m):
+    return range(0, m, BLOCK_ROWS)
+
+
+def _column_moments(X):
+    """Column sums (as float64) and variances, in one blocked pass over X.
+
+    The squares are summed around the first row (the "shifted data" formula),
+    so that a mean far from zero does not cancel the variance away.
+    """
+    m, n_x = X.shape
+    shift = X[0].astype(np.float64)
+    shifted_sums, shifted_squares = np.zeros(n_x), np.zeros(n_x)
+    block = np.empty((min(BLOCK_ROWS, m), n_x))
+    for start in _blocks(m):
+        rows = X[start:start + BLOCK_ROWS]
+        shifted = block[:len(rows)]
+        np.subtract(rows, shift, out=shifted)
+        shifted_sums += shifted.sum(axis=0)
+        shifted_squares += np.einsum("ij,ij->j", shifted, shifted)
+    sums = shifted_sums + m * shift
+    variance = np.maximum(shifted_squares / m - (shifted_sums / m) ** 2, 0.0)
+    return sums, variance
 
 
 def _check_column_sums(X, sums):
@@ -61,27 +87,33 @@ def prepare_inputs(X, dtype, standardize):
 
     ``XT`` is the notes' layout ``(n_x, m)``, C-contiguous, of ``dtype``:
     ``(X - mean) / scale`` per feature with ``standardize``, else ``X`` itself.
-    Also the finiteness check of X (from the column sums). One pass to sum,
-    one blocked pass to centre, square-sum and transpose, one to divide.
+    Also the finiteness check of X (from the column sums). Two blocked passes
+    over X (moments; centre, scale and transpose) and one write of XT.
     """
     m, n_x = X.shape
-    sums = X.sum(axis=0, dtype=np.float64)
-    _check_column_sums(X, sums)
-    mean = sums / m if standardize else np.zeros(n_x)
-    XT = np.empty((n_x, m), dtype=dtype)
-    squares = np.zeros(n_x)
-    block = np.empty((min(BLOCK_ROWS, m), n_x))
-    for start in range(0, m, BLOCK_ROWS):
-        rows = X[start:start + BLOCK_ROWS]
-        centred = block[:len(rows)]
-        np.subtract(rows, mean, out=centred)
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf in X: reported just below
         if standardize:
-            squares += np.einsum("ij,ij->j", centred, centred)
-        XT[:, start:start + BLOCK_ROWS] = centred.T
-    if not standardize:
-        return XT, mean, np.ones(n_x)
-    scale = _scale_from(mean, squares / m)
-    XT /= scale[:, None].astype(dtype)
+            sums, variance = _column_moments(X)
+        else:
+            sums = X.sum(axis=0, dtype=np.float64)
+    _check_column_sums(X, sums)
+    if standardize:
+        mean = sums / m
+        scale = _scale_from(mean, variance)
+    else:
+        mean, scale = np.zeros(n_x), np.ones(n_x)
+    inverse = 1.0 / scale
+    XT = np.empty((n_x, m), dtype=dtype)
+    block = np.empty((min(BLOCK_ROWS, m), n_x))
+    for start in _blocks(m):
+        rows = X[start:start + BLOCK_ROWS]
+        if not standardize:
+            XT[:, start:start + BLOCK_ROWS] = rows.T
+            continue
+        scaled = block[:len(rows)]
+        np.subtract(rows, mean, out=scaled)
+        scaled *= inverse
+        XT[:, start:start + BLOCK_ROWS] = scaled.T
     return XT, mean, scale
 
 
