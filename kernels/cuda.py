@@ -70,16 +70,8 @@ def _elementwise(op, activation, X, Y=None):
     return arena.read(out, X.shape)
 
 
-def _forward_op(activation):
-    def function(Z):
-        return _elementwise(ck.EW_FORWARD, activation, _array(Z, "Z", None))
-    return function
-
-
-def _derivative_op(activation):
-    def function(Z):
-        return _elementwise(ck.EW_DERIVATIVE, activation, _array(Z, "Z", None))
-    return function
+def _activation(op, activation, Z):
+    return _elementwise(op, activation, _array(Z, "Z", None))
 
 
 def _check_slope(slope):
@@ -91,36 +83,56 @@ def _check_slope(slope):
 # 1. Activations and their derivatives g'(Z)
 # ---------------------------------------------------------------------------
 
-sigmoid = _forward_op("sigmoid")
-sigmoid.__doc__ = "``1 / (1 + exp(-Z))``, computed from ``exp(-|Z|)`` so it never overflows."
-sigmoid_derivative = _derivative_op("sigmoid")
-sigmoid_derivative.__doc__ = "``a (1 - a)`` with ``a = sigmoid(Z)``."
-tanh = _forward_op("tanh")
-tanh.__doc__ = "Hyperbolic tangent."
-tanh_derivative = _derivative_op("tanh")
-tanh_derivative.__doc__ = "``1 - a**2`` with ``a = tanh(Z)``."
-relu = _forward_op("relu")
-relu.__doc__ = "``max(0, Z)``."
-relu_derivative = _derivative_op("relu")
-relu_derivative.__doc__ = "1 where ``Z > 0``, else 0 (0 at exactly 0)."
+def sigmoid(Z):
+    """``1 / (1 + exp(-Z))``, computed from ``exp(-|Z|)`` so it never overflows."""
+    return _activation(ck.EW_FORWARD, "sigmoid", Z)
+
+
+def sigmoid_derivative(Z):
+    """``a (1 - a)`` with ``a = sigmoid(Z)``."""
+    return _activation(ck.EW_DERIVATIVE, "sigmoid", Z)
+
+
+def tanh(Z):
+    """Hyperbolic tangent."""
+    return _activation(ck.EW_FORWARD, "tanh", Z)
+
+
+def tanh_derivative(Z):
+    """``1 - a**2`` with ``a = tanh(Z)``."""
+    return _activation(ck.EW_DERIVATIVE, "tanh", Z)
+
+
+def relu(Z):
+    """``max(0, Z)``."""
+    return _activation(ck.EW_FORWARD, "relu", Z)
+
+
+def relu_derivative(Z):
+    """1 where ``Z > 0``, else 0 (0 at exactly 0)."""
+    return _activation(ck.EW_DERIVATIVE, "relu", Z)
 
 
 def leaky_relu(Z, slope=LEAKY_SLOPE):
     """``max(slope * Z, Z)``, slope 0.01 (the only slope this variant compiles)."""
     _check_slope(slope)
-    return _elementwise(ck.EW_FORWARD, "leaky_relu", _array(Z, "Z", None))
+    return _activation(ck.EW_FORWARD, "leaky_relu", Z)
 
 
 def leaky_relu_derivative(Z, slope=LEAKY_SLOPE):
     """1 where ``Z > 0``, else ``slope`` (``slope`` at exactly 0)."""
     _check_slope(slope)
-    return _elementwise(ck.EW_DERIVATIVE, "leaky_relu", _array(Z, "Z", None))
+    return _activation(ck.EW_DERIVATIVE, "leaky_relu", Z)
 
 
-linear = _forward_op("linear")
-linear.__doc__ = "The identity (a copy)."
-linear_derivative = _derivative_op("linear")
-linear_derivative.__doc__ = "1 everywhere."
+def linear(Z):
+    """The identity (a copy)."""
+    return _activation(ck.EW_FORWARD, "linear", Z)
+
+
+def linear_derivative(Z):
+    """1 everywhere."""
+    return _activation(ck.EW_DERIVATIVE, "linear", Z)
 
 
 def softmax(Z):
@@ -170,8 +182,9 @@ def activation_backward(dA, Z, activation):
 # ---------------------------------------------------------------------------
 
 
-def gemm(A, B, trans_a=False, trans_b=False, tile=None):
-    """``op(A) @ op(B)`` with ``op`` the transpose where asked: the tiled product itself.
+def _gemm(A, B, trans_a=False, trans_b=False, tile=None):
+    """``op(A) @ op(B)`` with ``op`` the transpose where asked: the tiled product itself,
+    in the three forms the backward pass uses (the tests and the GPU check call it).
 
     ``tile`` forces a ``cuda_kernels.TileShape`` (default: chosen by size).
     """
@@ -194,7 +207,7 @@ def gemm(A, B, trans_a=False, trans_b=False, tile=None):
 
 def matmul(A, B):
     """``A @ B``."""
-    return gemm(A, B)
+    return _gemm(A, B)
 
 
 def _layer_shapes(A_prev, W, b):

@@ -114,7 +114,7 @@ def check_kernels(dtype):
             A64, B64 = up(A, B)
             want = (A64.T if ta else A64) @ (B64.T if tb else B64)
             worst = max(worst, check(f"gemm {form} {M}x{N}x{K}", dtype,
-                                     kc.gemm(A, B, ta, tb), want))
+                                     kc._gemm(A, B, ta, tb), want))
     # Every timed tile shape in float32; the ones training uses in float64 too.
     tiles = cuda_launch.tiles_for(dtype) if SIM or dtype == np.float64 else cuda_launch.GPU_TILES
     for tile in tiles:
@@ -125,7 +125,7 @@ def check_kernels(dtype):
             A64, B64 = up(A, B)
             want = (A64.T if ta else A64) @ (B64.T if tb else B64)
             worst = max(worst, check(f"gemm {form} tile {tuple(tile)}", dtype,
-                                     kc.gemm(A, B, ta, tb, tile=tile), want))
+                                     kc._gemm(A, B, ta, tb, tile=tile), want))
     results = {"gemm (all forms, sizes, tiles)": worst}
 
     n, m = (7, 13) if SIM else (67, 1031)

@@ -45,7 +45,7 @@ def check_gemm(rng, dtype, M, N, K, form, tile=None):
     trans_a, trans_b = FORMS[form]
     A = random(rng, (K, M) if trans_a else (M, K), dtype)
     B = random(rng, (N, K) if trans_b else (K, N), dtype)
-    C = cuda_variant.gemm(A, B, trans_a, trans_b, tile=tile)
+    C = cuda_variant._gemm(A, B, trans_a, trans_b, tile=tile)
     A64, B64 = A.astype(np.float64), B.astype(np.float64)
     expected = (A64.T if trans_a else A64) @ (B64.T if trans_b else B64)
     assert C.dtype == dtype and C.shape == (M, N)
