@@ -311,7 +311,7 @@ def _cost(Z, Y, out_code, name):
     if m == 0:
         raise ValueError(f"{name} must hold at least one example (column)")
     arena = Arena(dtype)
-    z, yt = arena.put(Z), arena.put(np.ascontiguousarray(Y.T))
+    z, yt = arena.put(Z), arena.put(Y, transposed=True)
     F = arena.upload()
     D = cuda.to_device(np.zeros(1))
     elementwise(dtype)["batch_cost"][1, THREADS](

@@ -7,6 +7,8 @@ under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), where every
 thread is a Python thread, the same code runs with tiny tiles and blocks.
 """
 
+from functools import lru_cache
+
 import numpy as np
 from numba import config, cuda
 
@@ -94,16 +96,25 @@ class Arena:
         self.size += ceil_div(max(int(n), 1), ALIGN) * ALIGN
         return offset
 
-    def put(self, array):
+    def put(self, array, transposed=False):
+        """A region holding ``array`` (``array.T`` when ``transposed``, copied straight
+        into the arena: a data set is transposed once, without a temporary)."""
         offset = self.reserve(array.size)
-        self._inputs.append((offset, array))
+        self._inputs.append((offset, array, transposed))
         return offset
 
     def upload(self, stream=0):
-        # Poisoned with NaN: a region read before it is written shows in the result.
-        host = np.full(self.size, np.nan, dtype=self.dtype)
-        for offset, array in self._inputs:
-            host[offset:offset + array.size] = np.ascontiguousarray(array, dtype=self.dtype).ravel()
+        host = np.empty(self.size, dtype=self.dtype)
+        filled = np.zeros(self.size // ALIGN, dtype=bool)
+        for offset, array, transposed in self._inputs:
+            shape = array.shape[::-1] if transposed else array.shape
+            view = host[offset:offset + array.size].reshape(shape)
+            view[...] = array.T if transposed else array
+            filled[offset // ALIGN:ceil_div(offset + array.size, ALIGN)] = True
+        # Everything else is poisoned with NaN: a region read before it is written
+        # shows in the result.
+        for start, stop in _runs(~filled):
+            host[start * ALIGN:stop * ALIGN] = np.nan
         self._inputs = []
         self.device = cuda.to_device(host, stream=stream)
         return self.device
@@ -116,6 +127,12 @@ class Arena:
         """Copy a host array into an uploaded arena region."""
         flat = np.ascontiguousarray(array, dtype=self.dtype).ravel()
         self.device[offset:offset + flat.size].copy_to_device(flat)
+
+
+def _runs(mask):
+    """(start, stop) of each run of True in a boolean array."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.view(np.int8), [0]))))
+    return zip(edges[::2], edges[1::2])
 
 
 def state_array(extra=None):
@@ -136,6 +153,7 @@ def tiles_for(dtype):
     return TILES_FLOAT32 if np.dtype(dtype) == np.float32 else TILES
 
 
+@lru_cache(maxsize=4096)
 def plan_product(M, NC, K, tile=None, dtype=np.float64):
     """(tile, splits, k_chunk) for an M x NC product over K.
 

@@ -102,8 +102,8 @@ class _Plan:
         b_at = [self.theta + o for o in b_off]
         vW_at = [self.velocity + o for o in w_off]
         vb_at = [self.velocity + o for o in b_off]
-        xt = arena.put(np.ascontiguousarray(X.T))
-        yt = arena.put(np.ascontiguousarray(Y.T))
+        xt = arena.put(X, transposed=True)   # one example per row
+        yt = arena.put(Y, transposed=True)
         acts = [arena.reserve(n * step) for n in sizes[1:]]
         dzs = [arena.reserve(n * step) for n in sizes[1:]]
 
@@ -166,16 +166,23 @@ class _Plan:
         F, I, Dd = self.F, self.I, self.D
         steps = [(k["epoch_start"], grid, (F, I, Dd, self.theta, self.saved, n_params, 0))]
         n_out = sizes[-1]
+        products = {}  # batches of one size share every product but the gathering ones
+
+        def product(spec):
+            if spec not in products:
+                products[spec] = (Product(dtype, *spec, workspace=workspace), None, None)
+            return products[spec]
+
         for start, size, gather, forward, backward in specs:
             for spec in forward:
-                steps.append(_product(dtype, spec, workspace, F, I))
+                steps.append(product(spec))
             if l2:
                 steps.append((k["sum_squares"], PARTS, (F, I, Dd, self.theta, self.n_weights, parts_at)))
             steps.append((k["batch_cost"], 1,
                           (F, I, Dd, (n_out, size), (acts[-1], yt, dzs[-1], 0), gather, out_code,
                            (coef, parts_at, PARTS))))
             for spec in backward:
-                steps.append(_product(dtype, spec, workspace, F, I))
+                steps.append(product(spec))
         steps.append((k["epoch_end"], grid, (F, I, self.theta, self.saved, n_params)))
         self.steps = steps
 
@@ -193,13 +200,6 @@ class _Plan:
         if velocities is not None:
             vel = self.F[self.velocity:self.velocity + self.n_params].copy_to_host()
             _scatter(vel, self.w_off, self.b_off, velocities[0], velocities[1])
-
-
-def _product(dtype, spec, workspace, F, I):
-    M, N, K, a_op, b_op, ep, fp, bias_column, gather = spec
-    product = Product(dtype, M, N, K, a_op, b_op, ep, fp, bias_column, gather,
-                      workspace=workspace)
-    return (product, None, None)
 
 
 def _scatter(flat, w_off, b_off, weights, biases):
