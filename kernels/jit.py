@@ -63,19 +63,20 @@ def _padded(arrays, filler):
 # ---------------------------------------------------------------------------
 
 
-def _float_array(x, name):
-    """``x`` as a C-contiguous float32/float64 array; TypeError naming ``name`` otherwise.
-    (Every wrapper passes here before its compiled call: the threading layer starts here.)"""
+def _float_array(x, name, contiguous=True):
+    """``x`` as a float32/float64 array, C-contiguous unless ``contiguous`` is False;
+    TypeError naming ``name`` otherwise. (Every wrapper passes here before its compiled
+    call: the threading layer starts here.)"""
     _ready()
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
     if x.dtype.type not in _FLOATS:
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {x.dtype}")
-    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    return x if x.flags.c_contiguous or not contiguous else np.ascontiguousarray(x)
 
 
-def _matrix(x, name):
-    x = _float_array(x, name)
+def _matrix(x, name, contiguous=True):
+    x = _float_array(x, name, contiguous)
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {x.shape}")
     return x
@@ -216,15 +217,22 @@ def _softmax_columns(Z, out, colmax, colsum):
             ok[j] = ok[j] / colsum[j]
 
 
-# Matrix products. Small and skinny products go to the hand-written kernels of
-# jit_gemm, large ones to OpenBLAS through np.dot (see the module docstring).
-_BLAS_MIN_WORK = 1 << 62  # multiply-adds from which np.dot is used: measured below
+# Matrix products: OpenBLAS (np.dot) where every side is large, the hand-written
+# kernels of jit_gemm for skinny and small products (see the module docstring).
+
+#: A product goes to OpenBLAS when M, N and K are all at least this.
+BLAS_MIN_SIZE = 48
+
+
+@njit(**_JIT)
+def _blas_pays(M, N, K):
+    return M >= BLAS_MIN_SIZE and N >= BLAS_MIN_SIZE and K >= BLAS_MIN_SIZE
 
 
 @njit(**_JIT)
 def _mm_nn(A, B, C):
     """``C = A @ B``."""
-    if A.shape[0] * A.shape[1] * B.shape[1] >= _BLAS_MIN_WORK:
+    if _blas_pays(A.shape[0], B.shape[1], A.shape[1]):
         np.dot(A, B, C)
     else:
         jit_gemm.gemm_nn(A, B, C)
@@ -233,7 +241,7 @@ def _mm_nn(A, B, C):
 @njit(**_JIT)
 def _mm_nt(A, B, C):
     """``C = A @ B.T``."""
-    if A.shape[0] * A.shape[1] * B.shape[0] >= _BLAS_MIN_WORK:
+    if _blas_pays(A.shape[0], B.shape[0], A.shape[1]):
         np.dot(A, B.T, C)
     else:
         jit_gemm.gemm_nt(A, B, C)
@@ -242,10 +250,23 @@ def _mm_nt(A, B, C):
 @njit(**_JIT)
 def _mm_tn(A, B, C):
     """``C = A.T @ B``."""
-    if A.shape[0] * A.shape[1] * B.shape[1] >= _BLAS_MIN_WORK:
+    if _blas_pays(A.shape[1], B.shape[1], A.shape[0]):
         np.dot(A.T, B, C)
     else:
         jit_gemm.gemm_tn(A, B, C)
+
+
+@njit(**_JIT)
+def _transpose(A, AT):
+    """``AT[:, :] = A.T``, in 32 x 32 tiles (both sides stay in cache)."""
+    n, m = A.shape
+    for i0 in range(0, n, 32):
+        i1 = min(i0 + 32, n)
+        for j0 in range(0, m, 32):
+            for j in range(j0, min(j0 + 32, m)):
+                row = AT[j]
+                for i in range(i0, i1):
+                    row[i] = A[i, j]
 
 
 @njit(**_JIT)
@@ -845,9 +866,10 @@ def _forward_kernel(Ws, bs, n_layers, X, codes, slope):
     return A
 
 
-def _check_network(weights, biases, X, activations, name_X="X"):
+def _check_network(weights, biases, X, activations, contiguous=True):
     """Checked (weights, biases, X, codes) for a whole network."""
-    X = _matrix(X, name_X)
+    name_X = "X"
+    X = _matrix(X, name_X, contiguous)
     dtype = X.dtype
     weights, biases = list(weights), list(biases)
     L = len(weights)
@@ -898,20 +920,97 @@ def _restore(Ws, bs, n_layers, saved):
 
 
 @njit(**_JIT)
-def _train_kernel(Ws, bs, vWs, vbs, n_layers, X, x_by_example, Y, codes, slope, epochs, lr,
-                  beta, one_minus_beta, l2, batch_size, orders, costs):
-    """The whole run (see ``train``). ``X`` is (n_x, m), or (m, n_x) when ``x_by_example``;
-    the per-layer tuples may be longer than ``n_layers`` (padding)."""
-    L = n_layers
-    if x_by_example:
-        m, n_x = X.shape
-    else:
-        n_x, m = X.shape
-    n_y = Y.shape[0]
+def _batch_step(Ws, bs, vWs, vbs, L, A0, A0T, Y, codes, slope, lr, beta, one_minus_beta, l2c,
+                acts, grad_a, grad_b, dW, db, colmax, colsum, saved, save, sq):
+    """Forward, loss, backward and update on one batch of ``nb`` examples.
+
+    The inputs come as ``A0`` (n_x, nb) and/or ``A0T`` (nb, n_x) (an unused one is
+    empty): the first layer's forward product takes ``A0T`` when there is one (dot form),
+    its ``dW`` takes ``A0`` when there is one. Returns ``(loss_sum, fin)``: the loss summed
+    over the batch (float64), and ``fin``, NaN when an updated parameter is not finite.
+    When the loss is not finite nothing is updated (the reference's rule).
+    """
+    dtype = acts.dtype
+    zero = dtype.type(0)
+    nb = Y.shape[1]
+    inv_m = dtype.type(1.0 / nb)
+    # forward: A[l] = g(W[l] A[l-1] + b[l]) into acts, layer after layer
+    off = 0
+    for l in range(L):
+        W = Ws[l]
+        n_l, n_in = W.shape
+        Z = acts[off:off + n_l * nb].reshape(n_l, nb)
+        if l > 0:
+            _mm_nn(W, acts[off - n_in * nb:off].reshape(n_in, nb), Z)
+        elif A0T.shape[0] > 0:
+            _mm_nt(W, A0T, Z)
+        else:
+            _mm_nn(W, A0, Z)
+        if l < L - 1:
+            _bias_activation(Z, bs[l], codes[l], slope)
+        off += n_l * nb
+    # the output layer's sweep: its loss, dZ[L] = A[L] - Y (into grad_a) and db[L]
+    n_out = Ws[L - 1].shape[0]
+    dZ = grad_a[:n_out * nb].reshape(n_out, nb)
+    loss = _output_sweep(acts[off - n_out * nb:off].reshape(n_out, nb), bs[L - 1], Y,
+                         codes[L - 1], dZ, db, inv_m, colmax, colsum)
+    if not np.isfinite(loss):
+        return loss, zero
+    # backward and update, last layer first; dA[l-1] uses W[l] before its update
+    fin = zero
+    use_a = True
+    p_off = saved.size
+    for l in range(L - 1, -1, -1):
+        W = Ws[l]
+        n_l, n_in = W.shape
+        off -= n_l * nb
+        p_off -= W.size + n_l
+        dZ = (grad_a if use_a else grad_b)[:n_l * nb].reshape(n_l, nb)
+        g = dW[:W.size].reshape(n_l, n_in)
+        if l > 0:
+            A_prev = acts[off - n_in * nb:off].reshape(n_in, nb)
+            _mm_nt(dZ, A_prev, g)
+            dA_prev = (grad_b if use_a else grad_a)[:n_in * nb].reshape(n_in, nb)
+            _mm_tn(W, dZ, dA_prev)
+        elif A0.shape[0] > 0:
+            _mm_nt(dZ, A0, g)
+        else:
+            _mm_nn(dZ, A0T, g)
+        w_sq, w_fin = _update(W.ravel(), g.ravel(), vWs[l].ravel(), saved[p_off:p_off + W.size],
+                              save, lr, beta, one_minus_beta, l2c, inv_m)
+        b_sq, b_fin = _update(bs[l].ravel(), db[:n_l], vbs[l].ravel(),
+                              saved[p_off + W.size:p_off + W.size + n_l],
+                              save, lr, beta, one_minus_beta, zero, dtype.type(1))
+        sq[l] = w_sq
+        fin += w_fin + b_fin
+        if l > 0:
+            _derivative_from_output(dA_prev, A_prev, codes[l - 1], slope, db, inv_m)
+        use_a = not use_a
+    return loss, fin
+
+
+@njit(**_JIT)
+def _train_kernel(Ws, bs, vWs, vbs, L, X, XT, Y, codes, slope, epochs, lr, beta, one_minus_beta,
+               l2, batch_size, orders, costs, make_X, make_XT):
+    """The whole run (see ``train``): the epoch loop, the batch loop, every layer.
+
+    The inputs come as ``X`` (n_x, m) and/or ``XT`` (m, n_x); ``make_X``/``make_XT``
+    build the missing layout from the other once per call. Mini-batches are gathered
+    from ``XT`` (row copies) when there is one, else from ``X`` (column gathers).
+    """
+    dtype = Y.dtype
+    zero = dtype.type(0)
+    n_y, m = Y.shape
+    n_x = Ws[0].shape[1]
+    if make_XT:
+        XT = np.empty((m, n_x), dtype)
+        _transpose(X, XT)
+    if make_X:
+        X = np.empty((n_x, m), dtype)
+        _transpose(XT, X)
     mb = min(batch_size, m)
     full = mb >= m
-    dtype = X.dtype
-    zero = dtype.type(0)
+    by_example = XT.shape[0] > 0
     l2c = dtype.type(l2 / m)
     l2_cost = l2 / (2.0 * m)
 
@@ -936,6 +1035,7 @@ def _train_kernel(Ws, bs, vWs, vbs, n_layers, X, x_by_example, Y, codes, slope, 
     saved = np.empty(n_params, dtype)
     x_batch = np.empty(0 if full else n_x * mb, dtype)
     y_batch = np.empty(0 if full else n_y * mb, dtype)
+    no_input = x_batch[:0].reshape(0, 0)
     sq = np.empty(L, dtype)
     fin = zero
     for l in range(L):
@@ -953,20 +1053,31 @@ def _train_kernel(Ws, bs, vWs, vbs, n_layers, X, x_by_example, Y, codes, slope, 
         total = 0.0
         for start in range(0, m, mb):
             nb = min(mb, m - start)
-            inv_m = dtype.type(1.0 / nb)
-            # the batch's inputs
+            # the L2 term of this batch, from the current weights (NaN/inf when they are not)
+            s = 0.0
+            for l in range(L):
+                s += np.float64(sq[l])
+            total += l2_cost * s * nb
             if full:
-                Xb = X
-                Yb = Y
+                loss, fin = _batch_step(Ws, bs, vWs, vbs, L, X, XT, Y, codes, slope, lr, beta,
+                                        one_minus_beta, l2c, acts, grad_a, grad_b, dW, db,
+                                        colmax, colsum, saved, not saved_now, sq)
             else:
                 idx = orders[epoch, start:start + nb]
-                if x_by_example:
-                    Xb = x_batch[:nb * n_x].reshape(nb, n_x)
+                Yb = y_batch[:n_y * nb].reshape(n_y, nb)
+                for k in range(n_y):
+                    src = Y[k]
+                    dst = Yb[k]
                     for j in range(nb):
-                        src = X[idx[j]]
-                        dst = Xb[j]
+                        dst[j] = src[idx[j]]
+                if by_example:
+                    XbT = x_batch[:nb * n_x].reshape(nb, n_x)
+                    for j in range(nb):
+                        src = XT[idx[j]]
+                        dst = XbT[j]
                         for k in range(n_x):
                             dst[k] = src[k]
+                    Xb = no_input
                 else:
                     Xb = x_batch[:n_x * nb].reshape(n_x, nb)
                     for k in range(n_x):
@@ -974,75 +1085,13 @@ def _train_kernel(Ws, bs, vWs, vbs, n_layers, X, x_by_example, Y, codes, slope, 
                         dst = Xb[k]
                         for j in range(nb):
                             dst[j] = src[idx[j]]
-                Yb = y_batch[:n_y * nb].reshape(n_y, nb)
-                for k in range(n_y):
-                    src = Y[k]
-                    dst = Yb[k]
-                    for j in range(nb):
-                        dst[j] = src[idx[j]]
-            # the L2 term of this batch, from the current weights (NaN/inf when they are not finite)
-            s = 0.0
-            for l in range(L):
-                s += np.float64(sq[l])
-            total += l2_cost * s * nb
-            # forward
-            off = 0
-            for l in range(L):
-                W = Ws[l]
-                n_l = W.shape[0]
-                Z = acts[off:off + n_l * nb].reshape(n_l, nb)
-                if l == 0:
-                    if x_by_example:
-                        _mm_nt(W, Xb, Z)
-                    else:
-                        _mm_nn(W, Xb, Z)
-                else:
-                    A_prev = acts[off - W.shape[1] * nb:off].reshape(W.shape[1], nb)
-                    _mm_nn(W, A_prev, Z)
-                if l < L - 1:
-                    _bias_activation(Z, bs[l], codes[l], slope)
-                off += n_l * nb
-            # output sweep: loss and dZ[L] (into grad_a), db[L]
-            n_out = Ws[L - 1].shape[0]
-            Z = acts[off - n_out * nb:off].reshape(n_out, nb)
-            dZ = grad_a[:n_out * nb].reshape(n_out, nb)
-            loss = _output_sweep(Z, bs[L - 1], Yb, codes[L - 1], dZ, db, inv_m, colmax, colsum)
+                    XbT = no_input
+                loss, fin = _batch_step(Ws, bs, vWs, vbs, L, Xb, XbT, Yb, codes, slope, lr, beta,
+                                        one_minus_beta, l2c, acts, grad_a, grad_b, dW, db,
+                                        colmax, colsum, saved, not saved_now, sq)
             total += loss
             if not np.isfinite(loss):
                 break
-            # backward and update, last layer first
-            fin = zero
-            use_a = True
-            for l in range(L - 1, -1, -1):
-                W = Ws[l]
-                n_l, n_in = W.shape
-                off -= n_l * nb
-                dZ = (grad_a if use_a else grad_b)[:n_l * nb].reshape(n_l, nb)
-                g = dW[:n_l * n_in].reshape(n_l, n_in)
-                if l == 0:
-                    if x_by_example:
-                        _mm_nn(dZ, Xb, g)
-                    else:
-                        _mm_nt(dZ, Xb, g)
-                else:
-                    A_prev = acts[off - n_in * nb:off].reshape(n_in, nb)
-                    _mm_nt(dZ, A_prev, g)
-                    dA_prev = (grad_b if use_a else grad_a)[:n_in * nb].reshape(n_in, nb)
-                    _mm_tn(W, dZ, dA_prev)
-                # the update of layer l (its old W was used for dA_prev above)
-                p_off = 0
-                for k in range(l):
-                    p_off += Ws[k].size + bs[k].size
-                w_sq, w_fin = _update(W.ravel(), g.ravel(), vWs[l].ravel(), saved[p_off:p_off + W.size],
-                                      not saved_now, lr, beta, one_minus_beta, l2c, inv_m)
-                b_sq, b_fin = _update(bs[l].ravel(), db[:n_l], vbs[l].ravel(),
-                                      saved[p_off + W.size:p_off + W.size + n_l],
-                                      not saved_now, lr, beta, one_minus_beta, zero, dtype.type(1))
-                sq[l] = w_sq
-                fin += w_fin + b_fin
-                if l > 0:
-                    _derivative_from_output(dA_prev, A_prev, codes[l - 1], slope, db, inv_m)
-                use_a = not use_a
             saved_now = True
             have_saved = True
             finite = fin == zero
@@ -1059,6 +1108,36 @@ def _train_kernel(Ws, bs, vWs, vbs, n_layers, X, x_by_example, Y, codes, slope, 
 
 def _writeable_c(x):
     return x.flags.c_contiguous and x.flags.writeable
+
+
+def _input_layouts(X, n_1, batch):
+    """``(X, XT, make_X, make_XT)`` for ``_train_kernel``: the layouts of the inputs the
+    run uses, each an array or an empty placeholder, and which to build from the other.
+
+    A Fortran-ordered X (the transpose of row-major (m, n_x) data) is used as ``XT``
+    without a copy. Mini-batches are gathered as rows of ``XT`` (a random column gather
+    from X costs several times a transposition of it, measured) unless n_x is tiny.
+    A full batch whose first layer is skinny (jit_gemm, not BLAS) wants both: ``XT`` for
+    the forward product and ``X`` for ``dW`` (each in the dot form).
+    """
+    n_x, m = X.shape
+    empty = np.empty((0, 0), X.dtype)
+    if X.flags.f_contiguous and not X.flags.c_contiguous:
+        XT, X = X.T, None
+    else:
+        XT, X = None, np.ascontiguousarray(X)
+    if batch < m:
+        want_X = want_XT = False
+        if XT is None and n_x >= 8:
+            want_XT = True
+    else:
+        both = n_x >= 64 and not (n_1 >= BLAS_MIN_SIZE and m >= BLAS_MIN_SIZE)
+        want_X = want_XT = both
+    make_X, make_XT = want_X and X is None, want_XT and XT is None
+    # one array type for every call (compiled code is specialised on it): writeable C
+    arrays = [empty if a is None else a if _writeable_c(a) else np.array(a, order="C")
+              for a in (X, XT)]
+    return arrays[0], arrays[1], make_X, make_XT
 
 
 def train(weights, biases, X, Y, activations, epochs, learning_rate,
@@ -1087,7 +1166,7 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     Everything runs in one compiled call: the epoch loop, the mini-batch loop and
     every layer, with the work buffers allocated once.
     """
-    weights, biases, X, codes = _check_network(weights, biases, X, activations)
+    weights, biases, X, codes = _check_network(weights, biases, X, activations, contiguous=False)
     dtype = X.dtype
     n_x, m = X.shape
     Y = _matrix(Y, "Y")
@@ -1133,10 +1212,22 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     costs = np.full(epochs, np.nan)
     if epochs:
         _ready()
+        X_in, XT_in, make_X, make_XT = _input_layouts(X, weights[0].shape[0], batch)
+        if not _writeable_c(Y):
+            Y = np.array(Y, order="C")
         filler = np.empty((0, 0), dtype)
-        _train_kernel(*[_padded(group, filler) for group in copies], len(weights),
-                      X, False, Y, _padded(codes, 0), dt(LEAKY_SLOPE), epochs, dt(learning_rate),
-                      dt(momentum), dt(1 - momentum), float(l2), batch, orders, costs)
+        # One owner of the cores: when a product of the run goes to OpenBLAS (whose threads
+        # spin for a while after each call), Numba's parallel regions get one thread.
+        threads = numba.get_num_threads()
+        if any(_blas_pays(W.shape[0], min(batch, m), W.shape[1]) for W in weights):
+            numba.set_num_threads(1)
+        try:
+            _train_kernel(*[_padded(group, filler) for group in copies], len(weights),
+                          X_in, XT_in, Y, _padded(codes, 0), dt(LEAKY_SLOPE), epochs,
+                          dt(learning_rate), dt(momentum), dt(1 - momentum), float(l2), batch,
+                          orders, costs, make_X, make_XT)
+        finally:
+            numba.set_num_threads(threads)
     for group, copied in zip(arrays, copies):
         for p, c in zip(group, copied):
             if p is not c:

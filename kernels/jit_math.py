@@ -1,4 +1,4 @@
-"""Vectorisable transcendentals for the JIT variant: exp, expm1, log, log1p, tanh, sigmoid.
+"""Vectorisable transcendentals for the JIT variant: exp, expm1, log, log1p, tanh, sigmoid, softplus.
 
 ``math.exp``/``math.tanh`` inside a Numba loop are scalar library calls (about 20 ns an
 element on this machine); these are plain arithmetic (range reduction, a polynomial, a
@@ -26,7 +26,8 @@ How the numbers were made:
 - log/log1p: fdlibm's reduction ``1 + f = 2^k (1 + f')``, ``f'`` in ``[sqrt(2)/2 - 1,
   sqrt(2) - 1]``, ``log(1 + f) = f - s (f - R(s^2))`` with ``s = f/(2 + f)`` and fdlibm's
   (float64) / musl's (float32) coefficients of ``R``; log1p adds fdlibm's correction term
-  for the rounding of ``1 + x``.
+  for the rounding of ``1 + x``. ``log1p_unit`` (x in [0, 1], the softplus case) skips
+  the bit tricks: above sqrt(2) - 1 it uses ``log(1 + x) = ln2 + log(1 + (x - 1)/2)``.
 - tanh(x) = ``-expm1(-2|x|) / (2 + expm1(-2|x|))`` with the sign of x: one expm1 and one
   division, no cancellation near 0.
 - sigmoid(x) = ``1 / (1 + e)`` for x >= 0 and ``e / (1 + e)`` for x < 0, ``e = exp(-|x|)``:
@@ -191,6 +192,17 @@ def log1p_f64(x):
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
+def log1p_unit_f64(x):
+    """``log(1 + x)`` for x in [0, 1] only (what softplus meets: x = exp(-|z|)).
+
+    No bit tricks and no rounding of ``1 + x``: above sqrt(2) - 1, ``log(1 + x) = ln2 +
+    log(1 + f)`` with ``f = (x - 1) / 2``, exact by Sterbenz's lemma (to half an ulp
+    below 0.5)."""
+    big = x > 0.41421356237309503
+    return _log1p_reduced_f64((x - 1.0) * 0.5 if big else x, 1.0 if big else 0.0, 0.0)
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
 def tanh_f64(x):
     """``tanh(x)`` from ``expm1(-2|x|)``."""
     em = expm1_f64(-2.0 * abs(x))
@@ -207,7 +219,7 @@ def sigmoid_f64(x):
 @njit(cache=True, fastmath=_FM, error_model="numpy")
 def softplus_f64(x):
     """``log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))``."""
-    return (x if x > 0.0 else 0.0) + log1p_f64(exp_f64(-abs(x)))
+    return (x if x > 0.0 else 0.0) + log1p_unit_f64(exp_f64(-abs(x)))
 
 
 # --------------------------------------------------------------------------- float32
@@ -336,6 +348,14 @@ def log1p_f32(x):
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
+def log1p_unit_f32(x):
+    """``log(1 + x)`` for x in [0, 1] only (see ``log1p_unit_f64``)."""
+    big = x > _F(0.41421356)
+    return _log1p_reduced_f32((x - _ONE_32) * _HALF_32 if big else x,
+                              _ONE_32 if big else _ZERO_32, _ZERO_32)
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
 def tanh_f32(x):
     em = expm1_f32(-_TWO_32 * abs(x))
     return np.copysign(-em / (_TWO_32 + em), x)
@@ -349,7 +369,7 @@ def sigmoid_f32(x):
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
 def softplus_f32(x):
-    return (x if x > _ZERO_32 else _ZERO_32) + log1p_f32(exp_f32(-abs(x)))
+    return (x if x > _ZERO_32 else _ZERO_32) + log1p_unit_f32(exp_f32(-abs(x)))
 
 
 # --------------------------------------------------------------------------- generic names
@@ -381,6 +401,7 @@ exp = _generic("exp", exp_f32, exp_f64)
 expm1 = _generic("expm1", expm1_f32, expm1_f64)
 log = _generic("log", log_f32, log_f64)
 log1p = _generic("log1p", log1p_f32, log1p_f64)
+log1p_unit = _generic("log1p_unit", log1p_unit_f32, log1p_unit_f64)
 tanh = _generic("tanh", tanh_f32, tanh_f64)
 sigmoid = _generic("sigmoid", sigmoid_f32, sigmoid_f64)
 softplus = _generic("softplus", softplus_f32, softplus_f64)

@@ -14,7 +14,7 @@ from numba import njit
 from conftest import DTYPES
 from kernels import jit_math
 
-NAMES = ("exp", "expm1", "log", "log1p", "tanh", "sigmoid", "softplus")
+NAMES = ("exp", "expm1", "log", "log1p", "tanh", "sigmoid", "softplus", "log1p_unit")
 #: the largest error allowed, in units of the dtype's epsilon (relative)
 MAX_EPS = 4.0
 
@@ -36,8 +36,10 @@ def apply(code, x, out):
             out[i] = jit_math.tanh(v)
         elif code == 5:
             out[i] = jit_math.sigmoid(v)
-        else:
+        elif code == 6:
             out[i] = jit_math.softplus(v)
+        else:
+            out[i] = jit_math.log1p_unit(v)
 
 
 def compiled(name, x):
@@ -55,6 +57,8 @@ def reference(name, x):
             return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         if name == "softplus":
             return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        if name == "log1p_unit":
+            return np.log1p(x)
         return getattr(np, name)(x)
 
 
@@ -70,6 +74,8 @@ def grid(name, dtype, rng):
     elif name == "log":
         low, high = (-300, 300) if dtype == np.float64 else (-37, 37)
         x = np.concatenate([10.0 ** rng.uniform(low, high, n), rng.uniform(0.5, 2, n)])
+    elif name == "log1p_unit":  # its domain: [0, 1]
+        x = np.concatenate([rng.uniform(0, 1, n), np.abs(tiny), np.linspace(0.40, 0.52, n)])
     elif name == "log1p":
         x = np.concatenate([rng.uniform(0, 1, n), np.abs(tiny), tiny * 0.99,
                             10.0 ** rng.uniform(0, 30, n), rng.uniform(-0.999, 0, n)])
@@ -100,6 +106,8 @@ def test_accuracy_in_ulp(name, dtype, rng):
 @pytest.mark.parametrize("name", NAMES)
 def test_special_values(name, dtype):
     x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e4, -1e4, 1e-30, -1e-30], dtype)
+    if name == "log1p_unit":  # defined on [0, 1]
+        x = np.array([np.nan, 0.0, 1.0, 1e-30, 0.5, np.float32(0.41421357)], dtype)
     got = compiled(name, x)
     want = reference(name, x)
     if name == "exp":
