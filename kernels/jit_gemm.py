@@ -35,13 +35,18 @@ NR = 4     # columns of the register tile
 KC = 512   # k-block: long enough to amortise the 24 horizontal sums that end each tile
 NB = 32    # columns of C per strip (a multiple of NR); the packed strip is NB x KC
 SMALL_K = 8  # below this many terms per output, plain loops beat the tiled kernel
-FEW_ROWS = 48  # nn with fewer rows of A than this updates rows of C instead of packing B
+FEW_ROWS = 128  # nn with fewer rows of A than this updates rows of C instead of packing B
 KC_ROWS = 256  # k-block of those row updates
 COLUMNS_FEW_ROWS = 512  # columns of C per strip in those row updates
 #: products of at least this many multiply-adds run their strips in a parallel region
 PARALLEL_MIN_MADDS = 1 << 21
+#: products of at least this many multiply-adds (about 645^3) go to OpenBLAS through np.dot
+BLAS_MIN_MADDS = 1 << 28
 
-_STRIP_BUFFER = NB * KC
+# Rows of the packed strip are KC + 16 elements apart: at a power-of-two distance every row would
+# fall in the same few L1 sets and the transposed writes would evict each other (measured 3x slower).
+_STRIP_STRIDE = KC + 16
+_STRIP_BUFFER = NB * _STRIP_STRIDE
 
 
 @intrinsic
@@ -194,7 +199,7 @@ def _pack_transposed(S, k0, kc, j0, nb, P):
 @njit(cache=True, fastmath=FASTMATH)
 def _strip_nn(A, B, C, j0, nb):
     M, K = A.shape
-    Bt = carray(_stack_buffer(_STRIP_BUFFER, C.dtype), (NB, KC))
+    Bt = carray(_stack_buffer(_STRIP_BUFFER, C.dtype), (NB, _STRIP_STRIDE))
     for k0 in range(0, K, KC):
         kc = min(KC, K - k0)
         _pack_transposed(B, k0, kc, j0, nb, Bt)
@@ -376,11 +381,18 @@ def _zero(C):
 
 
 @njit(cache=True)
+def _use_blas(C, K):
+    return C.shape[0] * C.shape[1] * K >= BLAS_MIN_MADDS
+
+
+@njit(cache=True)
 def _nn(A, B, C):
     M, K = A.shape
     if C.size == 0:
         return
-    if K == 0:
+    if _use_blas(C, K):
+        np.dot(A, B, C)
+    elif K == 0:
         _zero(C)
     elif K < SMALL_K:
         _small_k_nn(A, B, C)
@@ -402,7 +414,9 @@ def gemm_nt(A, B, C):
     K = A.shape[1]
     if C.size == 0:
         return
-    if K == 0:
+    if _use_blas(C, K):
+        np.dot(A, B.T, C)
+    elif K == 0:
         _zero(C)
     elif K < SMALL_K:
         _small_k_nt(A, B, C)
@@ -422,7 +436,9 @@ def gemm_tn_work(A, B, C, work):
     K, M = A.shape
     if C.size == 0:
         return
-    if K == 0:
+    if _use_blas(C, K):
+        np.dot(A.T, B, C)
+    elif K == 0:
         _zero(C)
     elif K < SMALL_K:
         _small_k_tn(A, B, C)
@@ -436,7 +452,7 @@ def gemm_tn_work(A, B, C, work):
 def gemm_tn(A, B, C):
     """C[:, :] = A.T @ B for A (K, M), B (K, N), C (M, N) (allocates A.T when K >= SMALL_K)."""
     K, M = A.shape
-    if K < SMALL_K:
+    if K < SMALL_K or _use_blas(C, K):
         gemm_tn_work(A, B, C, np.empty(0, C.dtype))
     else:
         gemm_tn_work(A, B, C, np.empty(M * K, C.dtype))

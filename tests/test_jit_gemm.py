@@ -1,12 +1,19 @@
-"""The hand-written Numba products against NumPy on awkward shapes, both dtypes."""
+"""The hand-written Numba products against NumPy on awkward shapes, in both dtypes.
+
+Every call writes into an output poisoned with NaN, so an element the kernel forgets shows up.
+Shapes are chosen to reach every path of kernels/jit_gemm.py: few terms (K < SMALL_K), serial and
+parallel column strips, nn with few rows and with the packed strip, tn through A.T, and OpenBLAS.
+"""
 
 import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from numba import config, set_num_threads
 
-from kernels import jit_gemm
 from conftest import AWKWARD_SIZES, DTYPES, tolerance
+from kernels import jit_gemm
 
 FORMS = {
     "nn": (jit_gemm.gemm_nn, lambda M, N, K: ((M, K), (K, N)), lambda A, B: A @ B),
@@ -15,39 +22,145 @@ FORMS = {
 }
 
 
-def check(form, M, N, K, dtype, rng):
-    kernel, shapes, reference = FORMS[form]
+def problem(form, M, N, K, dtype, rng):
+    _, shapes, _ = FORMS[form]
     a_shape, b_shape = shapes(M, N, K)
-    A = rng.standard_normal(a_shape).astype(dtype)
-    B = rng.standard_normal(b_shape).astype(dtype)
-    C = np.full((M, N), np.nan, dtype=dtype)  # poisoned: every element must be written
-    kernel(A, B, C)
+    return rng.standard_normal(a_shape).astype(dtype), rng.standard_normal(b_shape).astype(dtype)
+
+
+def assert_matches(form, A, B, C):
+    """C against the float64 product of the same inputs. Sums of K unit-variance terms are of size
+    sqrt(K), so the absolute part of the tolerance is taken relative to that."""
+    _, _, reference = FORMS[form]
     expected = reference(A.astype(np.float64), B.astype(np.float64))
-    scale = np.sqrt(K)  # sums of K unit-variance products
-    tol = tolerance(dtype)
-    np.testing.assert_allclose(C, expected, rtol=tol["rtol"], atol=tol["atol"] * scale * 10)
+    K = A.shape[0] if form == "tn" else A.shape[1]
+    tol = tolerance(C.dtype)
+    np.testing.assert_allclose(C, expected, rtol=tol["rtol"], atol=tol["atol"] * np.sqrt(max(K, 1)))
+
+
+def check(form, M, N, K, dtype, rng):
+    kernel, _, _ = FORMS[form]
+    A, B = problem(form, M, N, K, dtype, rng)
+    C = np.full((M, N), np.nan, dtype=dtype)
+    kernel(A, B, C)
+    assert_matches(form, A, B, C)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("form", sorted(FORMS))
-def test_awkward_shapes(form, dtype, rng):
+def test_every_combination_of_awkward_sizes(form, dtype, rng):
     for M, N, K in itertools.product(AWKWARD_SIZES, repeat=3):
         check(form, M, N, K, dtype, rng)
 
 
+LARGER_SHAPES = [
+    (257, 131, 509),   # packed nn, parallel strips, two k-blocks
+    (131, 67, 1031),   # k-blocks with a remainder, rows not a multiple of the tile
+    (20, 209, 1531),   # nn with few rows (row updates), a skinny first layer
+    (13, 1031, 257),   # nn with few rows in parallel strips
+    (1, 2053, 263),    # one row
+    (263, 1, 2053),    # one column
+]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("form", sorted(FORMS))
-@pytest.mark.parametrize("shape", [(257, 131, 509), (20, 209, 1531)])
-def test_larger_shapes(form, shape, dtype, rng):
+@pytest.mark.parametrize("shape", LARGER_SHAPES)
+def test_larger_shapes_not_multiples_of_the_blocks(form, shape, dtype, rng):
     check(form, *shape, dtype, rng)
 
 
-def test_matmul_allocates_and_matches(rng):
-    A = rng.standard_normal((13, 7))
-    B = rng.standard_normal((7, 31))
-    np.testing.assert_allclose(jit_gemm.matmul(A, B), A @ B, **tolerance(np.float64))
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_products_above_the_blas_threshold(form, dtype, rng):
+    M, N, K = 661, 653, 647
+    assert M * N * K >= jit_gemm.BLAS_MIN_MADDS
+    check(form, M, N, K, dtype, rng)
 
 
-def test_matmul_rejects_mismatched_inner_size():
+@settings(max_examples=40, deadline=None)
+@given(form=st.sampled_from(sorted(FORMS)), dtype=st.sampled_from(DTYPES),
+       M=st.integers(1, 70), N=st.integers(1, 70), K=st.integers(1, 600), seed=st.integers(0, 2**32 - 1))
+def test_random_shapes(form, dtype, M, N, K, seed):
+    check(form, M, N, K, dtype, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_empty_inner_dimension_gives_zeros(form):
+    kernel, shapes, _ = FORMS[form]
+    a_shape, b_shape = shapes(3, 5, 0)
+    C = np.full((3, 5), np.nan)
+    kernel(np.ones(a_shape), np.ones(b_shape), C)
+    np.testing.assert_array_equal(C, np.zeros((3, 5)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tn_with_a_work_buffer_from_the_caller(dtype, rng):
+    M, N, K = 37, 211, 131
+    A, B = problem("tn", M, N, K, dtype, rng)
+    work = np.full(jit_gemm.work_size(M, N, K), np.nan, dtype=dtype)  # read only after writing
+    C = np.full((M, N), np.nan, dtype=dtype)
+    jit_gemm.gemm_tn_work(A, B, C, work)
+    assert_matches("tn", A, B, C)
+
+
+@pytest.mark.skipif(config.NUMBA_NUM_THREADS < 2, reason="needs two Numba threads")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_one_and_two_threads_give_identical_results(form, dtype, rng):
+    # Each column strip of C has one owner and a fixed order of sums: the thread count cannot
+    # change a bit of the result.
+    kernel, _, _ = FORMS[form]
+    M, N, K = 131, 257, 509
+    assert M * N * K >= jit_gemm.PARALLEL_MIN_MADDS
+    A, B = problem(form, M, N, K, dtype, rng)
+    results = []
+    for threads in (1, 2):
+        set_num_threads(threads)
+        try:
+            C = np.full((M, N), np.nan, dtype=dtype)
+            kernel(A, B, C)
+            results.append(C)
+        finally:
+            set_num_threads(config.NUMBA_NUM_THREADS)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_kernels_are_callable_from_compiled_code(rng):
+    from numba import njit
+
+    @njit
+    def layer_products(W, A_prev, dZ, Z, dW, dA_prev):
+        jit_gemm.gemm_nn(W, A_prev, Z)
+        jit_gemm.gemm_nt(dZ, A_prev, dW)
+        jit_gemm.gemm_tn(W, dZ, dA_prev)
+
+    W = rng.standard_normal((7, 13))
+    A_prev = rng.standard_normal((13, 31))
+    dZ = rng.standard_normal((7, 31))
+    Z, dW, dA_prev = np.empty((7, 31)), np.empty((7, 13)), np.empty((13, 31))
+    layer_products(W, A_prev, dZ, Z, dW, dA_prev)
+    tol = tolerance(np.float64)
+    np.testing.assert_allclose(Z, W @ A_prev, **tol)
+    np.testing.assert_allclose(dW, dZ @ A_prev.T, **tol)
+    np.testing.assert_allclose(dA_prev, W.T @ dZ, **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matmul_allocates_and_keeps_the_dtype(dtype, rng):
+    A = rng.standard_normal((13, 7)).astype(dtype)
+    B = rng.standard_normal((7, 31)).astype(dtype)
+    C = jit_gemm.matmul(A, B)
+    assert C.dtype == dtype
+    assert_matches("nn", A, B, C)
+
+
+def test_matmul_rejects_bad_input():
     with pytest.raises(ValueError, match="A.shape"):
         jit_gemm.matmul(np.ones((2, 3)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match="2-D"):
+        jit_gemm.matmul(np.ones(3), np.ones((3, 2)))
+    with pytest.raises(TypeError, match="dtype"):
+        jit_gemm.matmul(np.ones((2, 3), np.float32), np.ones((3, 2)))
+    with pytest.raises(TypeError, match="dtype"):
+        jit_gemm.matmul(np.ones((2, 3), int), np.ones((3, 2), int))
