@@ -9,6 +9,7 @@ numpy and numba are imported before the clock starts; the data are tiny, so
 the time is the compilation (or the cache load).
 """
 
+import os
 import textwrap
 
 from .common import DTYPES, WORKLOADS, get_variant
@@ -25,6 +26,8 @@ os.environ["NUMBA_CACHE_DIR"] = cache
 
 #: One epoch of a workload's net on 16 examples (batches of 8 for mini-batch workloads).
 _TRAIN = """
+import sys
+sys.path.insert(0, {kernels_parent!r})  # the kernels the benchmark process imported
 import numpy as np
 import kernels
 dtype = np.dtype({dtype!r})
@@ -42,8 +45,11 @@ kernels.get("numba").train(weights, biases, X, Y, {activations!r}, 1, 0.01,
 
 
 def _train_code(dtype, workload):
+    import kernels
+
     spec = WORKLOADS[workload]
     return textwrap.dedent(_TRAIN).format(
+        kernels_parent=os.path.dirname(os.path.dirname(os.path.abspath(kernels.__file__))),
         dtype=dtype, sizes=tuple(spec["sizes"]), activations=list(spec["activations"]),
         batch_size=None if spec["batch_size"] is None else 8)
 

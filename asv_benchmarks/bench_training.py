@@ -15,7 +15,8 @@ from .common import DTYPES, LOOPS_WORKLOADS, VARIANTS, WORKLOADS, TrainingProble
 class Training:
     params = [VARIANTS, DTYPES, list(WORKLOADS)]
     param_names = ["variant", "dtype", "workload"]
-    timeout = 300
+    # setup includes the JIT's first compile: minutes on a busy machine with a cold cache
+    timeout = 900
 
     def setup(self, variant, dtype, workload):
         if variant == "loops" and workload not in LOOPS_WORKLOADS:
@@ -51,7 +52,7 @@ class EstimatorFit:
 
     params = [["numpy", "numba"], ["a_planar_2-4-1", "b_images_12288-20-7-5-1"]]
     param_names = ["backend", "workload"]
-    timeout = 300
+    timeout = 900
 
     def setup(self, backend, workload):
         try:

@@ -192,8 +192,8 @@ def run_compare(args):
     print(f"fastnn compare: planar data, {what}, tanh hidden / sigmoid output, "
           f"{args.epochs} epochs, {batch}, {args.dtype}, learning rate {args.learning_rate:g}")
     print("Same initial parameters for every variant; time per epoch of the whole run, "
-          f"JIT compilation excluded (one warm-up call first), best of at least {args.repeat} "
-          "runs (loops: one).")
+          "JIT compilation excluded (one warm-up call first), best of at least "
+          f"{args.repeat} run{'s' if args.repeat > 1 else ''} (loops: one).")
     print("GFLOP/s counts the matrix products only. The final costs agree to rounding "
           "(float64: about 1e-10 relative; float32: about 1e-6).\n")
     if not any(result.seconds_per_epoch for result in results):
@@ -204,7 +204,10 @@ def run_compare(args):
     for note in notes:
         print(f"note: {note}")
     if args.plot:
-        comparison.plot(results, args.plot, args.sweep)
+        try:
+            comparison.plot(results, args.plot, args.sweep)
+        except ImportError as error:  # matplotlib is an optional extra
+            raise UserError(str(error)) from None
         print(f"plot written to {args.plot}")
     failed = [result for result in results if " failed " in result.note]
     return EXIT_ERROR if failed else 0
