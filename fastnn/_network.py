@@ -105,7 +105,9 @@ class Network(BaseEstimator):
         n_features = X.shape[1]
         layer_sizes = (n_features,) + config.hidden + (targets.n_outputs,)
         warm = self._warm_parameters(config, layer_sizes)
-        XT, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize)
+        mini_batches = config.batch_size is not None and config.batch_size < len(X)
+        XT, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize,
+                                                     by_example=mini_batches)
         fitted_scaling = self._scaling(config, x_mean, x_scale, targets)
         del X  # only its shape is needed from here on; let a converted copy go
         kernel_module = kernels.get(config.backend)

@@ -82,13 +82,20 @@ def _check_column_sums(X, sums):
                      "rescale X or fit with standardize=False")
 
 
-def prepare_inputs(X, dtype, standardize):
+def prepare_inputs(X, dtype, standardize, by_example=False):
     """``X`` (m, n_x), rows are examples -> ``(XT, x_mean, x_scale)``.
 
-    ``XT`` is the notes' layout ``(n_x, m)``, C-contiguous, of ``dtype``:
-    ``(X - mean) / scale`` per feature with ``standardize``, else ``X`` itself.
-    Also the finiteness check of X (from the column sums). Two blocked passes
-    over X (moments; centre, scale and transpose) and one write of XT.
+    ``XT`` is the notes' ``(n_x, m)`` array of ``dtype``, ``(X - mean) / scale``
+    per feature with ``standardize``, else ``X`` itself; also the finiteness
+    check of X (from the column sums). Its memory order:
+
+    - C-contiguous (one column per example, the notes' layout), the default;
+    - ``by_example``: F-contiguous, the transpose of a row-major (m, n_x) copy,
+      what mini-batch runs want (a mini-batch gathers examples, contiguous
+      rows of that copy; the Numba variant takes it without a copy, and the
+      conversion needs no transposition).
+
+    Two blocked passes over X (moments; centre, scale and write) and one write.
     """
     m, n_x = X.shape
     with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf in X: reported just below
@@ -103,18 +110,21 @@ def prepare_inputs(X, dtype, standardize):
     else:
         mean, scale = np.zeros(n_x), np.ones(n_x)
     inverse = 1.0 / scale
-    XT = np.empty((n_x, m), dtype=dtype)
+    out = np.empty((m, n_x) if by_example else (n_x, m), dtype=dtype)
     block = np.empty((min(BLOCK_ROWS, m), n_x))
     for start in _blocks(m):
         rows = X[start:start + BLOCK_ROWS]
-        if not standardize:
-            XT[:, start:start + BLOCK_ROWS] = rows.T
-            continue
-        scaled = block[:len(rows)]
-        np.subtract(rows, mean, out=scaled)
-        scaled *= inverse
-        XT[:, start:start + BLOCK_ROWS] = scaled.T
-    return XT, mean, scale
+        if standardize:
+            scaled = block[:len(rows)]
+            np.subtract(rows, mean, out=scaled)
+            scaled *= inverse
+        else:
+            scaled = rows
+        if by_example:
+            out[start:start + BLOCK_ROWS] = scaled
+        else:
+            out[:, start:start + BLOCK_ROWS] = scaled.T
+    return (out.T if by_example else out), mean, scale
 
 
 def target_scaling(Y):
