@@ -113,77 +113,57 @@ def _output_code(activation):
 # ---------------------------------------------------------------------------
 
 
-@njit(**_JIT)
-def _activation_forward_flat(z, out, code, slope):
-    n = z.size
-    zero = z.dtype.type(0)
-    if code == TANH:
-        for i in range(n):
-            out[i] = jit_math.tanh(z[i])
-    elif code == SIGMOID:
-        for i in range(n):
-            out[i] = jit_math.sigmoid(z[i])
-    elif code == RELU:
-        for i in range(n):
-            v = z[i]
-            out[i] = zero if v < zero else v
-    elif code == LEAKY_RELU:
-        for i in range(n):
-            v = z[i]
-            out[i] = v if v > zero else v * slope
-    else:
-        for i in range(n):
-            out[i] = z[i]
+#: what ``_elementwise_kernel`` computes
+FORWARD, DERIVATIVE, BACKWARD = 0, 1, 2
 
 
 @njit(**_JIT)
-def _derivative_flat(z, out, code, slope):
-    """``g'(z)`` from z."""
+def _elementwise_kernel(mode, z, dA, out, code, slope):
+    """One flat sweep for a hidden activation code: ``out = g(z)`` (FORWARD),
+    ``g'(z)`` (DERIVATIVE) or ``dA * g'(z)`` (BACKWARD; ``dA`` is unused otherwise).
+    One kernel for the three keeps the compilations few."""
     n = z.size
     zero = z.dtype.type(0)
     one = z.dtype.type(1)
-    if code == TANH:
-        for i in range(n):
-            a = jit_math.tanh(z[i])
-            out[i] = one - a * a
-    elif code == SIGMOID:
-        for i in range(n):
-            a = jit_math.sigmoid(z[i])
-            out[i] = a * (one - a)
-    elif code == RELU:
-        for i in range(n):
-            out[i] = one if z[i] > zero else zero
-    elif code == LEAKY_RELU:
-        for i in range(n):
-            out[i] = one if z[i] > zero else slope
-    else:
+    if mode == FORWARD:
+        if code == TANH:
+            for i in range(n):
+                out[i] = jit_math.tanh(z[i])
+        elif code == SIGMOID:
+            for i in range(n):
+                out[i] = jit_math.sigmoid(z[i])
+        elif code == RELU:
+            for i in range(n):
+                v = z[i]
+                out[i] = zero if v < zero else v  # NaN stays NaN
+        elif code == LEAKY_RELU:
+            for i in range(n):
+                v = z[i]
+                out[i] = v if v > zero else v * slope
+        else:
+            for i in range(n):
+                out[i] = z[i]
+        return
+    if mode == DERIVATIVE:
         for i in range(n):
             out[i] = one
-
-
-@njit(**_JIT)
-def _activation_backward_flat(dA, z, out, code, slope):
-    """``dA * g'(z)`` from z, one sweep."""
-    n = z.size
-    zero = z.dtype.type(0)
-    one = z.dtype.type(1)
-    if code == TANH:
-        for i in range(n):
-            a = jit_math.tanh(z[i])
-            out[i] = dA[i] * (one - a * a)
-    elif code == SIGMOID:
-        for i in range(n):
-            a = jit_math.sigmoid(z[i])
-            out[i] = dA[i] * (a * (one - a))
-    elif code == RELU:
-        for i in range(n):
-            out[i] = dA[i] * (one if z[i] > zero else zero)
-    elif code == LEAKY_RELU:
-        for i in range(n):
-            out[i] = dA[i] * (one if z[i] > zero else slope)
     else:
         for i in range(n):
             out[i] = dA[i]
+    if code == TANH:
+        for i in range(n):
+            a = jit_math.tanh(z[i])
+            out[i] *= one - a * a
+    elif code == SIGMOID:
+        for i in range(n):
+            a = jit_math.sigmoid(z[i])
+            out[i] *= a * (one - a)
+    elif code == RELU:
+        for i in range(n):
+            out[i] *= one if z[i] > zero else zero
+    elif code == LEAKY_RELU:
+        for i in range(n):
+            out[i] *= one if z[i] > zero else slope
 
 
 @njit(**_JIT)
@@ -357,7 +337,7 @@ def _output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum):
                 e = jit_math.exp(-abs(v))
                 a = (one if v >= zero else e) / (one + e)
                 # softplus(v) - y v, softplus(v) = max(v, 0) + log1p(exp(-|v|))
-                loss += np.float64((v if v > zero else zero) - y[j] * v + jit_math.log1p(e))
+                loss += np.float64((v if v > zero else zero) - y[j] * v + jit_math.log1p_unit(e))
                 g = a - y[j]
                 d[j] = g
                 s += g
@@ -460,61 +440,62 @@ def _finite_check(x):
 # ---------------------------------------------------------------------------
 
 
-def _elementwise(kernel, Z, code, slope=LEAKY_SLOPE):
+def _elementwise(mode, Z, code, slope=LEAKY_SLOPE):
     Z = _float_array(Z, "Z")
     out = np.empty(Z.shape, Z.dtype)
-    kernel(Z.reshape(-1), out.reshape(-1), code, Z.dtype.type(slope))
+    flat = Z.reshape(-1)
+    _elementwise_kernel(mode, flat, flat, out.reshape(-1), code, Z.dtype.type(slope))
     return out
 
 
 def sigmoid(Z):
     """``1 / (1 + exp(-Z))``, computed from ``exp(-|Z|)`` so it never overflows."""
-    return _elementwise(_activation_forward_flat, Z, SIGMOID)
+    return _elementwise(FORWARD, Z, SIGMOID)
 
 
 def sigmoid_derivative(Z):
     """``a (1 - a)`` with ``a = sigmoid(Z)``."""
-    return _elementwise(_derivative_flat, Z, SIGMOID)
+    return _elementwise(DERIVATIVE, Z, SIGMOID)
 
 
 def tanh(Z):
     """Hyperbolic tangent."""
-    return _elementwise(_activation_forward_flat, Z, TANH)
+    return _elementwise(FORWARD, Z, TANH)
 
 
 def tanh_derivative(Z):
     """``1 - a**2`` with ``a = tanh(Z)``."""
-    return _elementwise(_derivative_flat, Z, TANH)
+    return _elementwise(DERIVATIVE, Z, TANH)
 
 
 def relu(Z):
     """``max(0, Z)`` (NaN stays NaN)."""
-    return _elementwise(_activation_forward_flat, Z, RELU)
+    return _elementwise(FORWARD, Z, RELU)
 
 
 def relu_derivative(Z):
     """1 where ``Z > 0``, else 0 (the notes leave ``Z == 0`` open; we take 0)."""
-    return _elementwise(_derivative_flat, Z, RELU)
+    return _elementwise(DERIVATIVE, Z, RELU)
 
 
 def leaky_relu(Z, slope=LEAKY_SLOPE):
     """``max(slope * Z, Z)``, slope 0.01 as in the notes."""
-    return _elementwise(_activation_forward_flat, Z, LEAKY_RELU, slope)
+    return _elementwise(FORWARD, Z, LEAKY_RELU, slope)
 
 
 def leaky_relu_derivative(Z, slope=LEAKY_SLOPE):
     """1 where ``Z > 0``, else ``slope`` (``slope`` at exactly 0)."""
-    return _elementwise(_derivative_flat, Z, LEAKY_RELU, slope)
+    return _elementwise(DERIVATIVE, Z, LEAKY_RELU, slope)
 
 
 def linear(Z):
     """The identity (for a regression output); a copy."""
-    return _elementwise(_activation_forward_flat, Z, LINEAR)
+    return _elementwise(FORWARD, Z, LINEAR)
 
 
 def linear_derivative(Z):
     """1 everywhere."""
-    return _elementwise(_derivative_flat, Z, LINEAR)
+    return _elementwise(DERIVATIVE, Z, LINEAR)
 
 
 def softmax(Z):
@@ -531,7 +512,7 @@ def activation_forward(Z, activation):
     code = _any_code(activation)
     if code == SOFTMAX:
         return softmax(Z)
-    return _elementwise(_activation_forward_flat, Z, code)
+    return _elementwise(FORWARD, Z, code)
 
 
 def activation_backward(dA, Z, activation):
@@ -547,8 +528,8 @@ def activation_backward(dA, Z, activation):
     if dA.shape != Z.shape:
         raise ValueError(f"dA must have the shape of Z {Z.shape}, got {dA.shape}")
     out = np.empty(Z.shape, Z.dtype)
-    _activation_backward_flat(dA.reshape(-1), Z.reshape(-1), out.reshape(-1), code,
-                              Z.dtype.type(LEAKY_SLOPE))
+    _elementwise_kernel(BACKWARD, Z.reshape(-1), dA.reshape(-1), out.reshape(-1), code,
+                        Z.dtype.type(LEAKY_SLOPE))
     return out
 
 
@@ -557,27 +538,37 @@ def activation_backward(dA, Z, activation):
 # ---------------------------------------------------------------------------
 
 
-@njit(**_JIT)
-def _dense_forward_kernel(A_prev, W, b, code, Z, A, colmax, colsum):
-    _mm_nn(W, A_prev, Z)
-    n, m = Z.shape
-    for i in range(n):
-        z = Z[i]
-        bi = b[i, 0]
-        for j in range(m):
-            z[j] += bi
-    if code == SOFTMAX:
-        _softmax_columns(Z, A, colmax, colsum)
-    else:
-        _activation_forward_flat(Z.ravel(), A.ravel(), code, Z.dtype.type(LEAKY_SLOPE))
+#: what ``_layer_kernel`` computes
+PRODUCT, LAYER_FORWARD, LAYER_BACKWARD = 0, 1, 2
 
 
 @njit(**_JIT)
-def _linear_backward_kernel(dZ, A_prev, W, l2c, dA_prev, dW, db):
+def _layer_kernel(mode, A_prev, W, b, code, slope, Z, A, dZ, l2c, dA_prev, dW, db):
+    """One dense layer (one kernel, so that the products are compiled in as few places
+    as possible): PRODUCT ``Z = W A_prev``; LAYER_FORWARD ``Z = W A_prev + b``,
+    ``A = g(Z)``; LAYER_BACKWARD, from ``dZ``: ``dW = dZ A_prev^T / m + l2c W``,
+    ``db = rowsum(dZ) / m``, ``dA_prev = W^T dZ``. Unused arrays may be empty."""
+    zero = W.dtype.type(0)
+    if mode == PRODUCT:
+        _mm_nn(W, A_prev, Z)
+        return
+    if mode == LAYER_FORWARD:
+        _mm_nn(W, A_prev, Z)
+        n, m = Z.shape
+        for i in range(n):
+            z = Z[i]
+            bi = b[i, 0]
+            for j in range(m):
+                z[j] += bi
+        if code == SOFTMAX:
+            _softmax_columns(Z, A, np.empty(m, Z.dtype), np.empty(m, Z.dtype))
+        else:
+            flat = Z.ravel()
+            _elementwise_kernel(FORWARD, flat, flat, A.ravel(), code, slope)
+        return
     m = dZ.shape[1]
     inv_m = dZ.dtype.type(1.0 / m)
     _mm_nt(dZ, A_prev, dW)
-    zero = dZ.dtype.type(0)
     for i in range(dW.shape[0]):
         g = dW[i]
         w = W[i]
@@ -595,6 +586,10 @@ def _linear_backward_kernel(dZ, A_prev, W, l2c, dA_prev, dW, db):
     _mm_tn(W, dZ, dA_prev)
 
 
+def _unused(dtype):
+    return np.empty((0, 0), dtype)
+
+
 def matmul(A, B):
     """``A @ B`` (2-D): the compiled product (hand-written kernels, or BLAS for large ones)."""
     A = _matrix(A, "A")
@@ -605,7 +600,8 @@ def matmul(A, B):
     C = np.empty((A.shape[0], B.shape[1]), A.dtype)
     if C.size:
         if A.shape[1]:
-            _mm_nn(A, B, C)
+            u = _unused(A.dtype)
+            _layer_kernel(PRODUCT, B, A, u, 0, A.dtype.type(0), C, u, u, A.dtype.type(0), u, u, u)
         else:
             C[...] = 0
     return C
@@ -633,9 +629,9 @@ def dense_forward(A_prev, W, b, activation):
     Z = np.empty((n, m), W.dtype)
     A = np.empty((n, m), W.dtype)
     if Z.size:
-        if W.shape[1] == 0:
-            Z[...] = 0
-        _dense_forward_kernel(A_prev, W, b, code, Z, A, np.empty(m, W.dtype), np.empty(m, W.dtype))
+        u = _unused(W.dtype)
+        _layer_kernel(LAYER_FORWARD, A_prev, W, b, code, W.dtype.type(LEAKY_SLOPE), Z, A, u,
+                      W.dtype.type(0), u, u, u)
     return A, Z
 
 
@@ -664,8 +660,9 @@ def linear_backward(dZ, A_prev, W, l2=0.0, m_total=None):
         dW[...] = 0
         db[...] = 0
         return dA_prev, dW, db
-    _linear_backward_kernel(dZ, A_prev, W, dtype(l2 / m_total) if l2 else dtype(0),
-                            dA_prev, dW, db)
+    u = _unused(W.dtype)
+    _layer_kernel(LAYER_BACKWARD, A_prev, W, db, 0, dtype(0), u, u, dZ,
+                  dtype(l2 / m_total) if l2 else dtype(0), dA_prev, dW, db)
     return dA_prev, dW, db
 
 
@@ -683,57 +680,52 @@ def dense_backward(dA, A_prev, W, Z, activation, l2=0.0, m_total=None):
 
 
 @njit(**_JIT)
-def _bce_kernel(Z, Y):
+def _cost_kernel(code, Z, Y):
+    """The loss summed over examples (float64) for an output code: SIGMOID binary
+    cross-entropy from Z, SOFTMAX categorical cross-entropy from Z (log-sum-exp),
+    LINEAR the squared error of ``Z`` (there: A) summed, not halved."""
+    n, m = Z.shape
     zero = Z.dtype.type(0)
     loss = 0.0
-    n, m = Z.shape
-    for i in range(n):
-        z = Z[i]
-        y = Y[i]
+    if code == SIGMOID:
+        for i in range(n):
+            z = Z[i]
+            y = Y[i]
+            for j in range(m):
+                v = z[j]
+                loss += np.float64((v if v > zero else zero) - y[j] * v
+                                   + jit_math.log1p_unit(jit_math.exp(-abs(v))))
+    elif code == SOFTMAX:
+        colmax = np.empty(m, Z.dtype)
+        colsum = np.empty(m, Z.dtype)
+        z0 = Z[0]
         for j in range(m):
-            v = z[j]
-            loss += np.float64((v if v > zero else zero) - y[j] * v + jit_math.log1p(jit_math.exp(-abs(v))))
-    return loss
-
-
-@njit(**_JIT)
-def _cce_kernel(Z, Y, colmax, colsum):
-    n, m = Z.shape
-    z0 = Z[0]
-    for j in range(m):
-        colmax[j] = z0[j]
-    for k in range(1, n):
-        zk = Z[k]
+            colmax[j] = z0[j]
+        for k in range(1, n):
+            zk = Z[k]
+            for j in range(m):
+                v = zk[j]
+                colmax[j] = v if v > colmax[j] else colmax[j]
         for j in range(m):
-            v = zk[j]
-            colmax[j] = v if v > colmax[j] else colmax[j]
-    for j in range(m):
-        colsum[j] = 0
-    for k in range(n):
-        zk = Z[k]
+            colsum[j] = 0
+        for k in range(n):
+            zk = Z[k]
+            for j in range(m):
+                colsum[j] += jit_math.exp(zk[j] - colmax[j])
         for j in range(m):
-            colsum[j] += jit_math.exp(zk[j] - colmax[j])
-    for j in range(m):
-        colsum[j] = colmax[j] + jit_math.log(colsum[j])
-    loss = 0.0
-    for k in range(n):
-        zk = Z[k]
-        yk = Y[k]
-        for j in range(m):
-            loss += np.float64(yk[j] * (colsum[j] - zk[j]))
-    return loss
-
-
-@njit(**_JIT)
-def _squared_error_kernel(A, Y):
-    loss = 0.0
-    n, m = A.shape
-    for i in range(n):
-        a = A[i]
-        y = Y[i]
-        for j in range(m):
-            d = a[j] - y[j]
-            loss += np.float64(d * d)
+            colsum[j] = colmax[j] + jit_math.log(colsum[j])
+        for k in range(n):
+            zk = Z[k]
+            yk = Y[k]
+            for j in range(m):
+                loss += np.float64(yk[j] * (colsum[j] - zk[j]))
+    else:
+        for i in range(n):
+            a = Z[i]
+            y = Y[i]
+            for j in range(m):
+                d = a[j] - y[j]
+                loss += np.float64(d * d)
     return loss
 
 
@@ -755,7 +747,7 @@ def binary_cross_entropy(Z, Y):
     finite however far the prediction saturates. Returned in Z's dtype.
     """
     Z, Y = _cost_pair(Z, Y)
-    return Z.dtype.type(_bce_kernel(Z, Y) / Z.shape[1])
+    return Z.dtype.type(_cost_kernel(SIGMOID, Z, Y) / Z.shape[1])
 
 
 def categorical_cross_entropy(Z, Y):
@@ -764,13 +756,13 @@ def categorical_cross_entropy(Z, Y):
     if Z.shape[0] == 0:
         return Z.dtype.type(0)
     m = Z.shape[1]
-    return Z.dtype.type(_cce_kernel(Z, Y, np.empty(m, Z.dtype), np.empty(m, Z.dtype)) / m)
+    return Z.dtype.type(_cost_kernel(SOFTMAX, Z, Y) / m)
 
 
 def mean_squared_error(A, Y):
     """Half mean squared error: ``sum((A - Y)**2) / (2 m)`` (summed over outputs)."""
     A, Y = _cost_pair(A, Y, "A")
-    return A.dtype.type(_squared_error_kernel(A, Y) / (2 * A.shape[1]))
+    return A.dtype.type(_cost_kernel(LINEAR, A, Y) / (2 * A.shape[1]))
 
 
 def output_gradient(A, Y):
@@ -798,7 +790,7 @@ def l2_penalty(weights, l2, m):
     total = 0.0
     for index, W in enumerate(weights):
         W = _float_array(W, f"weights[{index}]")
-        total += float(_sum_squares(W.reshape(-1))) if W.size else 0.0
+        total += float(_sum_squares(W.reshape(1, -1))) if W.size else 0.0
     return l2 / (2 * m) * total
 
 
@@ -841,31 +833,6 @@ def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
 # ---------------------------------------------------------------------------
 
 
-@njit(**_JIT)
-def _forward_kernel(Ws, bs, n_layers, X, codes, slope):
-    m = X.shape[1]
-    colmax = np.empty(m, X.dtype)
-    colsum = np.empty(m, X.dtype)
-    A = X
-    for l in range(n_layers):
-        W = Ws[l]
-        Z = np.empty((W.shape[0], m), X.dtype)
-        _mm_nn(W, A, Z)
-        if codes[l] == SOFTMAX:
-            for i in range(Z.shape[0]):
-                z = Z[i]
-                bi = bs[l][i, 0]
-                for j in range(m):
-                    z[j] += bi
-            out = np.empty_like(Z)
-            _softmax_columns(Z, out, colmax, colsum)
-            A = out
-        else:
-            _bias_activation(Z, bs[l], codes[l], slope)
-            A = Z
-    return A
-
-
 def _check_network(weights, biases, X, activations, contiguous=True):
     """Checked (weights, biases, X, codes) for a whole network."""
     name_X = "X"
@@ -900,13 +867,18 @@ def _check_network(weights, biases, X, activations, contiguous=True):
 def forward(weights, biases, X, activations):
     """``A[L]`` of the network for inputs ``X`` (n_x, m)."""
     weights, biases, X, codes = _check_network(weights, biases, X, activations)
-    if X.shape[1] == 0:
-        return np.empty((weights[-1].shape[0], 0), X.dtype)
-    _ready()
-    filler = np.empty((0, 0), X.dtype)
-    Ws = _padded([np.ascontiguousarray(W) for W in weights], filler)
-    bs = _padded([np.ascontiguousarray(b) for b in biases], filler)
-    return _forward_kernel(Ws, bs, len(weights), X, _padded(codes, 0), X.dtype.type(LEAKY_SLOPE))
+    m = X.shape[1]
+    dtype = X.dtype
+    u = _unused(dtype)
+    A = X
+    for W, b, code in zip(weights, biases, codes):
+        Z = np.empty((W.shape[0], m), dtype)
+        A_next = np.empty((W.shape[0], m), dtype)
+        if m:
+            _layer_kernel(LAYER_FORWARD, A, np.ascontiguousarray(W), np.ascontiguousarray(b),
+                          code, dtype.type(LEAKY_SLOPE), Z, A_next, u, dtype.type(0), u, u, u)
+        A = A_next
+    return A
 
 
 @njit(**_JIT)
