@@ -187,7 +187,7 @@ def _strip_nt(A, B, C, j0, nb):
             _dot_rows(A, i, k0, B, j0, k0, kc, C, i, j0, min(MR, M - i), nb, k0 > 0)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _pack_transposed(S, k0, kc, j0, nb, P):
     """P[:nb, :kc] = S[k0:k0+kc, j0:j0+nb].T"""
     for k in range(kc):
@@ -209,7 +209,7 @@ def _strip_nn(A, B, C, j0, nb):
 
 # --- few rows (nn): row updates along contiguous rows of B and C, nothing packed ----------------
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _rows4_terms4(A, i, k, B, C, j0, j1):
     """C[i:i+4, j0:j1] += A[i:i+4, k:k+4] @ B[k:k+4, j0:j1]"""
     c0 = C[i, j0:j1]; c1 = C[i + 1, j0:j1]; c2 = C[i + 2, j0:j1]; c3 = C[i + 3, j0:j1]
@@ -226,7 +226,7 @@ def _rows4_terms4(A, i, k, B, C, j0, j1):
         c3[j] += x30 * y0 + x31 * y1 + x32 * y2 + x33 * y3
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _row_terms4(A, i, k, B, C, j0, j1):
     """C[i, j0:j1] += A[i, k:k+4] @ B[k:k+4, j0:j1]"""
     c = C[i, j0:j1]
@@ -236,7 +236,7 @@ def _row_terms4(A, i, k, B, C, j0, j1):
         c[j] += x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _row_term(A, i, k, B, C, j0, j1):
     """C[i, j0:j1] += A[i, k] * B[k, j0:j1]"""
     c = C[i, j0:j1]
@@ -320,7 +320,7 @@ def _small_k_nt(A, B, C):
             C[i, j] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _transpose(A, At):
     """At[:, :] = A.T, in blocks of 32 rows of A so that reads and writes both stay in cache."""
     K, M = A.shape
@@ -333,46 +333,64 @@ def _transpose(A, At):
 
 
 # --- drivers: strips of columns, one owner per strip -------------------------------------------
-
-NN_PACKED, NT_DIRECT, NN_FEW_ROWS = 0, 1, 2
-
-
-@njit(cache=True)
-def _strip(method, A, B, C, j0, j1):
-    if method == NN_PACKED:
-        _strip_nn(A, B, C, j0, j1 - j0)
-    elif method == NT_DIRECT:
-        _strip_nt(A, B, C, j0, j1 - j0)
-    else:
-        _columns_few_rows_nn(A, B, C, j0, j1)
-
+# Kept shallow on purpose: Numba re-optimises every callee inside each caller's module, so each
+# extra layer of calls costs compile time (cold compile: see the figures above).
 
 @njit(cache=True)
-def _strips_serial(method, A, B, C, width):
+def _nt_strips(A, B, C):
     N = C.shape[1]
-    for j0 in range(0, N, width):
-        _strip(method, A, B, C, j0, min(N, j0 + width))
+    for j0 in range(0, N, NB):
+        _strip_nt(A, B, C, j0, min(NB, N - j0))
 
 
 @njit(cache=True, parallel=True)
-def _strips_parallel(method, A, B, C, width):
+def _nt_strips_parallel(A, B, C):
     N = C.shape[1]
-    for s in prange((N + width - 1) // width):
-        j0 = s * width
-        _strip(method, A, B, C, j0, min(N, j0 + width))
+    for s in prange((N + NB - 1) // NB):
+        _strip_nt(A, B, C, s * NB, min(NB, N - s * NB))
 
 
 @njit(cache=True)
-def _run_strips(method, A, B, C, K):
-    M, N = C.shape
-    width = COLUMNS_FEW_ROWS if method == NN_FEW_ROWS else NB
-    if M * N * K >= PARALLEL_MIN_MADDS and N > width:
-        _strips_parallel(method, A, B, C, width)
-    else:
-        _strips_serial(method, A, B, C, width)
+def _nn_strips(A, B, C):
+    N = C.shape[1]
+    for j0 in range(0, N, NB):
+        _strip_nn(A, B, C, j0, min(NB, N - j0))
+
+
+@njit(cache=True, parallel=True)
+def _nn_strips_parallel(A, B, C):
+    N = C.shape[1]
+    for s in prange((N + NB - 1) // NB):
+        _strip_nn(A, B, C, s * NB, min(NB, N - s * NB))
 
 
 @njit(cache=True)
+def _nn_few_rows(A, B, C):
+    N = C.shape[1]
+    for j0 in range(0, N, COLUMNS_FEW_ROWS):
+        _columns_few_rows_nn(A, B, C, j0, min(N, j0 + COLUMNS_FEW_ROWS))
+
+
+@njit(cache=True, parallel=True)
+def _nn_few_rows_parallel(A, B, C):
+    N = C.shape[1]
+    for s in prange((N + COLUMNS_FEW_ROWS - 1) // COLUMNS_FEW_ROWS):
+        j0 = s * COLUMNS_FEW_ROWS
+        _columns_few_rows_nn(A, B, C, j0, min(N, j0 + COLUMNS_FEW_ROWS))
+
+
+@njit(cache=True, inline="always")
+def _parallel(C, K, width):
+    """Whether the product pays for a parallel region and has at least two strips to share."""
+    return C.shape[0] * C.shape[1] * K >= PARALLEL_MIN_MADDS and C.shape[1] > width
+
+
+@njit(cache=True, inline="always")
+def _use_blas(C, K):
+    return C.shape[0] * C.shape[1] * K >= BLAS_MIN_MADDS
+
+
+@njit(cache=True, inline="always")
 def _zero(C):
     for i in range(C.shape[0]):
         c = C[i]
@@ -381,12 +399,8 @@ def _zero(C):
 
 
 @njit(cache=True)
-def _use_blas(C, K):
-    return C.shape[0] * C.shape[1] * K >= BLAS_MIN_MADDS
-
-
-@njit(cache=True)
-def _nn(A, B, C):
+def gemm_nn(A, B, C):
+    """C[:, :] = A @ B for A (M, K), B (K, N), C (M, N)."""
     M, K = A.shape
     if C.size == 0:
         return
@@ -397,15 +411,14 @@ def _nn(A, B, C):
     elif K < SMALL_K:
         _small_k_nn(A, B, C)
     elif M < FEW_ROWS:
-        _run_strips(NN_FEW_ROWS, A, B, C, K)
+        if _parallel(C, K, COLUMNS_FEW_ROWS):
+            _nn_few_rows_parallel(A, B, C)
+        else:
+            _nn_few_rows(A, B, C)
+    elif _parallel(C, K, NB):
+        _nn_strips_parallel(A, B, C)
     else:
-        _run_strips(NN_PACKED, A, B, C, K)
-
-
-@njit(cache=True)
-def gemm_nn(A, B, C):
-    """C[:, :] = A @ B for A (M, K), B (K, N), C (M, N)."""
-    _nn(A, B, C)
+        _nn_strips(A, B, C)
 
 
 @njit(cache=True)
@@ -420,8 +433,10 @@ def gemm_nt(A, B, C):
         _zero(C)
     elif K < SMALL_K:
         _small_k_nt(A, B, C)
+    elif _parallel(C, K, NB):
+        _nt_strips_parallel(A, B, C)
     else:
-        _run_strips(NT_DIRECT, A, B, C, K)
+        _nt_strips(A, B, C)
 
 
 @njit(cache=True)
@@ -445,7 +460,7 @@ def gemm_tn_work(A, B, C, work):
     else:
         At = work[:M * K].reshape((M, K))
         _transpose(A, At)
-        _nn(At, B, C)
+        gemm_nn(At, B, C)
 
 
 @njit(cache=True)
