@@ -106,7 +106,8 @@ def measure(name, dtype, repeat, scale):
         direct_times.append(direct())
         fit_times.append(fit())
     best_direct, best_fit = min(direct_times), min(fit_times)
-    convert = min(_time(lambda: scaling.prepare_inputs(X, np.dtype(dtype), True))
+    convert = min(_time(lambda: scaling.prepare_inputs(X, np.dtype(dtype), True,
+                                                       by_example=batch is not None))
                   for _ in range(repeat))
     return dict(name=name, dtype=dtype, epochs=epochs, direct=best_direct, fit=best_fit,
                 convert=convert,

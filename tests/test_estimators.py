@@ -235,6 +235,18 @@ def test_chunks_start_small_and_grow():
     assert all(b <= a * training.MAX_GROWTH for a, b in zip(calls, calls[1:]))
 
 
+def test_chunk_policy():
+    """About CHUNK_SECONDS of epochs, growing at most MAX_GROWTH times a chunk; slow
+    epochs in pairs while two fit in LONG_CHUNK_SECONDS."""
+    next_chunk = training.next_chunk
+    assert next_chunk(0, 1000, 0.0, 0, 0.25) == 1  # the first chunk measures (and compiles)
+    assert next_chunk(1, 999, 1e-6, 1, 0.25) == training.MAX_GROWTH
+    assert next_chunk(17, 100000, 1e-3, 16, 0.25) == 250
+    assert next_chunk(17, 100, 1e-3, 16, 0.25) == 100  # never past the end
+    assert next_chunk(3, 100, 0.66, 1, 0.25, long_chunk_seconds=1.5) == 2
+    assert next_chunk(3, 100, 1.0, 1, 0.25, long_chunk_seconds=1.5) == 1
+
+
 # ---------------------------------------------------------------------------
 # Warm start
 # ---------------------------------------------------------------------------
