@@ -12,6 +12,8 @@ Choices where the task left room (see also ``scaling`` and ``_network``):
   folds the scaling back into ``parameters_``, which therefore act on the raw
   data. ``history_`` holds the costs of that standardised problem.
   ``standardize=False`` runs the notes' gradient descent on the data as given.
+  The L2 term, like the rest of the training, acts on the weights of the
+  standardised problem.
 - ``seed=None`` means the fixed seed 0: fits are reproducible by default.
 - ``warm_start=True`` appends to ``history_``; ``n_epochs_`` counts all epochs.
 """
