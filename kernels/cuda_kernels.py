@@ -43,7 +43,9 @@ EW_FORWARD, EW_DERIVATIVE, EW_BACKWARD, EW_SUBTRACT = range(4)
 #: VEC: each thread's rows and columns are contiguous (ty*TM + i), so that its
 #: shared-memory reads can be 16-byte vector loads; else strided (ty + i*TY),
 #: so that a warp's scalar reads hit consecutive banks.
-TileShape = namedtuple("TileShape", "BM BN BK TM TN VEC", defaults=(False,))
+#: MIN_BLOCKS: blocks a multiprocessor must hold at once (a register cap through the
+#: kernel's launch bounds; 0: no cap).
+TileShape = namedtuple("TileShape", "BM BN BK TM TN VEC MIN_BLOCKS", defaults=(False, 0))
 
 
 def threads_per_block(tile):
@@ -350,31 +352,40 @@ def epilogue_kernels(dtype, reduce_threads):
 
 
 @lru_cache(maxsize=None)
-def gemm_kernel(dtype, tile, reduce_threads):
+def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
     """The tiled shared-memory product C = op(A) op(B) with a fused epilogue.
 
-    op(A)(i, k) is A[i, k] or, transposed, A[k, i]; op(B)(k, j) likewise; B's
-    storage rows may be gathered through I (a mini-batch taken from X stored one
-    example per row). Column N of op(B), when NC = N + 1, is all ones, so that
-    column N of the product is the row sum of op(A): db comes with dW.
+    op(A)(i, k) is A[i, k] or, with ``trans_a``, A[k, i]; op(B)(k, j) likewise;
+    the two forms are compile-time constants (one kernel per form), so staging
+    addresses are a per-thread base plus one multiply-add a stage. B's storage
+    rows may be gathered through I (a mini-batch taken from X stored one example
+    per row). Column N of op(B), when NC = N + 1, is all ones, so that column N
+    of the product is the row sum of op(A): db comes with dW.
 
     Each block computes a BM x BN tile of C over its share of K (blockIdx.z:
     split-K, partial sums to a work space). Tiles of op(A) and op(B) are staged
-    in shared memory, BK deep, stored k-major so the inner loop reads one row of
-    each; the next stage is loaded into registers while this one is used. Each
-    thread keeps a TM x TN register tile at rows ty + i*TY and columns
-    tx + j*TX: consecutive threads touch consecutive shared words and
-    consecutive output columns (no bank conflicts, coalesced stores).
+    in shared memory, BK deep, k-major, in two buffers (one barrier a stage);
+    the next stage is fetched into registers while this one is used. Blocks
+    and stages wholly inside the operands load without bounds checks; only
+    edge tiles pay them. Each thread keeps a TM x TN register tile (see
+    TileShape.VEC for its layout).
     """
     dtype = np.dtype(dtype).type
     nbtype = from_dtype(np.dtype(dtype))
     ZERO, ONE = dtype(0), dtype(1)
-    BM, BN, BK, TM, TN, VEC = tile
+    BM, BN, BK, TM, TN, VEC, MIN_BLOCKS = tile
     TX, TY = BN // TN, BM // TM
     THREADS = TX * TY
+    TX_SHIFT = TX.bit_length() - 1
+    assert 1 << TX_SHIFT == TX and THREADS & (THREADS - 1) == 0, tile
     ACC = TM * TN  # register-tile size (a named constant: array shapes must be literals)
     A_LOADS, B_LOADS = BM * BK // THREADS, BN * BK // THREADS
     assert A_LOADS * THREADS == BM * BK and B_LOADS * THREADS == BN * BK, tile
+    # Staging: consecutive threads read consecutive storage elements; each thread
+    # keeps one coordinate fixed and steps the other by a constant per load.
+    STEP_A = THREADS // BM if trans_a else THREADS // BK   # k (trans) or i per load
+    STEP_B = THREADS // BK if trans_b else THREADS // BN   # j (trans) or k per load
+    assert THREADS % (BM if trans_a else BK) == 0 and THREADS % (BK if trans_b else BN) == 0, tile
     if VEC:   # row strides keep 16-byte alignment; stores conflict at most 2-way
         LDA_S, LDB_S = BM + 4, BN + 4
         ROW_STEP, ROW_SPAN, COL_STEP, COL_SPAN = 1, TM, 1, TN
@@ -383,87 +394,80 @@ def gemm_kernel(dtype, tile, reduce_threads):
         ROW_STEP, ROW_SPAN, COL_STEP, COL_SPAN = TY, 1, TX, 1
     ALIGN = 16 if SHARED_ALIGNMENT else None
     epilogue, _ = epilogue_kernels(dtype, reduce_threads)
+    options, inline = {}, {}
+    if not config.ENABLE_CUDASIM:  # fetch writes ra, rb: inlined, they stay in registers
+        inline["forceinline"] = True
+    if MIN_BLOCKS and not config.ENABLE_CUDASIM:  # caps registers at 64K / (THREADS * MIN_BLOCKS)
+        options["launch_bounds"] = (THREADS, MIN_BLOCKS)
 
-    @cuda.jit(device=True)
-    def load_a(F, e, a_op, row0, k0, M, k_end):
-        """Element e of the A stage: (value, kk, ii), read along the contiguous direction."""
-        a_off, lda, trans_a = a_op
-        if trans_a:
-            ii = e % BM
-            kk = e // BM
-        else:
-            kk = e % BK
-            ii = e // BK
-        r = row0 + ii
-        k = k0 + kk
-        v = ZERO
-        if r < M and k < k_end:
-            if trans_a:
-                v = F[a_off + k * lda + r]
-            else:
-                v = F[a_off + r * lda + k]
-        return v
-
-    @cuda.jit(device=True)
-    def a_slot(e, trans_a):
-        if trans_a:
-            return e // BM, e % BM
-        return e % BK, e // BK
-
-    @cuda.jit(device=True)
-    def load_b(F, I, e, b_op, g_on, g_base, col0, k0, N, NC, k_end):
-        b_off, ldb, trans_b = b_op
-        if trans_b:
-            kk = e % BK
-            jj = e // BK
-        else:
-            jj = e % BN
-            kk = e // BN
-        j = col0 + jj
-        k = k0 + kk
-        v = ZERO
-        if k < k_end and j < NC:
-            if j >= N:
-                v = ONE  # the bias column
-            else:
-                if trans_b:
-                    r = j
-                    c = k
+    @cuda.jit(device=True, **inline)
+    def fetch(F, I, ra, rb, k0, fast, a_base, lda, a_i, a_k, M, b_base, ldb, brow,
+              b_j, b_k, g_on, g_base, col0, N, NC, k_end):
+        """Stage k0..k0+BK of op(A) and op(B) into the registers ra, rb."""
+        if fast:  # the block's rows and columns and the whole stage are inside
+            for s in range(A_LOADS):
+                if trans_a:
+                    ra[s] = F[a_base + (k0 + s * STEP_A) * lda]
                 else:
-                    r = k
-                    c = j
-                if g_on:
-                    r = I[g_base + r]
-                v = F[b_off + r * ldb + c]
-        return v
+                    ra[s] = F[a_base + s * STEP_A * lda + k0]
+            for s in range(B_LOADS):
+                if trans_b:
+                    rb[s] = F[brow[s] + k0]
+                elif g_on:
+                    rb[s] = F[b_base + I[g_base + k0 + b_k + s * STEP_B] * ldb]
+                else:
+                    rb[s] = F[b_base + (k0 + b_k + s * STEP_B) * ldb]
+            return
+        for s in range(A_LOADS):
+            v = ZERO
+            if trans_a:
+                if a_i < M and k0 + a_k + s * STEP_A < k_end:
+                    v = F[a_base + (k0 + s * STEP_A) * lda]
+            else:
+                if a_i + s * STEP_A < M and k0 + a_k < k_end:
+                    v = F[a_base + s * STEP_A * lda + k0]
+            ra[s] = v
+        for s in range(B_LOADS):
+            v = ZERO
+            if trans_b:
+                j = col0 + b_j + s * STEP_B
+                if j < NC and k0 + b_k < k_end:
+                    v = F[brow[s] + k0] if j < N else ONE
+            else:
+                j = col0 + b_j
+                k = k0 + b_k + s * STEP_B
+                if j < NC and k < k_end:
+                    if j >= N:
+                        v = ONE  # the bias column
+                    elif g_on:
+                        v = F[b_base + I[g_base + k] * ldb]
+                    else:
+                        v = F[b_base + k * ldb]
+            rb[s] = v
 
-    @cuda.jit(device=True)
-    def b_slot(e, trans_b):
-        if trans_b:
-            return e % BK, e // BK
-        return e // BN, e % BN
-
-    @cuda.jit
+    @cuda.jit(**options)
     def gemm(F, I, dims, a_op, b_op, gather, ep, fp):
         """dims = (M, N, NC, K, k_chunk); a_op, b_op = (offset, leading dimension,
-        transposed); gather = (on, base, per-epoch stride); ep, fp: the epilogue's."""
+        transposed: must match the kernel's form); gather = (on, base, per-epoch
+        stride); ep, fp: the epilogue's."""
         if I[STOP] != 0:
             return
         M, N, NC, K, k_chunk = dims
         g_on, g_base, g_stride = gather
         if g_on:
             g_base += I[EPOCH] * g_stride
-        trans_a = a_op[2]
-        trans_b = b_op[2]
-        As = cuda.shared.array((BK, LDA_S), nbtype, alignment=ALIGN)
-        Bs = cuda.shared.array((BK, LDB_S), nbtype, alignment=ALIGN)
+        a_off, lda, _ = a_op
+        b_off, ldb, _ = b_op
+        As = cuda.shared.array((2, BK, LDA_S), nbtype, alignment=ALIGN)
+        Bs = cuda.shared.array((2, BK, LDB_S), nbtype, alignment=ALIGN)
         acc = cuda.local.array(ACC, nbtype)
         fa = cuda.local.array(TM, nbtype)
         fb = cuda.local.array(TN, nbtype)
         ra = cuda.local.array(A_LOADS, nbtype)
         rb = cuda.local.array(B_LOADS, nbtype)
-        t = cuda.threadIdx.x
-        ty = t // TX
+        brow = cuda.local.array(B_LOADS, np.int64)
+        t = cuda.threadIdx.x & (THREADS - 1)  # provably in range: no negative-index wrap
+        ty = t >> TX_SHIFT
         tx = t & (TX - 1)  # TX is a power of two; known low bits keep vector loads aligned
         a_first = ty * ROW_SPAN   # this thread's rows: a_first + i * ROW_STEP
         b_first = tx * COL_SPAN   # and columns: b_first + j * COL_STEP
@@ -471,34 +475,63 @@ def gemm_kernel(dtype, tile, reduce_threads):
         col0 = cuda.blockIdx.x * BN
         k_begin = cuda.blockIdx.z * k_chunk
         k_end = min(K, k_begin + k_chunk)
+        # This thread's staging coordinates and base addresses (k0 added per stage).
+        if trans_a:
+            a_i = t % BM
+            a_k = t // BM
+            a_base = a_off + a_k * lda + row0 + a_i
+        else:
+            a_k = t % BK
+            a_i = t // BK
+            a_base = a_off + (row0 + a_i) * lda + a_k
+        a_i += row0
+        if trans_b:
+            b_k = t % BK
+            b_j = t // BK
+            for s in range(B_LOADS):
+                j = col0 + b_j + s * STEP_B
+                r = j
+                if g_on and j < N:
+                    r = I[g_base + j]
+                brow[s] = b_off + r * ldb + b_k
+            b_base = b_off
+        else:
+            b_j = t % BN
+            b_k = t // BN
+            b_base = b_off + col0 + b_j
+        inner = row0 + BM <= M and col0 + BN <= N
         for i in range(TM):
             for j in range(TN):
                 acc[i * TN + j] = ZERO
         n_stages = (k_end - k_begin + BK - 1) // BK
-        for s in range(A_LOADS):
-            ra[s] = load_a(F, t + s * THREADS, a_op, row0, k_begin, M, k_end)
-        for s in range(B_LOADS):
-            rb[s] = load_b(F, I, t + s * THREADS, b_op, g_on, g_base, col0, k_begin, N, NC, k_end)
+        if n_stages > 0:
+            fetch(F, I, ra, rb, k_begin, inner and k_begin + BK <= k_end, a_base, lda, a_i,
+                  a_k, M, b_base, ldb, brow, b_j, b_k, g_on, g_base, col0, N, NC, k_end)
         for stage in range(n_stages):
-            cuda.syncthreads()  # everyone is done reading the previous stage
-            for s in range(A_LOADS):
-                kk, ii = a_slot(t + s * THREADS, trans_a)
-                As[kk, ii] = ra[s]
-            for s in range(B_LOADS):
-                kk, jj = b_slot(t + s * THREADS, trans_b)
-                Bs[kk, jj] = rb[s]
+            buf = stage & 1
+            # This buffer was last read two stages ago, before the previous barrier.
+            if trans_a:
+                for s in range(A_LOADS):
+                    As[buf, a_k + s * STEP_A, a_i - row0] = ra[s]
+            else:
+                for s in range(A_LOADS):
+                    As[buf, a_k, a_i - row0 + s * STEP_A] = ra[s]
+            if trans_b:
+                for s in range(B_LOADS):
+                    Bs[buf, b_k, b_j + s * STEP_B] = rb[s]
+            else:
+                for s in range(B_LOADS):
+                    Bs[buf, b_k + s * STEP_B, b_j] = rb[s]
             cuda.syncthreads()
             if stage + 1 < n_stages:  # fetch the next stage while this one is used
                 k0 = k_begin + (stage + 1) * BK
-                for s in range(A_LOADS):
-                    ra[s] = load_a(F, t + s * THREADS, a_op, row0, k0, M, k_end)
-                for s in range(B_LOADS):
-                    rb[s] = load_b(F, I, t + s * THREADS, b_op, g_on, g_base, col0, k0, N, NC, k_end)
+                fetch(F, I, ra, rb, k0, inner and k0 + BK <= k_end, a_base, lda, a_i, a_k,
+                      M, b_base, ldb, brow, b_j, b_k, g_on, g_base, col0, N, NC, k_end)
             for kk in range(BK):
                 for i in range(TM):
-                    fa[i] = As[kk, a_first + i * ROW_STEP]
+                    fa[i] = As[buf, kk, a_first + i * ROW_STEP]
                 for j in range(TN):
-                    fb[j] = Bs[kk, b_first + j * COL_STEP]
+                    fb[j] = Bs[buf, kk, b_first + j * COL_STEP]
                 for i in range(TM):
                     for j in range(TN):
                         acc[i * TN + j] += fa[i] * fb[j]

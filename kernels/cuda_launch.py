@@ -39,20 +39,22 @@ if SIMULATOR:
 else:
     TILES = (ck.TileShape(128, 128, 8, 8, 8, VEC=True), ck.TileShape(64, 64, 16, 4, 4),
              ck.TileShape(32, 32, 32, 2, 2))
-    # Float32: the deeper stage measured fastest on the H200 (40% of cuBLAS FP32 at 4096^2,
-    # 233 registers); in float64 its register tile would not fit, hence 128x128x8 there.
-    TILES_FLOAT32 = (ck.TileShape(128, 128, 16, 8, 8, VEC=True),) + TILES[1:]
+    # Float32 default: see GPU_TILES and docs/gpu_results.md for the measured candidates.
+    TILES_FLOAT32 = TILES
     THREADS = 256
     SM_COUNT = getattr(cuda.get_current_device(), "MULTIPROCESSOR_COUNT", 80)
     MAX_BLOCKS = 8 * SM_COUNT
     MIN_STAGES_PER_SPLIT = 8
 
-#: Tile shapes the GPU check verifies and times on a large product (the first three are
-#: the GPU's TILES). In the PTX that NVVM 13 emits for sm_90 the VEC 128x128 shape
-#: reads shared memory with four 16-byte loads per k step against sixteen scalar ones.
+#: Tile shapes the GPU check verifies (three forms) and times on a 4096^2 float32 product;
+#: it then times the workloads with the fastest 128-row one as the float32 default. The
+#: registers a thread in the A B form (ptxas 13.0, sm_90): 128x128x8 115, 128x128x16 114
+#: (A B^T: 149; MIN_BLOCKS=2 caps it at 128 with a 24-byte spill), 128x64x16 80,
+#: 64x64x16 52: two or more blocks of 256 threads a multiprocessor (64K registers).
 GPU_TILES = (ck.TileShape(128, 128, 8, 8, 8, VEC=True), ck.TileShape(64, 64, 16, 4, 4),
-             ck.TileShape(32, 32, 32, 2, 2), ck.TileShape(128, 128, 8, 8, 8),
-             ck.TileShape(128, 64, 8, 8, 4, VEC=True), ck.TileShape(128, 128, 16, 8, 8, VEC=True))
+             ck.TileShape(32, 32, 32, 2, 2), ck.TileShape(128, 128, 16, 8, 8, VEC=True),
+             ck.TileShape(128, 128, 16, 8, 8, VEC=True, MIN_BLOCKS=2),
+             ck.TileShape(128, 64, 8, 8, 4, VEC=True), ck.TileShape(128, 64, 16, 8, 4, VEC=True))
 
 TARGET_BLOCKS = 2 * SM_COUNT   # enough blocks to fill the chip
 MAX_SPLITS = 32
@@ -64,8 +66,8 @@ def elementwise(dtype):
     return ck.elementwise_kernels(np.dtype(dtype).type, THREADS)
 
 
-def gemm_kernel(dtype, tile):
-    return ck.gemm_kernel(np.dtype(dtype).type, tile, THREADS)
+def gemm_kernel(dtype, tile, trans_a=False, trans_b=False):
+    return ck.gemm_kernel(np.dtype(dtype).type, tile, THREADS, bool(trans_a), bool(trans_b))
 
 
 def splitk_kernel(dtype):
@@ -194,7 +196,7 @@ class Product:
         self.workspace_size = M * NC * self.splits if self.splits > 1 else 0
         ep = tuple(int(x) for x in ep[:7]) + (int(workspace),)
         fp = tuple(np.dtype(dtype).type(x) for x in fp)
-        self.kernel = gemm_kernel(dtype, self.tile)
+        self.kernel = gemm_kernel(dtype, self.tile, a_op[2], b_op[2])
         self.grid = (ceil_div(NC, self.tile.BN), ceil_div(M, self.tile.BM), self.splits)
         self.block = ck.threads_per_block(self.tile)
         self.args = ((int(M), int(N), int(NC), int(K), int(k_chunk)),

@@ -20,6 +20,7 @@ from kernels import vectorized as ref
 
 cuda_variant = pytest.importorskip("kernels.cuda")
 from kernels import cuda_launch, cuda_train  # noqa: E402
+from numba import cuda  # noqa: E402
 
 HIDDEN = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,16 +67,61 @@ def test_gemm_plans_cover_split_k_and_both_tiles():
     assert cuda_launch.plan_product(1, 1, 33)[1] > 1
 
 
-GPU_DEFAULT_TILES = sorted(set(cuda_launch.GPU_TILES[:3] + cuda_launch.GPU_TILES[-1:]))
+GPU_DEFAULT_TILES = sorted(set(cuda_launch.GPU_TILES))
 
 
 @pytest.mark.parametrize("tile", GPU_DEFAULT_TILES,
-                         ids=lambda t: f"{t.BM}x{t.BN}x{t.BK}{'v' if t.VEC else ''}")
+                         ids=lambda t: f"{t.BM}x{t.BN}x{t.BK}{'v' if t.VEC else ''}"
+                                       f"{'b%d' % t.MIN_BLOCKS if t.MIN_BLOCKS else ''}")
 def test_gemm_with_the_gpu_tiles(tile, rng):
-    """The GPU's default tile shapes (256 threads a block) run here too, on one edge-only
+    """The GPU's candidate tile shapes (256 threads a block) run here too, on one edge-only
     tile, each in one of the three forms."""
     form = ("nn", "nt", "tn")[GPU_DEFAULT_TILES.index(tile) % 3]
     check_gemm(rng, np.float32, 13, 7, tile.BK + 3, form, tile=tile)
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("tile", cuda_launch.TILES, ids=lambda t: f"{t.BM}x{t.BN}x{t.BK}")
+def test_gemm_interior_tiles_take_the_unchecked_path(tile, form, rng):
+    """Whole blocks and whole stages load without bounds checks; edge blocks, the last
+    partial stage and a second split keep them: all in one product."""
+    M, N = 2 * tile.BM + 1, 2 * tile.BN + 3
+    check_gemm(rng, np.float64, M, N, 3 * tile.BK + 2, form, tile=tile)
+
+
+@pytest.mark.parametrize("trans_b", [True, False], ids=["forward", "weight-gradient"])
+def test_gathered_product_with_bias_column(trans_b, rng):
+    """The two gathered forms of training (columns of a mini-batch taken from X stored one
+    example per row), interior and edge blocks, the bias column, on the larger sim tile."""
+    tile = cuda_launch.TILES[0]
+    dtype = np.float64
+    m, n_x, size, start = 40, 2 * tile.BN + 1, 2 * tile.BM + 1, 5
+    XT = random(rng, (m, n_x), dtype)
+    order = rng.permutation(m)
+    idx = order[start:start + size]
+    arena = cuda_launch.Arena(dtype)
+    xt = arena.put(XT)
+    gather = (1, ck.STATE_SIZE + start, m)
+    if trans_b:   # Z = W X_b: op(B)(k, j) = XT[idx[j], k]
+        W = random(rng, (tile.BM + 3, n_x), dtype)
+        M, N, K, bias = W.shape[0], size, n_x, False
+        a_op, b_op = (arena.put(W), n_x, 0), (xt, n_x, 1)
+        want = W @ XT[idx].T
+    else:         # dW = dZ X_b^T, db = rowsum(dZ): op(B)(k, j) = [XT[idx[k], j], 1]
+        dZ = random(rng, (tile.BM + 3, size), dtype)
+        M, N, K, bias = dZ.shape[0], n_x, size, True
+        a_op, b_op = (arena.put(dZ), size, 0), (xt, n_x, 0)
+        want = dZ @ XT[idx]
+    out, vec = arena.reserve(M * N), arena.reserve(M)
+    product = cuda_launch.planned_product(dtype, arena, M, N, K, a_op, b_op,
+                                          (ck.GRADIENT, 0, out, -1, vec, -1, -1),
+                                          bias_column=bias, gather=gather, tile=tile)
+    F = arena.upload()
+    product.launch(F, cuda.to_device(cuda_launch.state_array(order)))
+    np.testing.assert_allclose(arena.read(out, (M, N)), want, **product_tolerance(dtype, K))
+    if bias:
+        np.testing.assert_allclose(arena.read(vec, (M,)), dZ.sum(axis=1),
+                                   **product_tolerance(dtype, K))
 
 
 def test_matmul_and_zero_depth(rng):
