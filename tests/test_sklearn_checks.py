@@ -6,6 +6,7 @@ the NumPy backend, which needs nothing compiled.
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -45,8 +46,13 @@ requires_numba = pytest.mark.skipif(not _numba_variant_available(),
                                            "importable")
 
 
+with warnings.catch_warnings():  # the same warning, raised while the checks are collected
+    warnings.filterwarnings("ignore", "Estimator .* does not inherit from", UserWarning)
+    ALL_CHECKS = parametrize_with_checks([cls() for cls in ESTIMATORS])
+
+
 @requires_numba
-@parametrize_with_checks([cls() for cls in ESTIMATORS])
+@ALL_CHECKS
 def test_sklearn_checks_with_defaults(estimator, check):
     """Every check of ``check_estimator`` on the default estimators (backend numba)."""
     assert estimator.backend == "numba"
