@@ -37,8 +37,9 @@ WORKLOADS = {
 def cluster(**options):
     from distributed import Client, LocalCluster
 
+    # one Numba thread per worker: two workers on two cores, no oversubscription
     local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                         dashboard_address=None, **options)
+                         dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}, **options)
     return local, Client(local)
 
 
@@ -202,7 +203,7 @@ def averaging(backend, repeat):
         print("|---|---|" + "---|" * len(marks) + "---|---|---|---|")
         warm_up = fastnn.MLPClassifier(hidden=(8,), activation="tanh", epochs=2, backend=backend)
         for k in (None, 1):  # compile both kernels' paths on the workers before timing
-            fit(warm_up, X[:100], y[:100], client, local_epochs=k)
+            fit(warm_up, X[shuffled[:100]], y[shuffled[:100]], client, local_epochs=k)
         for label, (Xs, ys) in data.items():
             Xd, yd = da.from_array(Xs, chunks=(1000, 2)), da.from_array(ys, chunks=1000)
             for k in (None, 5, 25, 100):

@@ -85,8 +85,8 @@ def test_full_batch_equals_the_local_run(client, rng, dtype, parameters_travel):
     assert parts.m == 157 and len(parts.futures) == len(ROWS)
     weights, biases = initial(rng, (5, 7, 3, 2), dtype)
     ref_weights, ref_biases = copies(weights), copies(biases)
-    costs = train(parts, weights, biases, ACTIVATIONS, 25, 0.05, momentum=0.9, l2=0.3)
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 25,
+    costs = train(parts, weights, biases, ACTIVATIONS, 12, 0.05, momentum=0.9, l2=0.3)
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 12,
                                 0.05, momentum=0.9, l2=0.3)
     assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, dtype)
     assert costs[-1] < costs[0]
@@ -97,8 +97,8 @@ def test_full_batch_float64_within_1e9_relative(client, rng):
     parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
     weights, biases = initial(rng, (5, 7, 3, 2))
     ref_weights, ref_biases = copies(weights), copies(biases)
-    train(parts, weights, biases, ACTIVATIONS, 40, 0.1, fan_in=2)
-    reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 40, 0.1)
+    train(parts, weights, biases, ACTIVATIONS, 20, 0.1, fan_in=2)
+    reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 20, 0.1)
     for got, expected in zip(weights + biases, ref_weights + ref_biases):
         assert np.max(np.abs(got - expected)) <= 1e-9 * np.max(np.abs(expected))
 
