@@ -75,7 +75,8 @@ class BaseEstimator:
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "parameters_")
+        # parameters_ alone may be assigned by a user (for a warm start): fit sets the rest
+        return hasattr(self, "parameters_") and hasattr(self, "_layer_sizes")
 
     def __sklearn_tags__(self):
         from sklearn.utils import InputTags, Tags, TargetTags

@@ -188,18 +188,20 @@ class Network(BaseEstimator):
     # -- forward -------------------------------------------------------------
 
     def _check_fitted(self):
-        if not hasattr(self, "parameters_"):
+        if not self.__sklearn_is_fitted__():
             raise exceptions.NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator.")
+                "appropriate arguments before using this estimator (assigned parameters_ "
+                "are used by a fit with warm_start=True).")
 
     def _output(self, X):
         """``Z[L]`` (before the output activation), examples as rows ``(m, n_out)``."""
         self._check_fitted()
         X = check_X(X, n_features=self.n_features_in_, estimator_name=type(self).__name__)
         backend = check_backend(self.backend)
-        dtype = np.asarray(self.parameters_.get("W1", ())).dtype
-        dtype = dtype if dtype.name in ("float32", "float64") else np.dtype(np.float64)
+        first = self.parameters_.get("W1") if isinstance(self.parameters_, dict) else None
+        dtype = getattr(first, "dtype", None)
+        dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
         weights, biases = initialization.check_parameters(
             self.parameters_, self._layer_sizes, dtype, copy=False, check_finite=False)
         XT = np.ascontiguousarray(X.T, dtype=dtype)

@@ -97,7 +97,7 @@ def save(model, path):
     name = type(model).__name__
     if CLASSES.get(name) is not type(model):
         raise TypeError(f"save expects a fastnn estimator ({', '.join(CLASSES)}), got {name}")
-    if not hasattr(model, "parameters_"):
+    if not model.__sklearn_is_fitted__():
         raise exceptions.NotFittedError(f"This {name} instance is not fitted yet: fit it "
                                         "before saving")
     layer_sizes = tuple(int(n) for n in model._layer_sizes)

@@ -286,6 +286,15 @@ def test_assigned_parameters_of_wrong_shape(bad):
     assert model.parameters_ is parameters
 
 
+def test_assigned_parameters_need_a_fit_before_predict():
+    model = fastnn.MLPClassifier(hidden=(2,), backend="numpy")
+    model.parameters_ = fitted_model(hidden=(2,)).parameters_
+    with pytest.raises(fastnn.NotFittedError, match="warm_start=True"):
+        model.predict(X_GOOD)
+    model.set_params(warm_start=True, epochs=1).fit(X_GOOD, Y_GOOD)
+    assert model.predict(X_GOOD).shape == (len(X_GOOD),)
+
+
 def test_predict_refuses_parameters_of_wrong_shape():
     model = fitted_model()
     model.parameters_ = dict(model.parameters_, W1=np.zeros((4, 2)))
