@@ -116,6 +116,20 @@ def test_mini_batches_equal_the_local_run_with_the_same_orders(client, rng):
     assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
 
 
+def test_numba_kernels_on_the_workers_equal_the_local_run(client, rng):
+    pytest.importorskip("numba")
+    X, Y = problem(rng)
+    parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
+    weights, biases = initial(rng, (5, 7, 3, 2))
+    ref_weights, ref_biases = copies(weights), copies(biases)
+    orders = np.stack([rng.permutation(157) for _ in range(2)])
+    costs = train(parts, weights, biases, ACTIVATIONS, 2, 0.05, batch_size=40, momentum=0.9,
+                  l2=0.1, orders=orders, backend="numba")
+    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 2,
+                                0.05, batch_size=40, momentum=0.9, l2=0.1, orders=orders)
+    assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
+
+
 def test_mini_batches_need_orders(client, rng):
     X, Y = problem(rng)
     parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
