@@ -32,6 +32,12 @@ ARGS = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ARGS.add_argument("--sim", "--tiny", action="store_true",
                   help="tiny sizes under the CUDA simulator (no GPU needed)")
 ARGS.add_argument("--skip-checks", action="store_true", help="timings only")
+ARGS.add_argument("--quick", action="store_true",
+                  help="for a short lease: the product's timings first, then the float32 kernel "
+                       "checks and the workloads (replayed epochs only); the float64 and "
+                       "training checks last, only while under --budget seconds")
+ARGS.add_argument("--budget", type=float, default=float("inf"),
+                  help="with --quick: start no optional section after this many seconds")
 OPTIONS = ARGS.parse_args()
 if OPTIONS.sim:
     os.environ["NUMBA_ENABLE_CUDASIM"] = "1"   # before numba is imported
@@ -492,30 +498,11 @@ def main():
         f"numba-cuda {_version('numba-cuda')}, CuPy {_version('cupy-cuda13x') or _version('cupy')}, "
         f"torch {_version('torch')}; multiprocessors {cuda_launch.SM_COUNT}.")
     say()
-    if not OPTIONS.skip_checks:
-        say("## Correctness (max relative error ||out-ref||/||ref|| against float64 NumPy)")
-        say()
-        say("| group | float32 | float64 |")
-        say("|---|---|---|")
-        t0 = time.time()
-        groups = {dt: check_kernels(dt) for dt in (np.float32, np.float64)}
-        for group in groups[np.float32]:
-            say(f"| {group} | {groups[np.float32][group]:.1e} | {groups[np.float64][group]:.1e} |")
-        for dt in (np.float32, np.float64):
-            for group, error in check_training(dt).items():
-                say(f"| {group} | {error:.1e} |  |" if dt == np.float32
-                    else f"| {group} |  | {error:.1e} |")
-        n_checks = len(RESULTS["checks"])
-        n_ok = sum(c["ok"] for c in RESULTS["checks"])
-        say()
-        say(f"{n_ok}/{n_checks} checks pass (limits: float32 1e-5, float64 1e-12; training "
-            f"float32 1e-4, float64 1e-9), {time.time() - t0:.0f} s including compilation.")
-        say()
-
+    quick = OPTIONS.quick
     n = 32 if SIM else 4096
     say(f"## Matrix product, float32, {n}x{n}x{n} (median of CUDA-event times)")
     say()
-    rows, peak, timed = time_gemm(n, 3 if SIM else 15)
+    rows, peak, timed = time_gemm(n, 3 if SIM else (10 if quick else 15))
     say("| product | time (ms) | GFLOP/s | vs cuBLAS FP32 | notes |")
     say("|---|---|---|---|---|")
     for label, (t, note) in rows.items():
@@ -529,16 +516,29 @@ def main():
     say(f"Float32 default tile for the workloads below (the fastest 128-row tile above): "
         f"{tile_label(default)[6:]}.")
     say()
-    overhead = time_launch_overhead(50 if SIM else 2000)
+    overhead = time_launch_overhead(50 if SIM else (500 if quick else 2000))
     say(f"Launch overhead of one numba.cuda kernel from Python: {overhead * 1e6:.1f} µs.")
     say()
+    save()
+
+    groups = {}
+    if not OPTIONS.skip_checks:
+        t0 = time.time()
+        groups[np.float32] = check_kernels(np.float32)
+        say(f"Float32 kernel checks (every candidate tile, three forms): "
+            f"{sum(c['ok'] for c in RESULTS['checks'])}/{len(RESULTS['checks'])} pass, "
+            f"{time.time() - t0:.0f} s including compilation.")
+        say()
+        save()
 
     say("## Training epochs, float32")
     say()
     say("| workload | ours: epoch (replayed) | ours: 1-epoch call | ours, no graph: epoch "
         "| PyTorch eager: epoch | speed-up vs eager | ours GFLOP/s (% of cuBLAS) |")
     say("|---|---|---|---|---|---|---|")
-    for label, (sizes, activations, m, batch, momentum, epochs) in WORKLOADS.items():
+    workloads = list(WORKLOADS.items())
+    for label, (sizes, activations, m, batch, momentum, epochs) in \
+            (workloads[::-1] if quick else workloads):   # the product-bound (d) first
         if SIM:
             sizes, m, batch, epochs = TINY[label[:3]]
             activations = activations[:len(sizes) - 1]
@@ -546,7 +546,7 @@ def main():
                 else ["tanh", "sigmoid"]
         ours = time_ours(sizes, activations, m, batch, momentum, epochs)
         plain = time_ours(sizes, activations, m, batch, momentum, max(2, epochs // 4),
-                          graphs=False) if not SIM else ours
+                          graphs=False) if not (SIM or quick) else None
         try:
             eager = time_torch(sizes, activations, m, batch, momentum, max(2, epochs // 2))
         except Exception as error:  # noqa: BLE001
@@ -557,11 +557,44 @@ def main():
         frac = f" ({rate / peak:.1%})" if peak else ""
         speedup = f"{eager / ours['per_epoch_s']:.2f}x" if eager else "n/a"
         say(f"| {label} | {_ms(ours['per_epoch_s'])} ({ours['mode'][:40]}) | "
-            f"{_ms(ours['call_1_epoch_s'])} | {_ms(plain['per_epoch_s'])} | "
+            f"{_ms(ours['call_1_epoch_s'])} | {_ms(plain['per_epoch_s']) if plain else 'not run'} | "
             f"{_ms(eager) if eager else 'n/a'} | {speedup} | {rate / 1e9:,.1f}{frac} |")
         RESULTS["timings"][label] = {"ours": ours, "ours_no_graph": plain, "torch_eager_s": eager,
                                      "flops_per_epoch": flops}
+        save()
     say()
+
+    if not OPTIONS.skip_checks:
+        budget = OPTIONS.budget if quick else float("inf")
+        say("## Correctness (max relative error ||out-ref||/||ref|| against float64 NumPy)")
+        say()
+        training = {}
+        if time.time() - started < budget:
+            groups[np.float64] = check_kernels(np.float64)
+        for dt in (np.float32, np.float64):
+            if time.time() - started < budget:
+                training[dt] = check_training(dt)
+            save()
+        say("| group | float32 | float64 |")
+        say("|---|---|---|")
+        for group in groups[np.float32]:
+            f64 = groups.get(np.float64, {}).get(group)
+            say(f"| {group} | {groups[np.float32][group]:.1e} | "
+                f"{'not run' if f64 is None else f'{f64:.1e}'} |")
+        for dt, errors in training.items():
+            for group, error in errors.items():
+                say(f"| {group} | {error:.1e} |  |" if dt == np.float32
+                    else f"| {group} |  | {error:.1e} |")
+        skipped = [name for name, done in (("float64 kernels", np.float64 in groups),
+                                           ("float32 training", np.float32 in training),
+                                           ("float64 training", np.float64 in training)) if not done]
+        n_checks = len(RESULTS["checks"])
+        n_ok = sum(c["ok"] for c in RESULTS["checks"])
+        say()
+        say(f"{n_ok}/{n_checks} checks pass (limits: float32 1e-5, float64 1e-12; training "
+            f"float32 1e-4, float64 1e-9)"
+            f"{'; not run (time budget): ' + ', '.join(skipped) if skipped else ''}.")
+        say()
     say(f"cuBLAS FP32 peak measured: {peak / 1e9:,.0f} GFLOP/s." if peak else "No cuBLAS peak.")
     say(f"Total {time.time() - started:.0f} s.")
     say()
@@ -571,11 +604,16 @@ def main():
             say(f"- {failure}")
     else:
         say("All checks passed.")
+    save()
+    return 1 if FAILURES else 0
+
+
+def save():
+    """The report so far to $OUT (a run cut short still leaves its figures)."""
     out = os.environ.get("OUT")
     if out:
         Path(out, "gpu_results.md").write_text("\n".join(LINES) + "\n")
         Path(out, "gpu_results.json").write_text(json.dumps(RESULTS, indent=1, default=str))
-    return 1 if FAILURES else 0
 
 
 def _ms(seconds):
