@@ -177,9 +177,9 @@ def _build(path, contents):
         raise _refuse(path, "it has no fastnn metadata") from None
     except (ValueError, TypeError, IndexError) as error:
         raise _refuse(path, f"its metadata is not JSON ({error})") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise _refuse(path, f"its format is {metadata.get('format') if isinstance(metadata, dict) else None!r}, "
-                      f"not {FORMAT!r}")
+    found = metadata.get("format") if isinstance(metadata, dict) else None
+    if found != FORMAT:
+        raise _refuse(path, f"its format is {found!r}, not {FORMAT!r}")
     version = metadata.get("version")
     if not isinstance(version, int) or version < 1:
         raise _refuse(path, f"unknown format version {version!r}")
