@@ -228,12 +228,12 @@ def _mm_nt(A, B, C):
 
 
 @njit(**_JIT)
-def _mm_tn(A, B, C):
-    """``C = A.T @ B``."""
+def _mm_tn(A, B, C, work):
+    """``C = A.T @ B``; ``work`` (1-D, at least ``A.size``) holds A.T for jit_gemm."""
     if _blas_pays(A.shape[1], B.shape[1], A.shape[0]):
         np.dot(A.T, B, C)
     else:
-        jit_gemm.gemm_tn(A, B, C)
+        jit_gemm.gemm_tn_work(A, B, C, work)
 
 
 @njit(**_JIT)
@@ -583,7 +583,7 @@ def _layer_kernel(mode, A_prev, W, b, code, slope, Z, A, dZ, l2c, dA_prev, dW, d
         for j in range(m):
             s += d[j]
         db[i, 0] = s * inv_m
-    _mm_tn(W, dZ, dA_prev)
+    _mm_tn(W, dZ, dA_prev, np.empty(W.size, W.dtype))
 
 
 def _unused(dtype):
@@ -893,7 +893,7 @@ def _restore(Ws, bs, n_layers, saved):
 
 @njit(**_JIT)
 def _batch_step(Ws, bs, vWs, vbs, L, A0, A0T, Y, codes, slope, lr, beta, one_minus_beta, l2c,
-                acts, grad_a, grad_b, dW, db, colmax, colsum, saved, save, sq):
+                acts, grad_a, grad_b, dW, tn_work, db, colmax, colsum, saved, save, sq):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
     The inputs come as ``A0`` (n_x, nb) and/or ``A0T`` (nb, n_x) (an unused one is
@@ -943,7 +943,7 @@ def _batch_step(Ws, bs, vWs, vbs, L, A0, A0T, Y, codes, slope, lr, beta, one_min
             A_prev = acts[off - n_in * nb:off].reshape(n_in, nb)
             _mm_nt(dZ, A_prev, g)
             dA_prev = (grad_b if use_a else grad_a)[:n_in * nb].reshape(n_in, nb)
-            _mm_tn(W, dZ, dA_prev)
+            _mm_tn(W, dZ, dA_prev, tn_work)
         elif A0.shape[0] > 0:
             _mm_nt(dZ, A0, g)
         else:
@@ -1001,6 +1001,7 @@ def _train_kernel(Ws, bs, vWs, vbs, L, X, XT, Y, codes, slope, epochs, lr, beta,
     grad_a = np.empty(max_n * mb, dtype)
     grad_b = np.empty(max_n * mb, dtype)
     dW = np.empty(max_w, dtype)
+    tn_work = np.empty(max_w, dtype)  # W.T for jit_gemm's A.T @ B
     db = np.empty(max_n, dtype)
     colmax = np.empty(mb, dtype)
     colsum = np.empty(mb, dtype)
@@ -1032,7 +1033,7 @@ def _train_kernel(Ws, bs, vWs, vbs, L, X, XT, Y, codes, slope, epochs, lr, beta,
             total += l2_cost * s * nb
             if full:
                 loss, fin = _batch_step(Ws, bs, vWs, vbs, L, X, XT, Y, codes, slope, lr, beta,
-                                        one_minus_beta, l2c, acts, grad_a, grad_b, dW, db,
+                                        one_minus_beta, l2c, acts, grad_a, grad_b, dW, tn_work, db,
                                         colmax, colsum, saved, not saved_now, sq)
             else:
                 idx = orders[epoch, start:start + nb]
@@ -1059,7 +1060,7 @@ def _train_kernel(Ws, bs, vWs, vbs, L, X, XT, Y, codes, slope, epochs, lr, beta,
                             dst[j] = src[idx[j]]
                     XbT = no_input
                 loss, fin = _batch_step(Ws, bs, vWs, vbs, L, Xb, XbT, Yb, codes, slope, lr, beta,
-                                        one_minus_beta, l2c, acts, grad_a, grad_b, dW, db,
+                                        one_minus_beta, l2c, acts, grad_a, grad_b, dW, tn_work, db,
                                         colmax, colsum, saved, not saved_now, sq)
             total += loss
             if not np.isfinite(loss):
