@@ -21,7 +21,7 @@ import numpy as np
 from ._threading import kernel_guard
 
 #: Wall-clock target of one chunk, in seconds.
-CHUNK_SECONDS = 0.25
+CHUNK_SECONDS = 0.5
 #: Longest chunk of several epochs, where a single epoch exceeds CHUNK_SECONDS.
 LONG_CHUNK_SECONDS = 1.5
 #: A chunk is at most this many times longer (in epochs) than the one before.
