@@ -40,8 +40,10 @@ KC_ROWS = 256  # k-block of those row updates
 COLUMNS_FEW_ROWS = 512  # columns of C per strip in those row updates
 #: products of at least this many multiply-adds run their strips in a parallel region
 PARALLEL_MIN_MADDS = 1 << 21
-#: products of at least this many multiply-adds (about 645^3) go to OpenBLAS through np.dot
-BLAS_MIN_MADDS = 1 << 28
+#: nt products with at most SKINNY_ROWS rows and at least SKINNY_MIN_COLUMNS columns use the hand
+#: kernel (measured 1.3-2x OpenBLAS); see _hand_is_faster for the rest
+SKINNY_ROWS = 32
+SKINNY_MIN_COLUMNS = 2048
 
 # Rows of the packed strip are KC + 16 elements apart: at a power-of-two distance every row would
 # fall in the same few L1 sets and the transposed writes would evict each other (measured 3x slower).
@@ -386,11 +388,6 @@ def _parallel(C, K, width):
 
 
 @njit(cache=True, inline="always")
-def _use_blas(C, K):
-    return C.shape[0] * C.shape[1] * K >= BLAS_MIN_MADDS
-
-
-@njit(cache=True, inline="always")
 def _zero(C):
     for i in range(C.shape[0]):
         c = C[i]
@@ -398,15 +395,15 @@ def _zero(C):
             c[j] = 0
 
 
+# --- the hand kernels, whatever the shape ------------------------------------------------------
+
 @njit(cache=True)
-def gemm_nn(A, B, C):
-    """C[:, :] = A @ B for A (M, K), B (K, N), C (M, N)."""
+def hand_nn(A, B, C):
+    """C[:, :] = A @ B with the hand kernels only (never OpenBLAS)."""
     M, K = A.shape
     if C.size == 0:
         return
-    if _use_blas(C, K):
-        np.dot(A, B, C)
-    elif K == 0:
+    if K == 0:
         _zero(C)
     elif K < SMALL_K:
         _small_k_nn(A, B, C)
@@ -422,14 +419,12 @@ def gemm_nn(A, B, C):
 
 
 @njit(cache=True)
-def gemm_nt(A, B, C):
-    """C[:, :] = A @ B.T for A (M, K), B (N, K), C (M, N)."""
+def hand_nt(A, B, C):
+    """C[:, :] = A @ B.T with the hand kernels only (never OpenBLAS)."""
     K = A.shape[1]
     if C.size == 0:
         return
-    if _use_blas(C, K):
-        np.dot(A, B.T, C)
-    elif K == 0:
+    if K == 0:
         _zero(C)
     elif K < SMALL_K:
         _small_k_nt(A, B, C)
@@ -441,36 +436,75 @@ def gemm_nt(A, B, C):
 
 @njit(cache=True)
 def work_size(M, N, K):
-    """Elements of ``work`` that ``gemm_tn_work`` needs for C (M, N) with K terms: A.T, M * K."""
+    """Elements of ``work`` that ``hand_tn_work`` needs (A.T): M * K."""
     return M * K
 
 
 @njit(cache=True)
-def gemm_tn_work(A, B, C, work):
-    """C[:, :] = A.T @ B for A (K, M), B (K, N), C (M, N); work: 1-D, at least work_size(M, N, K)."""
+def hand_tn_work(A, B, C, work):
+    """C[:, :] = A.T @ B with the hand kernels only; work: 1-D, at least work_size(M, N, K)."""
     K, M = A.shape
     if C.size == 0:
         return
-    if _use_blas(C, K):
-        np.dot(A.T, B, C)
-    elif K == 0:
+    if K == 0:
         _zero(C)
     elif K < SMALL_K:
         _small_k_tn(A, B, C)
     else:
         At = work[:M * K].reshape((M, K))
         _transpose(A, At)
-        gemm_nn(At, B, C)
+        hand_nn(At, B, C)
+
+
+@njit(cache=True)
+def hand_tn(A, B, C):
+    """C[:, :] = A.T @ B with the hand kernels only (allocates A.T when K >= SMALL_K)."""
+    K, M = A.shape
+    hand_tn_work(A, B, C, np.empty(M * K if K >= SMALL_K else 0, C.dtype))
+
+
+# --- the products the training loop calls: the hand kernel where it is faster, else OpenBLAS -----
+
+@njit(cache=True, inline="always")
+def _hand_is_faster(M, N, K):
+    """Outer products and single rows with a few terms: np.dot's ~0.1 us call costs more."""
+    return K == 1 or (M == 1 and K < SMALL_K)
+
+
+@njit(cache=True, inline="always")
+def _hand_is_faster_nt(M, N, K):
+    """Also the weight gradient of a wide first layer: few rows, many columns, long sums."""
+    return _hand_is_faster(M, N, K) or (M <= SKINNY_ROWS and N >= SKINNY_MIN_COLUMNS and K >= 64)
+
+
+@njit(cache=True)
+def gemm_nn(A, B, C):
+    """C[:, :] = A @ B for A (M, K), B (K, N), C (M, N)."""
+    M, K = A.shape
+    if K == 0 or _hand_is_faster(M, C.shape[1], K):
+        hand_nn(A, B, C)
+    else:
+        np.dot(A, B, C)
+
+
+@njit(cache=True)
+def gemm_nt(A, B, C):
+    """C[:, :] = A @ B.T for A (M, K), B (N, K), C (M, N)."""
+    M, K = A.shape
+    if K == 0 or _hand_is_faster_nt(M, C.shape[1], K):
+        hand_nt(A, B, C)
+    else:
+        np.dot(A, B.T, C)
 
 
 @njit(cache=True)
 def gemm_tn(A, B, C):
-    """C[:, :] = A.T @ B for A (K, M), B (K, N), C (M, N) (allocates A.T when K >= SMALL_K)."""
+    """C[:, :] = A.T @ B for A (K, M), B (K, N), C (M, N)."""
     K, M = A.shape
-    if K < SMALL_K or _use_blas(C, K):
-        gemm_tn_work(A, B, C, np.empty(0, C.dtype))
+    if K == 0 or _hand_is_faster(M, C.shape[1], K):
+        hand_tn_work(A, B, C, np.empty(0, C.dtype))  # K < SMALL_K: no work used
     else:
-        gemm_tn_work(A, B, C, np.empty(M * K, C.dtype))
+        np.dot(A.T, B, C)
 
 
 def matmul(A, B):
