@@ -484,7 +484,7 @@ def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
             a_k = t % BK
             a_i = t // BK
             a_base = a_off + (row0 + a_i) * lda + a_k
-        a_i += row0
+        a_i += row0   # from here a row of C (fetch's bounds); a_i - row0 is the tile row
         if trans_b:
             b_k = t % BK
             b_j = t // BK

@@ -393,7 +393,7 @@ WORKLOADS = {  # name: (sizes, activations, m, batch, momentum, epochs timed)
     "(c) 784-256-128-1 relu/sigmoid, m=60000, batches of 128":
         ([784, 256, 128, 1], ["relu", "relu", "sigmoid"], 60000, 128, 0.9, 6),
     "(d) 1024-1024-1024-1 relu/sigmoid, m=8192, full batch":
-        ([1024, 1024, 1024, 1], ["relu", "relu", "sigmoid"], 8192, None, 0.0, 10),
+        ([1024, 1024, 1024, 1], ["relu", "relu", "sigmoid"], 8192, None, 0.0, 40),
 }
 TINY = {"(a)": ([2, 4, 1], 16, None, 3), "(b)": ([40, 5, 3, 2, 1], 9, None, 2),
         "(c)": ([12, 6, 4, 1], 20, 8, 2), "(d)": ([16, 16, 16, 1], 12, None, 2)}
@@ -430,8 +430,11 @@ def time_ours(sizes, activations, m, batch, momentum, epochs, graphs=True):
 
     run(1)                       # compile and load
     t1, _ = run(1)               # one epoch: setup, transfers, direct launches
-    t2, _ = run(2)               # and, with graphs, the capture and one replay
-    tn, costs = run(1 + epochs)  # then epochs - 1 replays more: the steady epoch
+    # Host setup varies by some 10 ms a call (an arena of 200 MB for (d)): the fastest of
+    # three calls each, and enough epochs that the replays outweigh that.
+    t2 = min(run(2)[0] for _ in range(3))       # and, with graphs, the capture and one replay
+    runs = [run(1 + epochs) for _ in range(3)]  # then epochs - 1 replays more
+    tn, costs = min(runs, key=lambda r: r[0])
     per_epoch = (tn - t2) / (epochs - 1) if graphs else (tn - t1) / epochs
     mode = cuda_train.last_run_mode
     cuda_train.USE_GRAPHS = True
@@ -553,6 +556,10 @@ def main():
             eager = None
             say(f"PyTorch eager unavailable: {type(error).__name__}: {error}")
         flops = workload_flops(sizes, m)
+        if peak and ours["per_epoch_s"] < flops / peak:   # below the floor: setup noise won
+            say(f"{label}: steady epoch {_ms(ours['per_epoch_s'])} is below the cuBLAS floor "
+                f"{_ms(flops / peak)}: not resolved (host setup noise)")
+            FAILURES.append(f"{label}: steady epoch not resolved")
         rate = flops / ours["per_epoch_s"]
         frac = f" ({rate / peak:.1%})" if peak else ""
         speedup = f"{eager / ours['per_epoch_s']:.2f}x" if eager else "n/a"
