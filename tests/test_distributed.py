@@ -1,12 +1,14 @@
 """Data-parallel training on a Dask cluster of two local worker processes.
 
-The cluster listens on loopback only and lives for this module. Every fit is
-held against the single-machine run of the same kernels on the concatenated
-data (``kernels.vectorized.train``).
+The cluster listens on loopback only and lives for this module. Every run is
+held against the single-machine run on the concatenated data: the kernels'
+``train`` (``kernels.vectorized``) or, for ``fastnn.distributed.fit``, the
+estimator's own local ``fit``.
 """
 
 import os
 import signal
+import threading
 
 import numpy as np
 import pytest
@@ -15,7 +17,9 @@ distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 from dask import delayed  # noqa: E402
 
+import fastnn  # noqa: E402
 import kernels.vectorized as reference  # noqa: E402
+from fastnn import distributed as fastnn_distributed  # noqa: E402
 from fastnn.distributed import (TrainingInterrupted, WorkerLost, load_partitions,  # noqa: E402
                                 train)
 
@@ -353,12 +357,6 @@ def test_data_lost_with_its_worker_stops_the_fit_with_a_clear_error(client, rng)
 # ---------------------------------------------------------------------------
 # fit(estimator, X, y, client): the local fit's model, an ordinary estimator
 # ---------------------------------------------------------------------------
-
-import threading  # noqa: E402
-
-import fastnn  # noqa: E402
-from fastnn import distributed as fastnn_distributed  # noqa: E402
-
 
 def assert_same_model(got, expected, rtol=1e-9):
     assert set(got.parameters_) == set(expected.parameters_)
