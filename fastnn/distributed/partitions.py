@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import dask.array as da
+from dask import delayed
 from distributed import wait
 
 from . import worker
@@ -135,8 +136,6 @@ def summarize_blocks(client, X, y, classification):
 
 
 def _delayed_summary(x_block, y_block, classification):
-    from dask import delayed
-
     return delayed(worker.summarize_block, pure=True)(x_block, y_block, classification)
 
 
@@ -234,8 +233,6 @@ def column_moments(summaries, which):
 def persist_partitions(client, blocks, inputs, targets, n_features, n_outputs, dtype,
                        labels=None):
     """``RowPartitions``: every non-empty block made a partition and kept on the workers."""
-    from dask import delayed
-
     prepare = delayed(worker.prepare_partition, pure=True)
     kept = [(xb, yb, s.rows) for xb, yb, s in zip(blocks.x_blocks, blocks.y_blocks,
                                                    blocks.summaries) if s.rows > 0]
