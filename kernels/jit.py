@@ -6,8 +6,66 @@ TypeError naming the argument, before any compiled code runs), maps activation
 names to the integer codes of ``kernels.contract`` and calls ``@njit(cache=True)``
 kernels. Arrays in, arrays out; float32 stays float32 (constants are typed).
 
-``train`` runs the whole run in one compiled call: the epoch loop, the mini-batch
-loop and every layer, with every work buffer allocated once per call.
+The whole run
+-------------
+``train`` runs in one compiled call (``_train_kernel``): the epoch loop, the
+mini-batch loop and every layer, with no Python between iterations and every work
+buffer (activations, gradients, the gathered batch, ``dW``, the saved parameters)
+allocated once per call; a last partial batch uses leading views of the same flat
+buffers. Per batch (``_batch_step``):
+
+- forward: the product ``W A_prev`` into the layer's buffer, then one sweep that adds
+  ``b`` and applies ``g`` in place (``_bias_activation``); ``Z`` is not kept: every
+  hidden derivative is computed from ``A`` (``A > 0`` iff ``Z > 0`` for relu/leaky relu);
+- the output layer's sweep (``_output_sweep``) adds ``b``, computes the loss (binary
+  cross-entropy as ``softplus(z) - y z``, categorical via log-sum-exp, half squared
+  error), ``dZ = A - Y`` and ``db`` in one pass; ``A[L]`` itself is never stored;
+- backward, last layer first: ``dW`` and ``dA_prev`` products (``dA_prev`` with ``W``
+  before its update, and never for the first layer), then one sweep for
+  ``dZ = dA * g'`` and ``db`` (``_derivative_from_output``);
+- the update, one sweep per parameter (``_update``): L2, momentum (the course's
+  ``v = beta v + (1 - beta) dW``, ``W -= alpha v``), saving the epoch's starting
+  values on its first batch, and, as by-products, ``sum W^2`` (the next batch's L2
+  term) and a finiteness check: divergence costs no extra pass.
+
+The costs, the L2 term, the divergence rule and NaN costs after a stop are those of
+``vectorized.train`` (float64 runs agree with it to ~1e-15 relative per epoch).
+
+Inputs are used in the layout each product wants: a Fortran-ordered ``X`` (the
+transpose of row-major ``(m, n_x)`` data) is read as ``XT`` without a copy; mini-batches
+are gathered as rows of ``XT`` (``X`` is transposed once per call when needed: a
+random column gather from ``X`` measured 3-4x slower than that transposition, per
+epoch, on the 784 x 60000 workload); a full batch with a skinny first layer keeps both
+layouts, so that both of its products are in jit_gemm's dot form.
+
+Matrix products
+---------------
+A product goes to OpenBLAS (``np.dot`` in compiled code: SciPy's BLAS) when all of M,
+N and K are at least ``BLAS_MIN_SIZE`` (48); skinny and small products go to the
+hand-written kernels of ``kernels.jit_gemm`` (which is faster than OpenBLAS on the
+skinny first-layer products: e.g. 20x12288 @ 12288x209 in the dot form 1.4x, and
+whose ``A.T @ B`` gets a work buffer allocated once per run).
+
+Threads: one owner of the cores per run
+---------------------------------------
+OpenBLAS's threads spin for a while after each call, and a Numba parallel region in
+that window runs several times slower (NUMBA_NOTES). So a run with any product that
+goes to OpenBLAS holds Numba to one thread (``numba.set_num_threads(1)``, restored
+after the call): OpenBLAS owns both cores. A run without one (small and skinny nets)
+leaves the cores to Numba: jit_gemm parallelises its products above 2M multiply-adds
+(column strips, one owner per strip, so results do not depend on the thread count).
+The element-wise sweeps are serial: in these workloads they are either below the
+~25k elements from which a parallel region pays (small nets, mini-batches of 128) or
+in runs whose cores belong to OpenBLAS.
+
+Compilation
+-----------
+``cache=True`` everywhere; per-layer arrays are passed as tuples padded to a multiple
+of four layers (``_LAYER_BUCKET``), so one compilation per dtype serves every depth up
+to four. Few, multi-purpose kernels (one element-wise, one layer, one cost kernel)
+keep the number of compilations small: every top-level kernel re-optimises all the
+code it calls. Numba's cache does not notice edits to other files: after changing
+jit_gemm.py or jit_math.py, delete ``kernels/__pycache__``.
 """
 
 import numba
@@ -203,6 +261,13 @@ def _softmax_columns(Z, out, colmax, colsum):
 #: A product goes to OpenBLAS when M, N and K are all at least this.
 BLAS_MIN_SIZE = 48
 
+# jit_gemm's hand-written kernels only: the choice between them and OpenBLAS is made
+# here, where the threads policy of a run is decided (newer jit_gemm versions route some
+# products of their gemm_* to OpenBLAS themselves and expose the hand kernels as hand_*).
+_hand_nn = getattr(jit_gemm, "hand_nn", jit_gemm.gemm_nn)
+_hand_nt = getattr(jit_gemm, "hand_nt", jit_gemm.gemm_nt)
+_hand_tn_work = getattr(jit_gemm, "hand_tn_work", None) or jit_gemm.gemm_tn_work
+
 
 @njit(**_JIT)
 def _blas_pays(M, N, K):
@@ -215,7 +280,7 @@ def _mm_nn(A, B, C):
     if _blas_pays(A.shape[0], B.shape[1], A.shape[1]):
         np.dot(A, B, C)
     else:
-        jit_gemm.gemm_nn(A, B, C)
+        _hand_nn(A, B, C)
 
 
 @njit(**_JIT)
@@ -224,7 +289,7 @@ def _mm_nt(A, B, C):
     if _blas_pays(A.shape[0], B.shape[0], A.shape[1]):
         np.dot(A, B.T, C)
     else:
-        jit_gemm.gemm_nt(A, B, C)
+        _hand_nt(A, B, C)
 
 
 @njit(**_JIT)
@@ -233,7 +298,7 @@ def _mm_tn(A, B, C, work):
     if _blas_pays(A.shape[1], B.shape[1], A.shape[0]):
         np.dot(A.T, B, C)
     else:
-        jit_gemm.gemm_tn_work(A, B, C, work)
+        _hand_tn_work(A, B, C, work)
 
 
 @njit(**_JIT)

@@ -392,8 +392,14 @@ THREADS_SCRIPT = textwrap.dedent("""
     orders = np.array([rng.permutation(509) for _ in range(2)])
     costs = jit.train(weights, biases, X, Y, ["relu", "tanh", "softmax"], 2, 0.05,
                       batch_size=200, momentum=0.9, l2=0.1, orders=orders)
-    json.dump({"costs": costs.tolist(), "params": [p.ravel().tolist() for p in weights + biases]},
-              sys.stdout)
+    # a skinny net: no OpenBLAS product, so Numba's own parallel regions run
+    W2 = [rng.standard_normal((16, 2000)) * 0.03, rng.standard_normal((1, 16)) * 0.3]
+    b2 = [np.zeros((16, 1)), np.zeros((1, 1))]
+    X2 = rng.standard_normal((2000, 600))
+    Y2 = (rng.random((1, 600)) < 0.5).astype(np.float64)
+    costs2 = jit.train(W2, b2, X2, Y2, ["tanh", "sigmoid"], 3, 0.5, momentum=0.5)
+    json.dump({"costs": costs.tolist() + costs2.tolist(),
+               "params": [p.ravel().tolist() for p in weights + biases + W2 + b2]}, sys.stdout)
 """)
 
 
