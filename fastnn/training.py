@@ -24,6 +24,11 @@ from ._threading import kernel_guard
 CHUNK_SECONDS = 0.5
 #: Longest chunk of several epochs, where a single epoch exceeds CHUNK_SECONDS.
 LONG_CHUNK_SECONDS = 1.5
+#: Backends whose ``train`` call has a larger fixed cost get longer chunks: the
+#: CUDA variant copies the data to the device and captures a CUDA graph per call
+#: (0.9 s for the 784-256-128-1 workload on an H200, see docs/gpu_results.md), so
+#: it needs chunks of about 9 times that to keep the overhead under 10 %.
+BACKEND_CHUNK_SECONDS = {"cuda": (10.0, 30.0)}
 #: A chunk is at most this many times longer (in epochs) than the one before.
 MAX_GROWTH = 16
 
@@ -66,17 +71,22 @@ def next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
 
 
 def run(kernels, backend, weights, biases, X, Y, activations, epochs, learning_rate,
-        batch_size, momentum, l2, order_rng, progress, chunk_seconds=CHUNK_SECONDS,
+        batch_size, momentum, l2, order_rng, progress, chunk_seconds=None,
         chunk_epochs=None):
     """Train ``weights``/``biases`` in place for up to ``epochs`` epochs.
 
-    ``chunk_epochs`` fixes the chunk length (tests); by default it adapts.
+    ``chunk_epochs`` fixes the chunk length (tests); by default it adapts to
+    ``chunk_seconds`` (default: by backend, ``BACKEND_CHUNK_SECONDS``).
     Stops early at divergence (the kernel puts back the last finite parameters)
     or at KeyboardInterrupt (the parameters of the last completed chunk are put
     back; the interrupted chunk is discarded).
     """
     m = X.shape[1]
     full_batch = batch_size is None or batch_size >= m
+    default_seconds = BACKEND_CHUNK_SECONDS.get(backend, (CHUNK_SECONDS, LONG_CHUNK_SECONDS))
+    long_chunk_seconds = default_seconds[1]
+    if chunk_seconds is None:
+        chunk_seconds = default_seconds[0]
     velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     params = weights + biases
     committed = []  # the costs of each completed chunk; appending one commits it
@@ -89,7 +99,8 @@ def run(kernels, backend, weights, biases, X, Y, activations, epochs, learning_r
             if chunk_epochs is not None:
                 n = min(remaining, chunk_epochs)
             else:
-                n = next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds)
+                n = next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
+                               long_chunk_seconds)
             orders = None if full_batch else draw_orders(order_rng, n, m)
             snapshot, pending = [p.copy() for p in params], len(committed)
             start = time.perf_counter()

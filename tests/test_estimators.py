@@ -543,3 +543,25 @@ def test_no_warning_on_an_ordinary_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fastnn.MLPClassifier(hidden=(4,), epochs=20, backend="numpy").fit(X, y).predict(X)
+
+
+def test_cuda_chunks_are_longer(monkeypatch):
+    """The CUDA variant's per-call cost (copies, graph capture) asks for longer chunks."""
+    seen = []
+    real_next_chunk = training.next_chunk
+
+    def recording(done, remaining, seconds_per_epoch, previous, chunk_seconds, long_seconds):
+        seen.append((chunk_seconds, long_seconds))
+        return real_next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
+                               long_seconds)
+
+    monkeypatch.setattr(training, "next_chunk", recording)
+    X = np.ones((2, 5))
+    Y = np.zeros((1, 5))
+    for backend in ("numpy", "cuda"):
+        weights, biases = [np.full((1, 2), 0.1)], [np.zeros((1, 1))]
+        training.run(kernels.get("numpy"), backend, weights, biases, X, Y, ["sigmoid"], 3,
+                     0.1, None, 0.0, 0.0, None, SilentProgress())
+    assert seen[0] == (training.CHUNK_SECONDS, training.LONG_CHUNK_SECONDS)
+    assert seen[-1] == training.BACKEND_CHUNK_SECONDS["cuda"]
+    assert seen[-1][0] > 10 * training.CHUNK_SECONDS
