@@ -1148,6 +1148,10 @@ def _writeable_c(x):
     return x.flags.c_contiguous and x.flags.writeable
 
 
+#: The second layout of X is built (once per call) only up to this size.
+_MAX_LAYOUT_COPY_BYTES = 1 << 30
+
+
 def _input_layouts(X, n_1, batch):
     """``(X, XT, make_X, make_XT)`` for ``_train_kernel``: the layouts of the inputs the
     run uses, each an array or an empty placeholder, and which to build from the other.
@@ -1160,16 +1164,17 @@ def _input_layouts(X, n_1, batch):
     """
     n_x, m = X.shape
     empty = np.empty((0, 0), X.dtype)
+    affordable = X.nbytes <= _MAX_LAYOUT_COPY_BYTES
     if X.flags.f_contiguous and not X.flags.c_contiguous:
         XT, X = X.T, None
     else:
         XT, X = None, np.ascontiguousarray(X)
     if batch < m:
         want_X = want_XT = False
-        if XT is None and n_x >= 8:
+        if XT is None and n_x >= 8 and affordable:
             want_XT = True
     else:
-        both = n_x >= 64 and not (n_1 >= BLAS_MIN_SIZE and m >= BLAS_MIN_SIZE)
+        both = n_x >= 64 and not (n_1 >= BLAS_MIN_SIZE and m >= BLAS_MIN_SIZE) and affordable
         want_X = want_XT = both
     make_X, make_XT = want_X and X is None, want_XT and XT is None
     # one array type for every call (compiled code is specialised on it): writeable C
