@@ -30,14 +30,18 @@ def load_config(root):
     return json.loads(text)
 
 
-def read_results(results_dir, machine=None):
-    """``{commit: {benchmark: (params, values, unit)}}`` from asv's result files."""
+def read_results(results_dir, machine=None, env_pattern=None):
+    """``{commit: {(benchmark, environment): (params, values, unit)}}`` from asv's result
+    files, for the machine and the environments (a regular expression) chosen."""
     benchmarks = json.loads((results_dir / "benchmarks.json").read_text())
     history = {}
     for path in sorted(results_dir.glob("*/*.json")):
         if path.name == "machine.json" or (machine and path.parent.name != machine):
             continue
         data = json.loads(path.read_text())
+        env = data.get("env_name", "")
+        if env_pattern and not re.search(env_pattern, env):
+            continue
         columns = data.get("result_columns", ["result", "params"])
         per_commit = history.setdefault(data["commit_hash"], {})
         for name, row in data.get("results", {}).items():
@@ -46,7 +50,7 @@ def read_results(results_dir, machine=None):
             if values is None or name not in benchmarks:
                 continue
             unit = benchmarks[name].get("unit", "")
-            per_commit[name] = (params, values, unit)
+            per_commit[(name, env)] = (params, values, unit)
     return history
 
 
@@ -65,8 +69,9 @@ def commit_order(root, commits):
 def series(history, ordered, bench_pattern, param_patterns):
     """``{label: (unit, [value or None per commit])}`` for the chosen benchmarks."""
     lines = {}
+    environments = {env for results in history.values() for _, env in results}
     for index, (commit, _, _) in enumerate(ordered):
-        for name, (params, values, unit) in history.get(commit, {}).items():
+        for (name, env), (params, values, unit) in history.get(commit, {}).items():
             if not re.search(bench_pattern, name):
                 continue
             combos = list(itertools.product(*params)) if params else [()]
@@ -75,10 +80,19 @@ def series(history, ordered, bench_pattern, param_patterns):
                 if not all(re.search(pattern, " ".join(labels)) for pattern in param_patterns):
                     continue
                 label = name.split(".", 1)[-1] + (f"[{', '.join(labels)}]" if labels else "")
+                if len(environments) > 1:  # never join points of two environments
+                    label += f" ({env})"
                 unit_, points = lines.setdefault(label, (unit, [None] * len(ordered)))
                 if isinstance(value, (int, float)) and math.isfinite(value):  # NaN: skipped
                     points[index] = value
     return {label: line for label, line in lines.items() if any(v is not None for v in line[1])}
+
+
+def drop_empty_commits(lines, ordered):
+    """Leave out the commits where no chosen line has a value."""
+    keep = [i for i in range(len(ordered)) if any(v[i] is not None for _, v in lines.values())]
+    lines = {label: (unit, [values[i] for i in keep]) for label, (unit, values) in lines.items()}
+    return lines, [ordered[i] for i in keep]
 
 
 def plot(lines, ordered, out, title, log_scale):
@@ -120,6 +134,9 @@ def main(argv=None):
                         help="keep parameter combinations matching (repeatable, all must match)")
     parser.add_argument("--out", default="asv_history.png", metavar="FILE.png")
     parser.add_argument("--machine", help="asv machine name (default: every machine)")
+    parser.add_argument("--env", metavar="REGEX",
+                        help="asv environments whose name matches, e.g. existing (default: all; "
+                             "with several, each line is one environment's)")
     parser.add_argument("--linear", action="store_true", help="linear y axis (default: log)")
     parser.add_argument("--max-lines", type=int, default=24,
                         help="refuse to draw more lines than this (narrow the patterns)")
@@ -130,11 +147,12 @@ def main(argv=None):
     results_dir = root / load_config(root).get("results_dir", "results")
     if not (results_dir / "benchmarks.json").exists():
         sys.exit(f"no asv results in {results_dir}: run scripts/asv_history.sh first")
-    history = read_results(results_dir, args.machine)
+    history = read_results(results_dir, args.machine, args.env)
     ordered = commit_order(root, set(history))
     lines = series(history, ordered, args.bench, args.params)
     if not lines:
         sys.exit(f"no recorded results match --bench {args.bench!r} --params {args.params}")
+    lines, ordered = drop_empty_commits(lines, ordered)
     if len(lines) > args.max_lines:
         sys.exit(f"{len(lines)} lines match; narrow --bench/--params (or raise --max-lines)")
     title = f"asv history: {args.bench}" + (f" [{' & '.join(args.params)}]" if args.params else "")
