@@ -1,25 +1,69 @@
-"""Hand-written Numba matrix products for the JIT variant.
+"""Matrix products for the JIT variant: hand-written Numba kernels, and OpenBLAS where it is faster.
 
     gemm_nn(A, B, C)   C[:, :] = A @ B      A (M, K), B (K, N), C (M, N)
     gemm_nt(A, B, C)   C[:, :] = A @ B.T    A (M, K), B (N, K)
     gemm_tn(A, B, C)   C[:, :] = A.T @ B    A (K, M), B (K, N)
     matmul(A, B)       A @ B from Python (allocates C, calls gemm_nn)
+    hand_nn, hand_nt, hand_tn (same arguments), hand_tn_work(A, B, C, work), work_size(M, N, K):
+                       the hand kernels alone, whatever the shape (comparison, tests, callers that
+                       own the threads)
 
 All arguments are C-contiguous 2-D arrays of one dtype (float32 or float64); every element of C is
-written, nothing is allocated on the heap. The functions are ``@njit(cache=True)`` and callable from
-other compiled code. (Benchmark figures and the dispatch policy: see the end of this docstring.)
+written. The functions are ``@njit(cache=True)`` and callable from other compiled code. ``gemm_*``
+allocate nothing and never open a parallel region. ``hand_tn`` allocates A.T (M*K elements) when
+K >= SMALL_K; ``hand_tn_work`` takes that buffer from the caller instead.
 
-How the products are computed
------------------------------
+The hand kernels
+----------------
 The kernel is the "dot form": a 6x4 register tile of C whose 24 outputs are each a sum over a
-contiguous k range, both operands stored k-contiguous. LLVM turns the 24 scalar sums into 24 vector
-accumulators (zmm on this Zen 4), 10 vector loads per 24 FMAs. ``A @ B.T`` (nt) has both operands
-k-contiguous as they are. For ``A @ B`` (nn) each strip of ``NB`` columns of B is copied transposed,
-one k-block of ``KC`` at a time, into a buffer on the stack (no heap allocation) and used by every
-row of A. ``A.T @ B`` (tn) runs the same strips, and transposes each 6-row tile of A^T into a second
-stack buffer. Work is cut into column strips of C, each strip owned by one thread, so results do not
-depend on the number of threads. Products with few terms (K < SMALL_K) use plain loops whose inner
-loop runs along a contiguous row of C.
+contiguous k range with both operands k-contiguous; LLVM turns the 24 scalar sums into 24 zmm
+accumulators, 10 vector loads per 24 FMAs. (Numba runs LLVM's loop vectoriser but not its SLP
+vectoriser, NUMBA_SLP_VECTORIZE=0: a broadcast-form tile with its accumulators in registers, the
+OpenBLAS way, cannot be written with plain loops; tried, 3-8 GFLOP/s.) nt uses A and B as they are.
+nn copies each strip of NB columns of B, transposed, one k-block of KC at a time, into a buffer on the
+stack, used by every row of A (rows of the buffer are padded: at a power-of-two distance they share
+L1 sets and the copy ran 3x slower). nn with fewer than FEW_ROWS rows instead updates rows of C along
+contiguous rows of B, four rows and four terms at a time (no copy to amortise). tn transposes A once
+and runs nn. Fewer than SMALL_K terms: plain loops along rows of C. Work is cut into column strips of
+C, each computed by one thread in a fixed order: 1 or 2 threads give bit-identical results.
+
+Measurements (AMD EPYC Zen 4, 2 cores, AVX-512; OpenBLAS 0.3.30 of SciPy, SkylakeX kernel, for np.dot
+inside compiled code, NumPy's 0.3.31 likewise; scripts/bench_gemm.py; GFLOP/s, best of repeats)
+----------------------------------------------------------------------------------------------
+OpenBLAS 4096^2 on an idle machine: 97.9 float32 / 52.2 float64 on one thread, 197 / 100 on two.
+Most figures below were taken while other jobs kept the load at 5-12 on the 2 cores, hence the
+lower absolute values; ratios are of runs interleaved in one process.
+
+- Dot-form tile, first prototype, one thread, nearly idle machine (hand vs OpenBLAS): nt float32
+  (24,12288,208) 75 vs 32, (24,208,12288) 85 vs 35, (264,128,784) 102 vs 89, 1008x1024x1024 94 vs
+  94; float64 the same shapes 20 vs 28, 26 vs 29, 56 vs 49, 32 vs 52.
+- This module's hand_* over OpenBLAS (NumPy), one thread, loaded machine: nn 0.44-0.87 on the
+  workload and square shapes from 128^3 to 2048^3 (float64 0.62-1.05), nt 0.49-0.84 (skinny first
+  layer gradient (20,12288,209): 1.35 float32, 0.98 float64), tn 0.46-0.77 (transposing A costs).
+  The aim of >= 0.75 of OpenBLAS on large products is met only by some shapes.
+- Small products, called in a compiled loop (np.dot costs about 0.1 us a call there): OpenBLAS's
+  small-matrix kernels win from a few thousand multiply-adds: (7,209,20) nn 1.39 us hand vs 0.71,
+  (20,209,7) tn 2.3 vs 0.7, 64^3 13 vs 4.6. The hand loops win only for K == 1 (outer products, tn
+  (128,128,1) 0.89 vs 1.03 us, (1024,8192,1) 2.6-5x) and a single row with few terms ((1,400,4) nn
+  1.2-1.7x).
+
+So the crossover is not a size. Dispatch in gemm_*: the hand loops for K == 1 and for one row with
+K < SMALL_K; OpenBLAS through np.dot(a, b, out) for everything else.
+
+Threads
+-------
+gemm_* leave all threading to OpenBLAS: the hand paths they take are tiny and serial, so a training
+step has one owner of the threads. Mixing pools was measured to be costly here: in a compiled loop
+alternating np.dot(W, X) (OpenBLAS, 2 threads) with hand_nt(dZ, X) (Numba prange) on the 12288-input
+layer, the float32 weight gradient took 42 ms against 7.7 ms through OpenBLAS; in the two-thread
+benchmark NumPy's product right after a Numba parallel region fell to 0.6-4 GFLOP/s. This is why the
+skinny nt, where hand_nt wins on one thread, also goes to OpenBLAS in gemm_nt. hand_* run their
+strips with prange above PARALLEL_MIN_MADDS multiply-adds; use them in parallel only with OpenBLAS
+held to one thread (threadpoolctl, after np.dot has been compiled once: SciPy's library is loaded
+then).
+
+Compile time: cold, both dtypes and all entry points, about 70-80 s on the loaded machine (31 s for
+the first float32 entry point); with the cache, about 1 s.
 """
 
 import numpy as np
@@ -40,10 +84,6 @@ KC_ROWS = 256  # k-block of those row updates
 COLUMNS_FEW_ROWS = 512  # columns of C per strip in those row updates
 #: products of at least this many multiply-adds run their strips in a parallel region
 PARALLEL_MIN_MADDS = 1 << 21
-#: nt products with at most SKINNY_ROWS rows and at least SKINNY_MIN_COLUMNS columns use the hand
-#: kernel (measured 1.3-2x OpenBLAS); see _hand_is_faster for the rest
-SKINNY_ROWS = 32
-SKINNY_MIN_COLUMNS = 2048
 
 # Rows of the packed strip are KC + 16 elements apart: at a power-of-two distance every row would
 # fall in the same few L1 sets and the transposed writes would evict each other (measured 3x slower).
@@ -471,12 +511,6 @@ def _hand_is_faster(M, N, K):
     return K == 1 or (M == 1 and K < SMALL_K)
 
 
-@njit(cache=True, inline="always")
-def _hand_is_faster_nt(M, N, K):
-    """Also the weight gradient of a wide first layer: few rows, many columns, long sums."""
-    return _hand_is_faster(M, N, K) or (M <= SKINNY_ROWS and N >= SKINNY_MIN_COLUMNS and K >= 64)
-
-
 @njit(cache=True)
 def gemm_nn(A, B, C):
     """C[:, :] = A @ B for A (M, K), B (K, N), C (M, N)."""
@@ -491,7 +525,7 @@ def gemm_nn(A, B, C):
 def gemm_nt(A, B, C):
     """C[:, :] = A @ B.T for A (M, K), B (N, K), C (M, N)."""
     M, K = A.shape
-    if K == 0 or _hand_is_faster_nt(M, C.shape[1], K):
+    if K == 0 or _hand_is_faster(M, C.shape[1], K):
         hand_nt(A, B, C)
     else:
         np.dot(A, B.T, C)

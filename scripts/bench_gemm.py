@@ -1,9 +1,11 @@
 """GFLOP/s of the hand-written Numba products against OpenBLAS, side by side in one process.
 
 For each form (nn: A @ B, nt: A @ B.T, tn: A.T @ B) and dtype, on the shapes of the four training
-workloads and on squares, prints the hand kernel (kernels.jit_gemm), np.dot called inside compiled
-code (SciPy's OpenBLAS, what the kernels dispatch to), and NumPy's own np.dot (NumPy's OpenBLAS),
-each the best of several repeats (the machine is shared), and hand / NumPy.
+workloads and on squares, prints GFLOP/s of the hand kernel alone (jit_gemm.hand_*), of what the
+training loop calls (jit_gemm.gemm_*: the hand kernel or OpenBLAS), of np.dot called inside compiled
+code (SciPy's OpenBLAS), and of NumPy's np.dot (NumPy's OpenBLAS), each the best of several repeats
+(the machine is shared), and hand / NumPy. Calls from Python add about 0.3-1 us: the smallest
+shapes are overhead-bound here; in compiled code np.dot costs about 0.1 us a call.
 
     python scripts/bench_gemm.py                 # all shapes, squares up to 2048
     python scripts/bench_gemm.py --max-square 4096 --threads 1
@@ -41,7 +43,8 @@ WORKLOAD_SHAPES = {
 #: for a while after use and would slow the next one down (see the module docstring of jit_gemm).
 SETTLE_S = 0.3
 
-HAND = {"nn": jit_gemm.gemm_nn, "nt": jit_gemm.gemm_nt, "tn": jit_gemm.gemm_tn}
+HAND = {"nn": jit_gemm.hand_nn, "nt": jit_gemm.hand_nt, "tn": jit_gemm.hand_tn}
+DISPATCH = {"nn": jit_gemm.gemm_nn, "nt": jit_gemm.gemm_nt, "tn": jit_gemm.gemm_tn}
 
 
 @njit(cache=True)
@@ -97,8 +100,8 @@ def gflops(M, N, K, seconds):
 
 def run(forms, dtypes, squares, repeats, budget_s):
     rng = np.random.default_rng(0)
-    header = f"{'form':4} {'dtype':7} {'shape (M,N,K)':>18} {'from':8} {'hand':>7} {'np.dot@nb':>9} " \
-             f"{'numpy':>7} {'hand/numpy':>10}"
+    header = f"{'form':4} {'dtype':7} {'shape (M,N,K)':>18} {'from':8} {'hand':>7} {'gemm_':>7} " \
+             f"{'np.dot@nb':>9} {'numpy':>7} {'hand/numpy':>10}"
     for dtype in dtypes:
         for form in forms:
             print(header)
@@ -106,12 +109,13 @@ def run(forms, dtypes, squares, repeats, budget_s):
             for (M, N, K), origin in shapes:
                 A, B, C = operands(form, M, N, K, dtype, rng)
                 rates = []
-                for impl in (HAND[form], BLAS_IN_NUMBA[form], NUMPY[form]):
+                for impl in (HAND[form], DISPATCH[form], BLAS_IN_NUMBA[form], NUMPY[form]):
                     time.sleep(SETTLE_S)
                     t = best_time(lambda: impl(A, B, C), budget_s, repeats)
                     rates.append(gflops(M, N, K, t))
                 print(f"{form:4} {np.dtype(dtype).name:7} {str((M, N, K)):>18} {origin:8} "
-                      f"{rates[0]:7.1f} {rates[1]:9.1f} {rates[2]:7.1f} {rates[0] / rates[2]:10.2f}",
+                      f"{rates[0]:7.1f} {rates[1]:7.1f} {rates[2]:9.1f} {rates[3]:7.1f} "
+                      f"{rates[0] / rates[3]:10.2f}",
                       flush=True)
 
 
