@@ -82,8 +82,10 @@ SMALL_K = 8  # below this many terms per output, plain loops beat the tiled kern
 FEW_ROWS = 128  # nn with fewer rows of A than this updates rows of C instead of packing B
 KC_ROWS = 256  # k-block of those row updates
 COLUMNS_FEW_ROWS = 512  # columns of C per strip in those row updates
-#: products of at least this many multiply-adds run their strips in a parallel region
-PARALLEL_MIN_MADDS = 1 << 21
+#: hand_* products of at least this many multiply-adds (about 0.2 ms of work on one core) run their
+#: strips in a parallel region: its start-up is about 2 us on an idle machine, but milliseconds when
+#: other processes hold the cores (measured: a 4M multiply-add product at 0.7 GFLOP/s)
+PARALLEL_MIN_MADDS = 1 << 24
 
 # Rows of the packed strip are KC + 16 elements apart: at a power-of-two distance every row would
 # fall in the same few L1 sets and the transposed writes would evict each other (measured 3x slower).

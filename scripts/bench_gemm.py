@@ -41,7 +41,7 @@ WORKLOAD_SHAPES = {
 
 #: pause between implementations: each thread pool (Numba's OpenMP, each OpenBLAS) keeps spinning
 #: for a while after use and would slow the next one down (see the module docstring of jit_gemm).
-SETTLE_S = 0.3
+SETTLE_S = 1.0
 
 HAND = {"nn": jit_gemm.hand_nn, "nt": jit_gemm.hand_nt, "tn": jit_gemm.hand_tn}
 DISPATCH = {"nn": jit_gemm.gemm_nn, "nt": jit_gemm.gemm_nt, "tn": jit_gemm.gemm_tn}
@@ -99,24 +99,24 @@ def gflops(M, N, K, seconds):
 
 
 def run(forms, dtypes, squares, repeats, budget_s):
+    """One implementation at a time over all shapes of a form, so that no thread pool (Numba's
+    OpenMP, either OpenBLAS) runs while another one's workers are still spinning."""
     rng = np.random.default_rng(0)
     header = f"{'form':4} {'dtype':7} {'shape (M,N,K)':>18} {'from':8} {'hand':>7} {'gemm_':>7} " \
              f"{'np.dot@nb':>9} {'numpy':>7} {'hand/numpy':>10}"
     for dtype in dtypes:
         for form in forms:
-            print(header)
             shapes = WORKLOAD_SHAPES[form] + [((s, s, s), "square") for s in squares]
-            for (M, N, K), origin in shapes:
-                A, B, C = operands(form, M, N, K, dtype, rng)
-                rates = []
-                for impl in (HAND[form], DISPATCH[form], BLAS_IN_NUMBA[form], NUMPY[form]):
-                    time.sleep(SETTLE_S)
-                    t = best_time(lambda: impl(A, B, C), budget_s, repeats)
-                    rates.append(gflops(M, N, K, t))
+            problems = [operands(form, M, N, K, dtype, rng) for (M, N, K), _ in shapes]
+            rates = np.zeros((len(shapes), 4))
+            for column, impl in enumerate((HAND[form], DISPATCH[form], BLAS_IN_NUMBA[form], NUMPY[form])):
+                time.sleep(SETTLE_S)
+                for row, (((M, N, K), _), (A, B, C)) in enumerate(zip(shapes, problems)):
+                    rates[row, column] = gflops(M, N, K, best_time(lambda: impl(A, B, C), budget_s, repeats))
+            print(header)
+            for ((M, N, K), origin), r in zip(shapes, rates):
                 print(f"{form:4} {np.dtype(dtype).name:7} {str((M, N, K)):>18} {origin:8} "
-                      f"{rates[0]:7.1f} {rates[1]:7.1f} {rates[2]:9.1f} {rates[3]:7.1f} "
-                      f"{rates[0] / rates[3]:10.2f}",
-                      flush=True)
+                      f"{r[0]:7.1f} {r[1]:7.1f} {r[2]:9.1f} {r[3]:7.1f} {r[0] / r[3]:10.2f}", flush=True)
 
 
 def peak(dtype, repeats):
