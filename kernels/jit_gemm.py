@@ -47,17 +47,24 @@ lower absolute values; ratios are of runs interleaved in one process.
   (128,128,1) 0.89 vs 1.03 us, (1024,8192,1) 2.6-5x) and a single row with few terms ((1,400,4) nn
   1.2-1.7x).
 
+- nt with few rows and long sums (the forward of a wide first layer with X stored transposed), one
+  serial thread against OpenBLAS on two, compiled loops: (20,209,12288) float32 48 vs 42 (OpenBLAS
+  computing the same product as nn: 31), float64 22.5 vs 8.8. The weight gradient (20,12288,209)
+  is not in this class: 29 vs 39 (nn form 53) float32.
+
 So the crossover is not a size. Dispatch in gemm_*: the hand loops for K == 1 and for one row with
-K < SMALL_K; OpenBLAS through np.dot(a, b, out) for everything else.
+K < SMALL_K, the serial hand nt for M <= FEW_ROWS_LONG_K and K >= LONG_K, OpenBLAS through
+np.dot(a, b, out) for everything else.
 
 Threads
 -------
-gemm_* leave all threading to OpenBLAS: the hand paths they take are tiny and serial, so a training
-step has one owner of the threads. Mixing pools was measured to be costly here: in a compiled loop
+gemm_* leave all threading to OpenBLAS: the hand paths they take are serial, so a training step has
+one owner of the threads. Mixing pools was measured to be costly here: in a compiled loop
 alternating np.dot(W, X) (OpenBLAS, 2 threads) with hand_nt(dZ, X) (Numba prange) on the 12288-input
 layer, the float32 weight gradient took 42 ms against 7.7 ms through OpenBLAS; in the two-thread
-benchmark NumPy's product right after a Numba parallel region fell to 0.6-4 GFLOP/s. This is why the
-skinny nt, where hand_nt wins on one thread, also goes to OpenBLAS in gemm_nt. hand_* run their
+benchmark NumPy's product right after a Numba parallel region fell to 0.6-4 GFLOP/s, and on the busy
+machine a parallel region alone held a 4M multiply-add product to 0.7 GFLOP/s. This is why the weight
+gradient of the wide layer, where hand_nt wins on one thread, goes to OpenBLAS in gemm_nt. hand_* run their
 strips with prange above PARALLEL_MIN_MADDS multiply-adds; use them in parallel only with OpenBLAS
 held to one thread (threadpoolctl, after np.dot has been compiled once: SciPy's library is loaded
 then).
@@ -82,6 +89,10 @@ SMALL_K = 8  # below this many terms per output, plain loops beat the tiled kern
 FEW_ROWS = 128  # nn with fewer rows of A than this updates rows of C instead of packing B
 KC_ROWS = 256  # k-block of those row updates
 COLUMNS_FEW_ROWS = 512  # columns of C per strip in those row updates
+#: gemm_nt computes products with at most FEW_ROWS_LONG_K rows and at least LONG_K terms (a wide
+#: first layer's forward with X stored transposed) with the serial hand kernel
+FEW_ROWS_LONG_K = 32
+LONG_K = 1024
 #: hand_* products of at least this many multiply-adds (about 0.2 ms of work on one core) run their
 #: strips in a parallel region: its start-up is about 2 us on an idle machine, but milliseconds when
 #: other processes hold the cores (measured: a 4M multiply-add product at 0.7 GFLOP/s)
@@ -529,6 +540,8 @@ def gemm_nt(A, B, C):
     M, K = A.shape
     if K == 0 or _hand_is_faster(M, C.shape[1], K):
         hand_nt(A, B, C)
+    elif M <= FEW_ROWS_LONG_K and K >= LONG_K:
+        _nt_strips(A, B, C)  # serial: no parallel region next to OpenBLAS's threads
     else:
         np.dot(A, B.T, C)
 

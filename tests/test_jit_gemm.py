@@ -60,7 +60,7 @@ def test_every_combination_of_awkward_sizes(form, dtype, rng):
 LARGER_SHAPES = [
     (257, 131, 509),   # packed nn, parallel strips, two k-blocks
     (131, 67, 1031),   # k-blocks with a remainder, rows not a multiple of the tile
-    (20, 209, 1531),   # nn with few rows (row updates), a skinny first layer
+    (20, 209, 1531),   # nn with few rows (row updates); gemm_nt's serial hand path (long K)
     (13, 1031, 1279),  # nn with few rows in parallel strips
     (1, 2053, 263),    # one row
     (263, 1, 2053),    # one column
