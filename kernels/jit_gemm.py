@@ -37,10 +37,12 @@ lower absolute values; ratios are of runs interleaved in one process.
 - Dot-form tile, first prototype, one thread, nearly idle machine (hand vs OpenBLAS): nt float32
   (24,12288,208) 75 vs 32, (24,208,12288) 85 vs 35, (264,128,784) 102 vs 89, 1008x1024x1024 94 vs
   94; float64 the same shapes 20 vs 28, 26 vs 29, 56 vs 49, 32 vs 52.
-- This module's hand_* over OpenBLAS (NumPy), one thread, loaded machine: nn 0.44-0.87 on the
-  workload and square shapes from 128^3 to 2048^3 (float64 0.62-1.05), nt 0.49-0.84 (skinny first
-  layer gradient (20,12288,209): 1.35 float32, 0.98 float64), tn 0.46-0.77 (transposing A costs).
-  The aim of >= 0.75 of OpenBLAS on large products is met only by some shapes.
+- This module's hand_* over NumPy's OpenBLAS, one thread each, load 1-2 (OpenBLAS 4096^2: 72 / 41
+  in that run; on the workload shapes it reached 93-100 / 50-53): nn 0.62-0.78 float32, 0.76-0.98
+  float64 on the workload and square shapes from 128 to 1024 (1024x8192x1024: 72 vs 93, 40 vs 52);
+  nt 0.54-0.88 (the weight gradient of the wide layer (20,12288,209): 1.60 float32, 0.92 float64);
+  tn 0.39-0.87 (it transposes A first). The aim of >= 0.75 of OpenBLAS on large products is met by
+  nn (float64 all, float32 at 512^3 and 1024x8192x1024) and tn float64 1024x8192x1024, not by nt.
 - Small products, called in a compiled loop (np.dot costs about 0.1 us a call there): OpenBLAS's
   small-matrix kernels win from a few thousand multiply-adds: (7,209,20) nn 1.39 us hand vs 0.71,
   (20,209,7) tn 2.3 vs 0.7, 64^3 13 vs 4.6. The hand loops win only for K == 1 (outer products, tn
