@@ -43,6 +43,10 @@ lower absolute values; ratios are of runs interleaved in one process.
   nt 0.54-0.88 (the weight gradient of the wide layer (20,12288,209): 1.60 float32, 0.92 float64);
   tn 0.39-0.87 (it transposes A first). The aim of >= 0.75 of OpenBLAS on large products is met by
   nn (float64 all, float32 at 512^3 and 1024x8192x1024) and tn float64 1024x8192x1024, not by nt.
+- Two threads (hand_* with prange, OpenBLAS with its two threads), one implementation at a time,
+  load about 1: nn 0.42-0.98 of NumPy (1024x8192x1024: 149 vs 199 float32, 86 vs 105 float64),
+  nt 0.40-1.73 (wide-layer weight gradient 117 vs 68-95 float32, 46 vs 44-50 float64), tn
+  0.28-0.76 (1024x8192x1024: 150 vs 198, 77 vs 103).
 - Small products, called in a compiled loop (np.dot costs about 0.1 us a call there): OpenBLAS's
   small-matrix kernels win from a few thousand multiply-adds: (7,209,20) nn 1.39 us hand vs 0.71,
   (20,209,7) tn 2.3 vs 0.7, 64^3 13 vs 4.6. The hand loops win only for K == 1 (outer products, tn
