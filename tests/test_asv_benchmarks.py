@@ -53,7 +53,7 @@ def check_timeraw(code_and_setup, run):
         subprocess.run([sys.executable, "-c", code], check=True, timeout=600)
 
 
-@pytest.mark.parametrize("cls", benchmark_classes())
+@pytest.mark.parametrize("cls", list(benchmark_classes()))
 def test_benchmark_runs_on_smallest_sizes(cls):
     methods = sorted(attr for attr in dir(cls) if attr.startswith(PREFIXES))
     ran = dict.fromkeys(methods, 0)
