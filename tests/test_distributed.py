@@ -518,3 +518,19 @@ def test_fit_with_local_epochs_learns(client, rng):
     # not the local fit's path, but one as good on partitions that look alike
     assert model.history_[-1] < local.history_[-1] + 0.05
     assert model.score(X, y) > local.score(X, y) - 0.05
+
+
+def test_fit_on_a_dask_dataframe_equals_the_local_fit(client, rng):
+    """A dask DataFrame of named columns: its rows as partitions, its names as feature names."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    X, y = flower_labels(rng)
+    frame = pd.DataFrame(X, columns=["x_left", "x_right"])
+    params = dict(hidden=(5,), activation="tanh", learning_rate=0.3, epochs=6, backend="numpy",
+                  seed=5)
+    local = fastnn.MLPClassifier(**params).fit(frame, y)
+    model = fastnn_distributed.fit(fastnn.MLPClassifier(**params),
+                                   dd.from_pandas(frame, npartitions=3),
+                                   chunked(y, (68, 68, 67)), client)
+    assert_same_model(model, local)
+    assert list(model.feature_names_in_) == ["x_left", "x_right"]
