@@ -28,6 +28,22 @@ def tolerance(dtype):
     return {"rtol": RTOL[dtype], "atol": ATOL[dtype]}
 
 
+def random_array(rng, shape, dtype, scale=3.0):
+    """Normal random values of the given spread, in ``dtype``."""
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+def labels(rng, output, n, m, dtype):
+    """Targets an output can fit: 0/1 for sigmoid, one-hot columns for softmax, reals for linear."""
+    if output == "sigmoid":
+        return (rng.random((n, m)) < 0.5).astype(dtype)
+    if output == "softmax":
+        Y = np.zeros((n, m), dtype=dtype)
+        Y[rng.integers(0, n, size=m), np.arange(m)] = 1
+        return Y
+    return rng.standard_normal((n, m)).astype(dtype)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

@@ -17,7 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import AWKWARD_SIZES, DTYPES, tolerance
+from conftest import AWKWARD_SIZES, DTYPES, labels, random_array, tolerance
 from kernels import jit, vectorized
 from kernels.contract import HIDDEN_ACTIVATIONS, OUTPUT_COSTS
 
@@ -47,21 +47,6 @@ def assert_sum_matches(actual, expected, bound, dtype):
     tol = tolerance(dtype)
     error = np.abs(np.asarray(actual, np.float64) - expected)
     np.testing.assert_array_less(error, tol["rtol"] * bound + tol["atol"])
-
-
-def random_array(rng, shape, dtype, scale=3.0):
-    return (scale * rng.standard_normal(shape)).astype(dtype)
-
-
-def labels(rng, output, n, m, dtype):
-    """Targets an output can fit: 0/1 for sigmoid, one-hot columns for softmax, reals for linear."""
-    if output == "sigmoid":
-        return (rng.random((n, m)) < 0.5).astype(dtype)
-    if output == "softmax":
-        Y = np.zeros((n, m), dtype=dtype)
-        Y[rng.integers(0, n, size=m), np.arange(m)] = 1
-        return Y
-    return rng.standard_normal((n, m)).astype(dtype)
 
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conftest import AWKWARD_SIZES, DTYPES, tolerance
+from conftest import AWKWARD_SIZES, DTYPES, labels, random_array, tolerance
 from kernels import loops, vectorized
 from kernels.contract import HIDDEN_ACTIVATIONS, OUTPUT_COSTS
 
@@ -24,21 +24,6 @@ def assert_matches(actual, expected, dtype):
     assert np.asarray(expected).dtype == np.dtype(dtype)
     assert np.shape(actual) == np.shape(expected)
     np.testing.assert_allclose(actual, expected, **tolerance(dtype))
-
-
-def random_array(rng, shape, dtype, scale=3.0):
-    return (scale * rng.standard_normal(shape)).astype(dtype)
-
-
-def labels(rng, output, n, m, dtype):
-    """Targets an output can fit: 0/1 for sigmoid, one-hot columns for softmax, reals for linear."""
-    if output == "sigmoid":
-        return (rng.random((n, m)) < 0.5).astype(dtype)
-    if output == "softmax":
-        Y = np.zeros((n, m), dtype=dtype)
-        Y[rng.integers(0, n, size=m), np.arange(m)] = 1
-        return Y
-    return rng.standard_normal((n, m)).astype(dtype)
 
 
 # ---------------------------------------------------------------------------
