@@ -1,88 +1,39 @@
-"""Matrix products for the JIT variant: hand-written Numba kernels, and OpenBLAS where it is faster.
+"""Hand-written matrix products for the JIT variant (the LOOPS and TILES paths of ``jit_products``).
 
-    gemm_nn(A, B, C)   C[:, :] = A @ B      A (M, K), B (K, N), C (M, N)
-    gemm_nt(A, B, C)   C[:, :] = A @ B.T    A (M, K), B (N, K)
-    gemm_tn(A, B, C)   C[:, :] = A.T @ B    A (K, M), B (K, N)
-    matmul(A, B)       A @ B from Python (allocates C, calls gemm_nn)
-    hand_nn, hand_nt, hand_tn (same arguments), hand_tn_work(A, B, C, work), work_size(M, N, K):
-                       the hand kernels alone, whatever the shape (comparison, tests, callers that
-                       own the threads)
+    loops_nn(A, B, C)          C[:, :] = A @ B      A (M, K), B (K, N), C (M, N)
+    loops_nt(A, B, C)          C[:, :] = A @ B.T    A (M, K), B (N, K)
+    loops_tn(A, B, C)          C[:, :] = A.T @ B    A (K, M), B (K, N)
+    tiled_nn(A, B, C, work), tiled_nt(A, B, C), tiled_tn(A, B, C, work)
+                               the same with register tiles, serial
+    work_size(M, N, K)         elements of ``work`` that tiled_nn / tiled_tn need
+    hand_nn, hand_nt, hand_tn  (A, B, C): the tiled products with their column strips shared among
+                               Numba's threads above PARALLEL_MIN_MADDS (benchmarks, tests)
+
+The plain loops (row updates for nn and tn, one contiguous dot product per element for nt) are the
+fast path for small and degenerate products and compile in a fraction of a second; the tiled
+kernels are faster on skinny products with a long side but take seconds to compile, so
+``jit_products`` compiles them only for a run that has such a product.
 
 All arguments are C-contiguous 2-D arrays of one dtype (float32 or float64); every element of C is
-written. The functions are ``@njit(cache=True)`` and callable from other compiled code. ``gemm_*``
-allocate nothing and never open a parallel region. ``hand_tn`` allocates A.T (M*K elements) when
-K >= SMALL_K; ``hand_tn_work`` takes that buffer from the caller instead.
+written. The functions are ``@njit(cache=True)`` and callable from other compiled code. ``loops_*``
+and ``tiled_*`` allocate nothing and never open a parallel region: they are what the training run
+calls, and whether a product takes them or OpenBLAS is decided by measurement in ``jit_products``.
 
-The hand kernels
-----------------
 The kernel is the "dot form": a 6x4 register tile of C whose 24 outputs are each a sum over a
-contiguous k range with both operands k-contiguous; LLVM turns the 24 scalar sums into 24 zmm
-accumulators, 10 vector loads per 24 FMAs. (Numba runs LLVM's loop vectoriser but not its SLP
-vectoriser, NUMBA_SLP_VECTORIZE=0: a broadcast-form tile with its accumulators in registers, the
-OpenBLAS way, cannot be written with plain loops; tried, 3-8 GFLOP/s.) nt uses A and B as they are.
-nn copies each strip of NB columns of B, transposed, one k-block of KC at a time, into a buffer on the
-stack, used by every row of A (rows of the buffer are padded: at a power-of-two distance they share
-L1 sets and the copy ran 3x slower). nn with fewer than FEW_ROWS rows instead updates rows of C along
-contiguous rows of B, four rows and four terms at a time (no copy to amortise). tn transposes A once
-and runs nn. Fewer than SMALL_K terms: plain loops along rows of C. Work is cut into column strips of
-C, each computed by one thread in a fixed order: 1 or 2 threads give bit-identical results.
-
-Measurements (AMD EPYC Zen 4, 2 cores, AVX-512; OpenBLAS 0.3.30 of SciPy, SkylakeX kernel, for np.dot
-inside compiled code, NumPy's 0.3.31 likewise; scripts/bench_gemm.py; GFLOP/s, best of repeats)
-----------------------------------------------------------------------------------------------
-OpenBLAS 4096^2 on an idle machine: 97.9 float32 / 52.2 float64 on one thread, 197 / 100 on two.
-Most figures below were taken while other jobs kept the load at 5-12 on the 2 cores, hence the
-lower absolute values; ratios are of runs interleaved in one process.
-
-- Dot-form tile, first prototype, one thread, nearly idle machine (hand vs OpenBLAS): nt float32
-  (24,12288,208) 75 vs 32, (24,208,12288) 85 vs 35, (264,128,784) 102 vs 89, 1008x1024x1024 94 vs
-  94; float64 the same shapes 20 vs 28, 26 vs 29, 56 vs 49, 32 vs 52.
-- This module's hand_* over NumPy's OpenBLAS, one thread each, load 1-2 (OpenBLAS 4096^2: 72 / 41
-  in that run; on the workload shapes it reached 93-100 / 50-53): nn 0.62-0.78 float32, 0.76-0.98
-  float64 on the workload and square shapes from 128 to 1024 (1024x8192x1024: 72 vs 93, 40 vs 52);
-  nt 0.54-0.88 (the weight gradient of the wide layer (20,12288,209): 1.60 float32, 0.92 float64);
-  tn 0.39-0.87 (it transposes A first). The aim of >= 0.75 of OpenBLAS on large products is met by
-  nn (float64 all, float32 at 512^3 and 1024x8192x1024) and tn float64 1024x8192x1024, not by nt.
-- Two threads (hand_* with prange, OpenBLAS with its two threads), one implementation at a time,
-  load about 1: nn 0.42-0.98 of NumPy (1024x8192x1024: 149 vs 199 float32, 86 vs 105 float64),
-  nt 0.40-1.73 (wide-layer weight gradient 117 vs 68-95 float32, 46 vs 44-50 float64), tn
-  0.28-0.76 (1024x8192x1024: 150 vs 198, 77 vs 103).
-- Small products, called in a compiled loop (np.dot costs about 0.1 us a call there): OpenBLAS's
-  small-matrix kernels win from a few thousand multiply-adds: (7,209,20) nn 1.39 us hand vs 0.71,
-  (20,209,7) tn 2.3 vs 0.7, 64^3 13 vs 4.6. The hand loops win only for K == 1 (outer products, tn
-  (128,128,1) 0.89 vs 1.03 us, (1024,8192,1) 2.6-5x) and a single row with few terms ((1,400,4) nn
-  1.2-1.7x).
-
-- nt with few rows and long sums (the forward of a wide first layer with X stored transposed), one
-  serial thread against OpenBLAS on two, compiled loops: (20,209,12288) float32 48 vs 42 (OpenBLAS
-  computing the same product as nn: 31), float64 22.5 vs 8.8. The weight gradient (20,12288,209)
-  is not in this class: 29 vs 39 (nn form 53) float32.
-
-So the crossover is not a size. Dispatch in gemm_*: the hand loops for K == 1 and for one row with
-K < SMALL_K, the serial hand nt for M <= FEW_ROWS_LONG_K and K >= LONG_K, OpenBLAS through
-np.dot(a, b, out) for everything else.
-
-Threads
--------
-gemm_* leave all threading to OpenBLAS: the hand paths they take are serial, so a training step has
-one owner of the threads. Mixing pools was measured to be costly here: in a compiled loop
-alternating np.dot(W, X) (OpenBLAS, 2 threads) with hand_nt(dZ, X) (Numba prange) on the 12288-input
-layer, the float32 weight gradient took 42 ms against 7.7 ms through OpenBLAS; in the two-thread
-benchmark NumPy's product right after a Numba parallel region fell to 0.6-4 GFLOP/s, and on the busy
-machine a parallel region alone held a 4M multiply-add product to 0.7 GFLOP/s. This is why the weight
-gradient of the wide layer, where hand_nt wins on one thread, goes to OpenBLAS in gemm_nt. hand_* run their
-strips with prange above PARALLEL_MIN_MADDS multiply-adds; use them in parallel only with OpenBLAS
-held to one thread (threadpoolctl, after np.dot has been compiled once: SciPy's library is loaded
-then).
-
-Compile time: cold, both dtypes and all entry points, about 70-80 s on the loaded machine (31 s for
-the first float32 entry point); with the cache, about 1 s.
+contiguous k range with both operands k-contiguous; LLVM turns the 24 scalar sums into vector
+accumulators. (Numba runs LLVM's loop vectoriser but not its SLP vectoriser: a broadcast-form tile
+with its accumulators in registers, the OpenBLAS way, cannot be written with plain loops.) nt uses A
+and B as they are. nn copies each strip of NB columns of B, transposed, one k-block of KC at a time,
+into the caller's work buffer, used by every row of A (rows of the buffer are padded: at a
+power-of-two distance they share L1 sets and the copy ran 3x slower). nn with fewer than FEW_ROWS
+rows instead updates rows of C along contiguous rows of B, four rows and four terms at a time (no
+copy to amortise). tn transposes A once and runs nn. Fewer than SMALL_K terms: plain loops along rows
+of C. Work is cut into column strips of C, each computed by one thread in a fixed order, so the
+parallel hand_* give the results of tiled_* bit for bit. Measured figures: docs/performance.md.
 """
 
 import numpy as np
-from numba import carray, njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
 
 #: reassociation and contraction for vectorised sums, but NaN/inf keep their meaning.
 FASTMATH = {"contract", "reassoc", "arcp", "nsz", "afn"}
@@ -95,32 +46,15 @@ SMALL_K = 8  # below this many terms per output, plain loops beat the tiled kern
 FEW_ROWS = 128  # nn with fewer rows of A than this updates rows of C instead of packing B
 KC_ROWS = 256  # k-block of those row updates
 COLUMNS_FEW_ROWS = 512  # columns of C per strip in those row updates
-#: gemm_nt computes products with at most FEW_ROWS_LONG_K rows and at least LONG_K terms (a wide
-#: first layer's forward with X stored transposed) with the serial hand kernel
-FEW_ROWS_LONG_K = 32
-LONG_K = 1024
 #: hand_* products of at least this many multiply-adds (about 0.2 ms of work on one core) run their
-#: strips in a parallel region: its start-up is about 2 us on an idle machine, but milliseconds when
-#: other processes hold the cores (measured: a 4M multiply-add product at 0.7 GFLOP/s)
+#: strips in a parallel region (its start-up is milliseconds when other processes hold the cores)
 PARALLEL_MIN_MADDS = 1 << 24
 
 # Rows of the packed strip are KC + 16 elements apart: at a power-of-two distance every row would
 # fall in the same few L1 sets and the transposed writes would evict each other (measured 3x slower).
 _STRIP_STRIDE = KC + 16
-_STRIP_BUFFER = NB * _STRIP_STRIDE
-
-
-@intrinsic
-def _stack_buffer(typingctx, size, dtype):
-    """Pointer to ``size`` elements of ``dtype`` on the stack of the calling function."""
-    if not isinstance(size, types.IntegerLiteral):
-        return None
-    count = size.literal_value
-
-    def codegen(context, builder, signature, args):
-        return cgutils.alloca_once(builder, context.get_value_type(dtype.dtype), size=count)
-
-    return types.CPointer(dtype.dtype)(size, dtype), codegen
+#: elements of the packed strip of B that an nn product needs in its work buffer
+STRIP_BUFFER = NB * _STRIP_STRIDE
 
 
 # --- register tiles: C[ic.., jc..] (+)= A[ia.., ka:ka+kc] . B[jb.., kb:kb+kc] ----------------------
@@ -258,9 +192,10 @@ def _pack_transposed(S, k0, kc, j0, nb, P):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _strip_nn(A, B, C, j0, nb):
+def _strip_nn(A, B, C, j0, nb, strip):
+    """``strip``: 1-D, at least STRIP_BUFFER elements, for the packed strip of B."""
     M, K = A.shape
-    Bt = carray(_stack_buffer(_STRIP_BUFFER, C.dtype), (NB, _STRIP_STRIDE))
+    Bt = strip[:STRIP_BUFFER].reshape((NB, _STRIP_STRIDE))
     for k0 in range(0, K, KC):
         kc = min(KC, K - k0)
         _pack_transposed(B, k0, kc, j0, nb, Bt)
@@ -412,17 +347,17 @@ def _nt_strips_parallel(A, B, C):
 
 
 @njit(cache=True)
-def _nn_strips(A, B, C):
+def _nn_strips(A, B, C, strip):
     N = C.shape[1]
     for j0 in range(0, N, NB):
-        _strip_nn(A, B, C, j0, min(NB, N - j0))
+        _strip_nn(A, B, C, j0, min(NB, N - j0), strip)
 
 
 @njit(cache=True, parallel=True)
 def _nn_strips_parallel(A, B, C):
     N = C.shape[1]
     for s in prange((N + NB - 1) // NB):
-        _strip_nn(A, B, C, s * NB, min(NB, N - s * NB))
+        _strip_nn(A, B, C, s * NB, min(NB, N - s * NB), np.empty(STRIP_BUFFER, C.dtype))
 
 
 @njit(cache=True)
@@ -454,11 +389,54 @@ def _zero(C):
             c[j] = 0
 
 
-# --- the hand kernels, whatever the shape ------------------------------------------------------
+# --- the plain loops (the LOOPS path): any shape, quick to compile ------------------------------
 
 @njit(cache=True)
-def hand_nn(A, B, C):
-    """C[:, :] = A @ B with the hand kernels only (never OpenBLAS)."""
+def loops_nn(A, B, C):
+    """C[:, :] = A @ B by row updates along contiguous rows of B and C."""
+    K = A.shape[1]
+    if C.size == 0:
+        return
+    if K == 0:
+        _zero(C)
+    else:
+        _small_k_nn(A, B, C)
+
+
+@njit(cache=True)
+def loops_nt(A, B, C):
+    """C[:, :] = A @ B.T, one contiguous dot product per element."""
+    if C.size == 0:
+        return
+    if A.shape[1] == 0:
+        _zero(C)
+    else:
+        _small_k_nt(A, B, C)
+
+
+@njit(cache=True)
+def loops_tn(A, B, C):
+    """C[:, :] = A.T @ B by row updates along contiguous rows of B and C."""
+    if C.size == 0:
+        return
+    if A.shape[0] == 0:
+        _zero(C)
+    else:
+        _small_k_tn(A, B, C)
+
+
+# --- the tiled kernels (the TILES path), serial ------------------------------------------------
+
+@njit(cache=True)
+def work_size(M, N, K):
+    """Elements of ``work`` that ``tiled_nn`` / ``tiled_tn`` need for C (M, N) over K terms:
+    the packed strip of B, and A.T for tn."""
+    return M * K + STRIP_BUFFER
+
+
+@njit(cache=True)
+def tiled_nn(A, B, C, work):
+    """C[:, :] = A @ B on one thread; ``work``: 1-D, at least ``work_size(M, N, K)``."""
     M, K = A.shape
     if C.size == 0:
         return
@@ -467,19 +445,14 @@ def hand_nn(A, B, C):
     elif K < SMALL_K:
         _small_k_nn(A, B, C)
     elif M < FEW_ROWS:
-        if _parallel(C, K, COLUMNS_FEW_ROWS):
-            _nn_few_rows_parallel(A, B, C)
-        else:
-            _nn_few_rows(A, B, C)
-    elif _parallel(C, K, NB):
-        _nn_strips_parallel(A, B, C)
+        _nn_few_rows(A, B, C)
     else:
-        _nn_strips(A, B, C)
+        _nn_strips(A, B, C, work)
 
 
 @njit(cache=True)
-def hand_nt(A, B, C):
-    """C[:, :] = A @ B.T with the hand kernels only (never OpenBLAS)."""
+def tiled_nt(A, B, C):
+    """C[:, :] = A @ B.T on one thread."""
     K = A.shape[1]
     if C.size == 0:
         return
@@ -487,21 +460,14 @@ def hand_nt(A, B, C):
         _zero(C)
     elif K < SMALL_K:
         _small_k_nt(A, B, C)
-    elif _parallel(C, K, NB):
-        _nt_strips_parallel(A, B, C)
     else:
         _nt_strips(A, B, C)
 
 
 @njit(cache=True)
-def work_size(M, N, K):
-    """Elements of ``work`` that ``hand_tn_work`` needs (A.T): M * K."""
-    return M * K
-
-
-@njit(cache=True)
-def hand_tn_work(A, B, C, work):
-    """C[:, :] = A.T @ B with the hand kernels only; work: 1-D, at least work_size(M, N, K)."""
+def tiled_tn(A, B, C, work):
+    """C[:, :] = A.T @ B on one thread (A.T is written to ``work`` first, then nn);
+    ``work``: 1-D, at least ``work_size(M, N, K)``."""
     K, M = A.shape
     if C.size == 0:
         return
@@ -512,66 +478,40 @@ def hand_tn_work(A, B, C, work):
     else:
         At = work[:M * K].reshape((M, K))
         _transpose(A, At)
-        hand_nn(At, B, C)
+        tiled_nn(At, B, C, work[M * K:])
+
+
+# --- the hand kernels with their strips shared among threads (benchmarks, tests) ---------------
+
+@njit(cache=True)
+def hand_nn(A, B, C):
+    """C[:, :] = A @ B with the hand kernels only, strips in parallel above PARALLEL_MIN_MADDS."""
+    M, K = A.shape
+    if K >= SMALL_K and M < FEW_ROWS and _parallel(C, K, COLUMNS_FEW_ROWS):
+        _nn_few_rows_parallel(A, B, C)
+    elif K >= SMALL_K and M >= FEW_ROWS and _parallel(C, K, NB):
+        _nn_strips_parallel(A, B, C)
+    else:
+        tiled_nn(A, B, C, np.empty(STRIP_BUFFER, C.dtype))
+
+
+@njit(cache=True)
+def hand_nt(A, B, C):
+    """C[:, :] = A @ B.T with the hand kernels only, strips in parallel above PARALLEL_MIN_MADDS."""
+    K = A.shape[1]
+    if K >= SMALL_K and _parallel(C, K, NB):
+        _nt_strips_parallel(A, B, C)
+    else:
+        tiled_nt(A, B, C)
 
 
 @njit(cache=True)
 def hand_tn(A, B, C):
-    """C[:, :] = A.T @ B with the hand kernels only (allocates A.T when K >= SMALL_K)."""
+    """C[:, :] = A.T @ B with the hand kernels only (allocates A.T), strips as in ``hand_nn``."""
     K, M = A.shape
-    hand_tn_work(A, B, C, np.empty(M * K if K >= SMALL_K else 0, C.dtype))
-
-
-# --- the products the training loop calls: the hand kernel where it is faster, else OpenBLAS -----
-
-@njit(cache=True, inline="always")
-def _hand_is_faster(M, N, K):
-    """Outer products and single rows with a few terms: np.dot's ~0.1 us call costs more."""
-    return K == 1 or (M == 1 and K < SMALL_K)
-
-
-@njit(cache=True)
-def gemm_nn(A, B, C):
-    """C[:, :] = A @ B for A (M, K), B (K, N), C (M, N)."""
-    M, K = A.shape
-    if K == 0 or _hand_is_faster(M, C.shape[1], K):
-        hand_nn(A, B, C)
+    if K < SMALL_K or C.size == 0:
+        tiled_tn(A, B, C, np.empty(0, C.dtype))
     else:
-        np.dot(A, B, C)
-
-
-@njit(cache=True)
-def gemm_nt(A, B, C):
-    """C[:, :] = A @ B.T for A (M, K), B (N, K), C (M, N)."""
-    M, K = A.shape
-    if K == 0 or _hand_is_faster(M, C.shape[1], K):
-        hand_nt(A, B, C)
-    elif M <= FEW_ROWS_LONG_K and K >= LONG_K:
-        _nt_strips(A, B, C)  # serial: no parallel region next to OpenBLAS's threads
-    else:
-        np.dot(A, B.T, C)
-
-
-@njit(cache=True)
-def gemm_tn(A, B, C):
-    """C[:, :] = A.T @ B for A (K, M), B (K, N), C (M, N)."""
-    K, M = A.shape
-    if K == 0 or _hand_is_faster(M, C.shape[1], K):
-        hand_tn_work(A, B, C, np.empty(0, C.dtype))  # K < SMALL_K: no work used
-    else:
-        np.dot(A.T, B, C)
-
-
-def matmul(A, B):
-    """``A @ B`` for C-contiguous 2-D float32/float64 arrays of one dtype, through ``gemm_nn``."""
-    A = np.ascontiguousarray(A)
-    B = np.ascontiguousarray(B)
-    if A.ndim != 2 or B.ndim != 2:
-        raise ValueError(f"A and B must be 2-D, got A.ndim={A.ndim}, B.ndim={B.ndim}")
-    if A.dtype != B.dtype or A.dtype not in (np.float32, np.float64):
-        raise TypeError(f"A and B must share dtype float32 or float64, got {A.dtype} and {B.dtype}")
-    if A.shape[1] != B.shape[0]:
-        raise ValueError(f"A.shape[1] ({A.shape[1]}) must equal B.shape[0] ({B.shape[0]})")
-    C = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
-    gemm_nn(A, B, C)
-    return C
+        At = np.empty((M, K), C.dtype)
+        _transpose(A, At)
+        hand_nn(At, B, C)

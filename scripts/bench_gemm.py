@@ -1,10 +1,10 @@
 """GFLOP/s of the hand-written Numba products against OpenBLAS, side by side in one process.
 
 For each form (nn: A @ B, nt: A @ B.T, tn: A.T @ B) and dtype, on the shapes of the four training
-workloads and on squares, prints GFLOP/s of the hand kernel alone (jit_gemm.hand_*), of what the
-training loop calls (jit_gemm.gemm_*: the hand kernel or OpenBLAS), of np.dot called inside compiled
-code (SciPy's OpenBLAS), and of NumPy's np.dot (NumPy's OpenBLAS), each the best of several repeats
-(the machine is shared), and hand / NumPy. Calls from Python add about 0.3-1 us: the smallest
+workloads and on squares, prints GFLOP/s of each path a product of the training run can take
+(jit_products.product: the plain loops, the serial tiled kernels, np.dot inside compiled code, i.e.
+SciPy's OpenBLAS), of the tiled kernels with parallel strips (jit_gemm.hand_*) and of NumPy's np.dot
+(NumPy's OpenBLAS), each the best of several repeats (the machine is shared), and tiles / NumPy. Calls from Python add about 0.3-1 us: the smallest
 shapes are overhead-bound here; in compiled code np.dot costs about 0.1 us a call.
 
     python scripts/bench_gemm.py                 # all shapes, squares up to 2048
@@ -21,7 +21,7 @@ from numba import njit, set_num_threads, config
 from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from kernels import jit_gemm  # noqa: E402
+from kernels import jit_gemm, jit_products  # noqa: E402
 
 # (M, N, K) of C (M, N) with K terms per output, per form, with where each shape comes from.
 WORKLOAD_SHAPES = {
@@ -44,7 +44,19 @@ WORKLOAD_SHAPES = {
 SETTLE_S = 1.0
 
 HAND = {"nn": jit_gemm.hand_nn, "nt": jit_gemm.hand_nt, "tn": jit_gemm.hand_tn}
-DISPATCH = {"nn": jit_gemm.gemm_nn, "nt": jit_gemm.gemm_nt, "tn": jit_gemm.gemm_tn}
+
+
+def _path(path, form):
+    """``f(A, B, C)``: jit_products.product on one path, with its work buffer."""
+    def call(A, B, C, work=[None]):
+        if work[0] is None or work[0].size < A.size + jit_gemm.STRIP_BUFFER:
+            work[0] = np.empty(A.size + jit_gemm.STRIP_BUFFER, C.dtype)
+        jit_products.product(jit_products.FORM_NAMES.index(form), path, A, B, C, work[0])
+    return call
+
+
+LOOPS = {form: _path(jit_products.LOOPS, form) for form in ("nn", "nt", "tn")}
+TILES = {form: _path(jit_products.TILES, form) for form in ("nn", "nt", "tn")}
 
 
 @njit(cache=True)
@@ -102,21 +114,23 @@ def run(forms, dtypes, squares, repeats, budget_s):
     """One implementation at a time over all shapes of a form, so that no thread pool (Numba's
     OpenMP, either OpenBLAS) runs while another one's workers are still spinning."""
     rng = np.random.default_rng(0)
-    header = f"{'form':4} {'dtype':7} {'shape (M,N,K)':>18} {'from':8} {'hand':>7} {'gemm_':>7} " \
-             f"{'np.dot@nb':>9} {'numpy':>7} {'hand/numpy':>10}"
+    header = f"{'form':4} {'dtype':7} {'shape (M,N,K)':>18} {'from':8} {'loops':>7} {'tiles':>7} " \
+             f"{'hand':>7} {'np.dot@nb':>9} {'numpy':>7} {'tiles/numpy':>11}"
     for dtype in dtypes:
         for form in forms:
             shapes = WORKLOAD_SHAPES[form] + [((s, s, s), "square") for s in squares]
             problems = [operands(form, M, N, K, dtype, rng) for (M, N, K), _ in shapes]
-            rates = np.zeros((len(shapes), 4))
-            for column, impl in enumerate((HAND[form], DISPATCH[form], BLAS_IN_NUMBA[form], NUMPY[form])):
+            rates = np.zeros((len(shapes), 5))
+            implementations = (LOOPS[form], TILES[form], HAND[form], BLAS_IN_NUMBA[form], NUMPY[form])
+            for column, impl in enumerate(implementations):
                 time.sleep(SETTLE_S)
                 for row, (((M, N, K), _), (A, B, C)) in enumerate(zip(shapes, problems)):
                     rates[row, column] = gflops(M, N, K, best_time(lambda: impl(A, B, C), budget_s, repeats))
             print(header)
             for ((M, N, K), origin), r in zip(shapes, rates):
                 print(f"{form:4} {np.dtype(dtype).name:7} {str((M, N, K)):>18} {origin:8} "
-                      f"{r[0]:7.1f} {r[1]:7.1f} {r[2]:9.1f} {r[3]:7.1f} {r[0] / r[3]:10.2f}", flush=True)
+                      f"{r[0]:7.1f} {r[1]:7.1f} {r[2]:7.1f} {r[3]:9.1f} {r[4]:7.1f} {r[1] / r[4]:11.2f}",
+                      flush=True)
 
 
 def peak(dtype, repeats):

@@ -1,8 +1,10 @@
-"""The hand-written Numba products against NumPy on awkward shapes, in both dtypes.
+"""Every path a product of the numba variant can take, against NumPy on awkward shapes, in both
+dtypes: ``jit_products.product`` on each of BLAS, LOOPS and TILES for each form, and the parallel
+``jit_gemm.hand_*``.
 
 Every call writes into an output poisoned with NaN, so an element the kernel forgets shows up.
-Shapes are chosen to reach every path of kernels/jit_gemm.py: few terms (K < SMALL_K), serial and
-parallel column strips, nn with few rows and with the packed strip, tn through A.T, and OpenBLAS.
+Shapes are chosen to reach every branch of kernels/jit_gemm.py: few terms (K < SMALL_K), serial and
+parallel column strips, nn with few rows and with the packed strip, tn through A.T.
 """
 
 import itertools
@@ -13,17 +15,33 @@ from hypothesis import given, settings, strategies as st
 from numba import config, set_num_threads
 
 from conftest import AWKWARD_SIZES, DTYPES, tolerance
-from kernels import jit_gemm
+from kernels import jit_gemm, jit_products
 
-# gemm_*: what the training loop calls (hand kernel or OpenBLAS); hand_*: the hand kernels alone.
-FORMS = {
-    "nn": (jit_gemm.gemm_nn, lambda M, N, K: ((M, K), (K, N)), lambda A, B: A @ B),
-    "nt": (jit_gemm.gemm_nt, lambda M, N, K: ((M, K), (N, K)), lambda A, B: A @ B.T),
-    "tn": (jit_gemm.gemm_tn, lambda M, N, K: ((K, M), (K, N)), lambda A, B: A.T @ B),
-    "hand_nn": (jit_gemm.hand_nn, lambda M, N, K: ((M, K), (K, N)), lambda A, B: A @ B),
-    "hand_nt": (jit_gemm.hand_nt, lambda M, N, K: ((M, K), (N, K)), lambda A, B: A @ B.T),
-    "hand_tn": (jit_gemm.hand_tn, lambda M, N, K: ((K, M), (K, N)), lambda A, B: A.T @ B),
-}
+SHAPES = {"nn": lambda M, N, K: ((M, K), (K, N)), "nt": lambda M, N, K: ((M, K), (N, K)),
+          "tn": lambda M, N, K: ((K, M), (K, N))}
+REFERENCES = {"nn": lambda A, B: A @ B, "nt": lambda A, B: A @ B.T, "tn": lambda A, B: A.T @ B}
+
+
+def through_product(path, form):
+    """``kernel(A, B, C)``: jit_products.product on one path (a work buffer for TILES)."""
+    path_code = jit_products.PATH_NAMES.index(path)
+    form_code = jit_products.FORM_NAMES.index(form)
+
+    def kernel(A, B, C):
+        M, N = C.shape
+        K = A.shape[0] if form == "tn" else A.shape[1]
+        work = (np.full(jit_products.work_size(M, N, K), np.nan, C.dtype)
+                if path == "tiles" else None)
+        jit_products.product(form_code, path_code, A, B, C, work)
+    return kernel
+
+
+# "<path>_<form>": what a product of the training run may call; "hand_<form>": the tiled kernels
+# with their strips shared among Numba's threads.
+FORMS = {f"{path}_{form}": (through_product(path, form), SHAPES[form], REFERENCES[form])
+         for path in jit_products.PATH_NAMES for form in SHAPES}
+FORMS.update({f"hand_{form}": (getattr(jit_gemm, f"hand_{form}"), SHAPES[form], REFERENCES[form])
+              for form in SHAPES})
 
 
 def problem(form, M, N, K, dtype, rng):
@@ -37,6 +55,7 @@ def assert_matches(form, A, B, C):
     sqrt(K), so the absolute part of the tolerance is taken relative to that."""
     _, _, reference = FORMS[form]
     expected = reference(A.astype(np.float64), B.astype(np.float64))
+    assert C.dtype == A.dtype
     K = A.shape[0] if form.endswith("tn") else A.shape[1]
     tol = tolerance(C.dtype)
     np.testing.assert_allclose(C, expected, rtol=tol["rtol"], atol=tol["atol"] * np.sqrt(max(K, 1)))
@@ -60,7 +79,7 @@ def test_every_combination_of_awkward_sizes(form, dtype, rng):
 LARGER_SHAPES = [
     (257, 131, 509),   # packed nn, parallel strips, two k-blocks
     (131, 67, 1031),   # k-blocks with a remainder, rows not a multiple of the tile
-    (20, 209, 1531),   # nn with few rows (row updates); gemm_nt's serial hand path (long K)
+    (20, 209, 1531),   # nn with few rows (row updates); a skinny product with a long K
     (13, 1031, 1279),  # nn with few rows in parallel strips
     (1, 2053, 263),    # one row
     (263, 1, 2053),    # one column
@@ -77,7 +96,7 @@ def test_larger_shapes_not_multiples_of_the_blocks(form, shape, dtype, rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("form", sorted(FORMS))
 def test_one_row_and_outer_products(form, dtype, rng):
-    # the shapes gemm_* give to the hand kernel rather than to OpenBLAS
+    # degenerate shapes: one row, outer products (where the loops measured faster)
     for M, N, K in [(1, 401, 1), (1, 401, 7), (1, 401, 8), (131, 257, 1), (1, 1, 1)]:
         check(form, M, N, K, dtype, rng)
 
@@ -96,16 +115,6 @@ def test_empty_inner_dimension_gives_zeros(form):
     C = np.full((3, 5), np.nan)
     kernel(np.ones(a_shape), np.ones(b_shape), C)
     np.testing.assert_array_equal(C, np.zeros((3, 5)))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_hand_tn_with_a_work_buffer_from_the_caller(dtype, rng):
-    M, N, K = 37, 211, 131
-    A, B = problem("tn", M, N, K, dtype, rng)
-    work = np.full(jit_gemm.work_size(M, N, K), np.nan, dtype=dtype)  # read only after writing
-    C = np.full((M, N), np.nan, dtype=dtype)
-    jit_gemm.hand_tn_work(A, B, C, work)
-    assert_matches("tn", A, B, C)
 
 
 @pytest.mark.skipif(config.NUMBA_NUM_THREADS < 2, reason="needs two Numba threads")
@@ -130,41 +139,21 @@ def test_one_and_two_threads_give_identical_results(form, dtype, rng):
     np.testing.assert_array_equal(results[0], results[1])
 
 
-def test_kernels_are_callable_from_compiled_code(rng):
+def test_products_are_callable_from_compiled_code(rng):
     from numba import njit
 
     @njit
-    def layer_products(W, A_prev, dZ, Z, dW, dA_prev):
-        jit_gemm.gemm_nn(W, A_prev, Z)
-        jit_gemm.gemm_nt(dZ, A_prev, dW)
-        jit_gemm.gemm_tn(W, dZ, dA_prev)
+    def layer_products(W, A_prev, dZ, Z, dW, dA_prev, work):
+        jit_products.product(jit_products.NN, jit_products.LOOPS, W, A_prev, Z, work)
+        jit_products.product(jit_products.NT, jit_products.BLAS, dZ, A_prev, dW, work)
+        jit_products.product(jit_products.TN, jit_products.TILES, W, dZ, dA_prev, work)
 
     W = rng.standard_normal((7, 13))
     A_prev = rng.standard_normal((13, 31))
     dZ = rng.standard_normal((7, 31))
     Z, dW, dA_prev = np.empty((7, 31)), np.empty((7, 13)), np.empty((13, 31))
-    layer_products(W, A_prev, dZ, Z, dW, dA_prev)
+    layer_products(W, A_prev, dZ, Z, dW, dA_prev, np.empty(jit_products.work_size(13, 31, 7)))
     tol = tolerance(np.float64)
     np.testing.assert_allclose(Z, W @ A_prev, **tol)
     np.testing.assert_allclose(dW, dZ @ A_prev.T, **tol)
     np.testing.assert_allclose(dA_prev, W.T @ dZ, **tol)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_matmul_allocates_and_keeps_the_dtype(dtype, rng):
-    A = rng.standard_normal((13, 7)).astype(dtype)
-    B = rng.standard_normal((7, 31)).astype(dtype)
-    C = jit_gemm.matmul(A, B)
-    assert C.dtype == dtype
-    assert_matches("nn", A, B, C)
-
-
-def test_matmul_rejects_bad_input():
-    with pytest.raises(ValueError, match="A.shape"):
-        jit_gemm.matmul(np.ones((2, 3)), np.ones((4, 2)))
-    with pytest.raises(ValueError, match="2-D"):
-        jit_gemm.matmul(np.ones(3), np.ones((3, 2)))
-    with pytest.raises(TypeError, match="dtype"):
-        jit_gemm.matmul(np.ones((2, 3), np.float32), np.ones((3, 2)))
-    with pytest.raises(TypeError, match="dtype"):
-        jit_gemm.matmul(np.ones((2, 3), int), np.ones((3, 2), int))

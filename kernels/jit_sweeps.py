@@ -1,0 +1,383 @@
+"""The element-wise passes of the JIT variant, each fused into one sweep over its arrays.
+
+    elementwise(mode, z, dA, out, code, slope)  g(z), g'(z) or dA * g'(z) of a hidden activation
+    softmax_columns(Z, out, colmax, colsum)     column-wise softmax
+    bias_activation(Z, b, code, slope)          in place Z <- g(Z + b): the pass after a forward product
+    derivative_from_output(dA, A, code, slope, db, inv_m)
+                                                in place dA <- dA * g'(Z) from A = g(Z), and db
+    output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum)
+                                                the output layer: Z + b, the loss, dZ = A - Y, db
+    loss_sum(code, Z, Y)                        the loss of an output code, summed over examples
+    scale_gradient(dW, W, inv_m, l2c)           in place dW <- dW inv_m + l2c W
+    sum_squares(x), finite_check(x), transpose(A, AT)
+    matrix_view(flat, start, rows, cols)        a (rows, cols) view of part of a flat buffer
+
+Activation codes are ``kernels.contract``'s. Arrays are C-contiguous; float32 stays float32
+(constants are typed from the arrays' dtype).
+"""
+
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array, populate_array
+
+from . import jit_math
+from .contract import ACTIVATION_CODES
+
+#: Reassociation and contraction for vectorised loops and reductions; no ``nnan``/``ninf``,
+#: so NaN and inf keep their meaning (the divergence checks run inside compiled code).
+FASTMATH = {"contract", "reassoc", "arcp", "nsz", "afn"}
+# error_model="numpy": a float division by zero gives inf/NaN instead of a Python
+# exception check, whose branch would stop LLVM from vectorising the loops.
+_JIT = dict(cache=True, fastmath=FASTMATH, error_model="numpy")
+
+LINEAR = ACTIVATION_CODES["linear"]
+SIGMOID = ACTIVATION_CODES["sigmoid"]
+TANH = ACTIVATION_CODES["tanh"]
+RELU = ACTIVATION_CODES["relu"]
+LEAKY_RELU = ACTIVATION_CODES["leaky_relu"]
+SOFTMAX = ACTIVATION_CODES["softmax"]
+
+#: what ``elementwise`` computes
+FORWARD, DERIVATIVE, BACKWARD = 0, 1, 2
+
+
+@njit(**_JIT)
+def elementwise(mode, z, dA, out, code, slope):
+    """One flat sweep for a hidden activation code: ``out = g(z)`` (FORWARD),
+    ``g'(z)`` (DERIVATIVE) or ``dA * g'(z)`` (BACKWARD; ``dA`` is unused otherwise).
+    One kernel for the three keeps the compilations few."""
+    n = z.size
+    zero = z.dtype.type(0)
+    one = z.dtype.type(1)
+    if mode == FORWARD:
+        if code == TANH:
+            for i in range(n):
+                out[i] = jit_math.tanh(z[i])
+        elif code == SIGMOID:
+            for i in range(n):
+                out[i] = jit_math.sigmoid(z[i])
+        elif code == RELU:
+            for i in range(n):
+                v = z[i]
+                out[i] = zero if v < zero else v  # NaN stays NaN
+        elif code == LEAKY_RELU:
+            for i in range(n):
+                v = z[i]
+                out[i] = v if v > zero else v * slope
+        else:
+            for i in range(n):
+                out[i] = z[i]
+        return
+    if mode == DERIVATIVE:
+        for i in range(n):
+            out[i] = one
+    else:
+        for i in range(n):
+            out[i] = dA[i]
+    if code == TANH:
+        for i in range(n):
+            a = jit_math.tanh(z[i])
+            out[i] *= one - a * a
+    elif code == SIGMOID:
+        for i in range(n):
+            a = jit_math.sigmoid(z[i])
+            out[i] *= a * (one - a)
+    elif code == RELU:
+        for i in range(n):
+            out[i] *= one if z[i] > zero else zero
+    elif code == LEAKY_RELU:
+        for i in range(n):
+            out[i] *= one if z[i] > zero else slope
+
+
+@njit(**_JIT)
+def softmax_columns(Z, out, colmax, colsum):
+    """Column-wise softmax of Z (n, m) into out, shifted by the column max.
+
+    Rows are swept whole (contiguous, vectorised), with per-column running max
+    and sum in ``colmax``/``colsum`` (length m).
+    """
+    n, m = Z.shape
+    z0 = Z[0]
+    for j in range(m):
+        colmax[j] = z0[j]
+    for k in range(1, n):
+        zk = Z[k]
+        for j in range(m):
+            v = zk[j]
+            colmax[j] = v if v > colmax[j] else colmax[j]
+    for j in range(m):
+        colsum[j] = 0
+    for k in range(n):
+        zk = Z[k]
+        ok = out[k]
+        for j in range(m):
+            e = jit_math.exp(zk[j] - colmax[j])
+            ok[j] = e
+            colsum[j] += e
+    for k in range(n):
+        ok = out[k]
+        for j in range(m):
+            ok[j] = ok[j] / colsum[j]
+
+
+@njit(**_JIT)
+def transpose(A, AT):
+    """``AT[:, :] = A.T``, in 32 x 32 tiles (both sides stay in cache)."""
+    n, m = A.shape
+    for i0 in range(0, n, 32):
+        i1 = min(i0 + 32, n)
+        for j0 in range(0, m, 32):
+            for j in range(j0, min(j0 + 32, m)):
+                row = AT[j]
+                for i in range(i0, i1):
+                    row[i] = A[i, j]
+
+
+@njit(**_JIT)
+def bias_activation(Z, b, code, slope):
+    """In place: ``Z[i, :] = g(Z[i, :] + b[i])`` (the pass after the forward product)."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    for i in range(n):
+        row = Z[i]
+        bi = b[i]
+        if code == TANH:
+            for j in range(m):
+                row[j] = jit_math.tanh(row[j] + bi)
+        elif code == SIGMOID:
+            for j in range(m):
+                row[j] = jit_math.sigmoid(row[j] + bi)
+        elif code == RELU:
+            for j in range(m):
+                v = row[j] + bi
+                row[j] = zero if v < zero else v
+        elif code == LEAKY_RELU:
+            for j in range(m):
+                v = row[j] + bi
+                row[j] = v if v > zero else v * slope
+        else:
+            for j in range(m):
+                row[j] = row[j] + bi
+
+
+@njit(**_JIT)
+def derivative_from_output(dA, A, code, slope, db, inv_m):
+    """In place ``dA <- dA * g'(Z)`` with ``g'`` computed from ``A = g(Z)``, and
+    ``db[i] = sum_j dA[i, j] * inv_m``: the backward's one element-wise sweep.
+
+    relu/leaky relu: ``A > 0`` exactly where ``Z > 0``; sigmoid ``A (1 - A)``; tanh ``1 - A^2``.
+    """
+    n, m = A.shape
+    zero = A.dtype.type(0)
+    one = A.dtype.type(1)
+    for i in range(n):
+        d = dA[i]
+        a = A[i]
+        s = zero
+        if code == TANH:
+            for j in range(m):
+                v = d[j] * (one - a[j] * a[j])
+                d[j] = v
+                s += v
+        elif code == SIGMOID:
+            for j in range(m):
+                v = d[j] * (a[j] * (one - a[j]))
+                d[j] = v
+                s += v
+        elif code == RELU:
+            for j in range(m):
+                v = d[j] * (one if a[j] > zero else zero)
+                d[j] = v
+                s += v
+        elif code == LEAKY_RELU:
+            for j in range(m):
+                v = d[j] * (one if a[j] > zero else slope)
+                d[j] = v
+                s += v
+        else:
+            for j in range(m):
+                s += d[j]
+        db[i] = s * inv_m
+
+
+@njit(**_JIT)
+def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum):
+    """The output layer's pass after its product: ``Z += b``, ``A = g(Z)``, the loss
+    summed over the batch (float64; the cost times the batch size), ``dZ = A - Y`` and
+    ``db = rowsum(dZ) * inv_m``. ``Z`` keeps ``Z + b``; A itself is never stored."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    loss = 0.0
+    if code == SIGMOID:
+        one = Z.dtype.type(1)
+        for i in range(n):
+            z = Z[i]
+            y = Y[i]
+            d = dZ[i]
+            bi = b[i]
+            s = zero
+            for j in range(m):
+                v = z[j] + bi
+                e = jit_math.exp(-abs(v))
+                a = (one if v >= zero else e) / (one + e)
+                # softplus(v) - y v, softplus(v) = max(v, 0) + log1p(exp(-|v|))
+                loss += np.float64((v if v > zero else zero) - y[j] * v + jit_math.log1p_unit(e))
+                g = a - y[j]
+                d[j] = g
+                s += g
+            db[i] = s * inv_m
+    elif code == SOFTMAX:
+        for i in range(n):
+            z = Z[i]
+            bi = b[i]
+            for j in range(m):
+                z[j] += bi
+        softmax_columns(Z, dZ, colmax, colsum)
+        # log-sum-exp = max + log(sum exp(z - max)); loss = sum_k y_k (lse - z_k)
+        for j in range(m):
+            colsum[j] = colmax[j] + jit_math.log(colsum[j])
+        for i in range(n):
+            z = Z[i]
+            y = Y[i]
+            d = dZ[i]
+            s = zero
+            for j in range(m):
+                loss += np.float64(y[j] * (colsum[j] - z[j]))
+                g = d[j] - y[j]
+                d[j] = g
+                s += g
+            db[i] = s * inv_m
+    else:  # linear output, half squared error
+        for i in range(n):
+            z = Z[i]
+            y = Y[i]
+            d = dZ[i]
+            bi = b[i]
+            s = zero
+            for j in range(m):
+                v = z[j] + bi
+                g = v - y[j]
+                loss += np.float64(g * g)
+                d[j] = g
+                s += g
+            db[i] = s * inv_m
+        loss = loss * 0.5
+    return loss
+
+
+@njit(**_JIT)
+def sum_squares(x):
+    s = x.dtype.type(0)
+    for v in x.ravel():
+        s += v * v
+    return s
+
+
+@njit(**_JIT)
+def finite_check(x):
+    """0 if every element is finite, else NaN."""
+    zero = x.dtype.type(0)
+    s = zero
+    for v in x.ravel():
+        s += v * zero
+    return s
+
+
+@njit(**_JIT)
+def loss_sum(code, Z, Y):
+    """The loss summed over examples (float64) for an output code: SIGMOID binary
+    cross-entropy from Z, SOFTMAX categorical cross-entropy from Z (log-sum-exp),
+    LINEAR the squared error of ``Z`` (there: A) summed, not halved."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    loss = 0.0
+    if code == SIGMOID:
+        for i in range(n):
+            z = Z[i]
+            y = Y[i]
+            for j in range(m):
+                v = z[j]
+                loss += np.float64((v if v > zero else zero) - y[j] * v
+                                   + jit_math.log1p_unit(jit_math.exp(-abs(v))))
+    elif code == SOFTMAX:
+        colmax = np.empty(m, Z.dtype)
+        colsum = np.empty(m, Z.dtype)
+        z0 = Z[0]
+        for j in range(m):
+            colmax[j] = z0[j]
+        for k in range(1, n):
+            zk = Z[k]
+            for j in range(m):
+                v = zk[j]
+                colmax[j] = v if v > colmax[j] else colmax[j]
+        for j in range(m):
+            colsum[j] = 0
+        for k in range(n):
+            zk = Z[k]
+            for j in range(m):
+                colsum[j] += jit_math.exp(zk[j] - colmax[j])
+        for j in range(m):
+            colsum[j] = colmax[j] + jit_math.log(colsum[j])
+        for k in range(n):
+            zk = Z[k]
+            yk = Y[k]
+            for j in range(m):
+                loss += np.float64(yk[j] * (colsum[j] - zk[j]))
+    else:
+        for i in range(n):
+            a = Z[i]
+            y = Y[i]
+            for j in range(m):
+                d = a[j] - y[j]
+                loss += np.float64(d * d)
+    return loss
+
+
+@njit(**_JIT)
+def scale_gradient(dW, W, inv_m, l2c):
+    """In place ``dW <- dW * inv_m + l2c * W`` (the weight gradient of a batch, with L2)."""
+    zero = W.dtype.type(0)
+    for i in range(dW.shape[0]):
+        g = dW[i]
+        w = W[i]
+        if l2c != zero:
+            for k in range(g.size):
+                g[k] = g[k] * inv_m + w[k] * l2c
+        else:
+            for k in range(g.size):
+                g[k] = g[k] * inv_m
+
+
+
+@intrinsic
+def matrix_view(typingctx, flat, start, rows, cols):
+    """``flat[start:start + rows * cols]`` as a C-ordered (rows, cols) array, sharing its memory.
+
+    ``reshape`` would do, but its error path (a formatted message with the shapes) costs about
+    a second of compilation in every process with an empty cache; the callers compute the
+    sizes from shapes checked in Python, so there is nothing for that path to catch."""
+    if not (isinstance(flat, types.Array) and flat.ndim == 1 and flat.layout == "C"):
+        return None
+    view_type = flat.copy(ndim=2, layout="C")
+
+    def codegen(context, builder, signature, args):
+        flat_value = args[0]
+        start_value, rows_value, cols_value = (
+            context.cast(builder, value, ty, types.intp)
+            for value, ty in zip(args[1:], signature.args[1:]))
+        source = make_array(flat)(context, builder, value=flat_value)
+        view = make_array(view_type)(context, builder)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(
+            context.get_data_type(flat.dtype)))
+        populate_array(view, data=builder.gep(source.data, [start_value]),
+                       shape=cgutils.pack_array(builder, [rows_value, cols_value]),
+                       strides=cgutils.pack_array(builder, [builder.mul(cols_value, itemsize),
+                                                            itemsize]),
+                       itemsize=itemsize, meminfo=source.meminfo, parent=source.parent)
+        return impl_ret_borrowed(context, builder, view_type, view._getvalue())
+
+    return view_type(flat, start, rows, cols), codegen

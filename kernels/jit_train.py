@@ -1,0 +1,442 @@
+"""The JIT variant's whole training run, and its forward pass, each one compiled call.
+
+``run`` (called by ``jit.train`` once its arguments are checked) trains in one call of
+``train_kernel``: the epoch loop, the mini-batch loop and every layer, with no Python between
+iterations and every work buffer allocated once per call; a last partial batch uses leading views
+of the same flat buffers.
+
+Parameters travel as one flat array (``W[1], b[1], W[2], b[2], ...``; the velocities likewise),
+with the layer shapes, activation codes and product paths as small integer arrays: one compiled
+signature per dtype serves every depth and width, and each layer's ``W``/``b`` is a view.
+
+Per batch (``batch_step``):
+
+- forward: the product ``W A_prev`` into the layer's buffer, then one sweep that adds ``b`` and
+  applies ``g`` in place; ``Z`` is not kept: every hidden derivative is computed from ``A``;
+- the output layer's sweep adds ``b``, computes the loss, ``dZ = A - Y`` and ``db`` in one pass;
+- backward, last layer first: ``dW`` and ``dA_prev`` products (``dA_prev`` with ``W`` before its
+  update, never for the first layer), then one sweep for ``dZ = dA * g'`` and ``db``;
+- the update, one sweep per parameter: L2, momentum (the course's ``v = beta v + (1 - beta) dW``,
+  ``W -= alpha v``), saving the epoch's starting values on its first batch, and, as by-products,
+  ``sum W^2`` (the next batch's L2 term) and a finiteness check.
+
+Each product goes through ``jit_products.product`` on the path ``jit_products.choose`` measured
+for its shape on this machine. The first layer's inputs come in the layout its products want: a
+Fortran-ordered ``X`` is read as ``XT`` (m, n_x) without a copy; mini-batches are gathered as rows
+of ``XT``; a full batch with a wide input may keep both layouts, and then each first-layer product
+takes the form (nn or nt) and path measured fastest.
+
+No parallel region is opened: the products on OpenBLAS use its threads, the hand kernels are
+serial, and the element-wise sweeps are below the size from which a parallel region pays (or sit
+between OpenBLAS calls, whose spinning threads slow a Numba region several times). The costs, the
+L2 term and the divergence rule are those of ``vectorized.train``.
+"""
+
+import numpy as np
+from numba import njit
+
+from . import jit_products
+from .jit_products import NN, NT, TN, product
+from .jit_sweeps import (SOFTMAX, bias_activation, derivative_from_output, finite_check,
+                         matrix_view, output_sweep, softmax_columns, sum_squares, transpose)
+
+FASTMATH = {"contract", "reassoc", "arcp", "nsz", "afn"}
+_JIT = dict(cache=True, fastmath=FASTMATH, error_model="numpy")
+
+#: The second layout of X is built (once per call) only up to this size.
+MAX_LAYOUT_COPY_BYTES = 1 << 30
+#: Full batches with at least this many inputs may keep X in both layouts (see ``_layouts``).
+WIDE_INPUT = 64
+#: Mini-batches are gathered as rows of XT from this many inputs (a column gather is slower).
+GATHER_ROWS_FROM = 8
+
+
+@njit(**_JIT)
+def update(param, grad, velocity, saved, save, lr, beta, one_minus_beta, l2c, inv_m):
+    """One parameter's update, in one sweep (flat arrays):
+    ``g = grad * inv_m (+ l2c * param)``, ``v = beta v + (1 - beta) g``, ``param -= lr v``;
+    the old values go to ``saved`` when ``save``. Returns ``(sum param^2, sum param * 0)``
+    of the new values: the L2 term of the next batch and a finiteness check (NaN iff a
+    parameter is not finite)."""
+    n = param.size
+    sq = param.dtype.type(0)
+    fin = param.dtype.type(0)
+    zero = param.dtype.type(0)
+    if save:
+        for i in range(n):
+            saved[i] = param[i]
+    if l2c != zero:
+        for i in range(n):
+            p = param[i]
+            g = grad[i] * inv_m + l2c * p
+            v = beta * velocity[i] + one_minus_beta * g
+            velocity[i] = v
+            p = p - lr * v
+            param[i] = p
+            sq += p * p
+            fin += p * zero
+    else:
+        for i in range(n):
+            g = grad[i] * inv_m
+            v = beta * velocity[i] + one_minus_beta * g
+            velocity[i] = v
+            p = param[i] - lr * v
+            param[i] = p
+            sq += p * p
+            fin += p * zero
+    return sq, fin
+
+
+@njit(**_JIT)
+def _restore(params, saved):
+    """``params[:] = saved``, as a loop (a slice assignment compiles a second of error paths)."""
+    for i in range(params.size):
+        params[i] = saved[i]
+
+
+@njit(**_JIT, inline="always")  # one call site: one compilation level less
+def batch_step(params, velocity, offsets, shapes, codes, paths, first_forms, A0, A0T, Y, slope,
+               lr, beta, one_minus_beta, l2c, acts, grad_a, grad_b, dW, work, db, colmax, colsum,
+               saved, save, sq):
+    """Forward, loss, backward and update on one batch of ``nb`` examples.
+
+    ``offsets[l]``: where layer l's ``W`` starts in ``params`` (its ``b`` follows it);
+    ``paths[l]``: the paths of its forward, ``dW`` and ``dA_prev`` products; ``first_forms``:
+    the forms of the first layer's forward (NN with ``A0`` (n_x, nb), or NT with ``A0T``
+    (nb, n_x)) and ``dW`` (NT with ``A0``, or NN with ``A0T``). Returns ``(loss_sum, fin)``:
+    the loss summed over the batch (float64), and ``fin``, NaN when an updated parameter is
+    not finite. When the loss is not finite nothing is updated (the reference's rule).
+    """
+    L = shapes.shape[0]
+    dtype = acts.dtype
+    zero = dtype.type(0)
+    nb = Y.shape[1]
+    inv_m = dtype.type(1.0 / nb)
+    # forward: A[l] = g(W[l] A[l-1] + b[l]) into acts, layer after layer
+    off = 0
+    for l in range(L):
+        n_l, n_in = shapes[l, 0], shapes[l, 1]
+        p = offsets[l]
+        W = matrix_view(params, p, n_l, n_in)
+        Z = matrix_view(acts, off, n_l, nb)
+        if l > 0:
+            product(NN, paths[l, 0], W, matrix_view(acts, off - n_in * nb, n_in, nb), Z, work)
+        elif first_forms[0] == NT:
+            product(NT, paths[0, 0], W, A0T, Z, work)
+        else:
+            product(NN, paths[0, 0], W, A0, Z, work)
+        if l < L - 1:
+            bias_activation(Z, params[p + n_l * n_in:p + n_l * n_in + n_l], codes[l], slope)
+        off += n_l * nb
+    # the output layer's sweep: its loss, dZ[L] = A[L] - Y (into grad_a) and db[L]
+    n_out, n_last = shapes[L - 1, 0], shapes[L - 1, 1]
+    p = offsets[L - 1] + n_out * n_last
+    dZ = matrix_view(grad_a, 0, n_out, nb)
+    loss = output_sweep(matrix_view(acts, off - n_out * nb, n_out, nb), params[p:p + n_out], Y,
+                        codes[L - 1], dZ, db, inv_m, colmax, colsum)
+    if not np.isfinite(loss):
+        return loss, zero
+    # backward and update, last layer first; dA[l-1] uses W[l] before its update
+    fin = zero
+    use_a = True
+    for l in range(L - 1, -1, -1):
+        n_l, n_in = shapes[l, 0], shapes[l, 1]
+        p = offsets[l]
+        n_w = n_l * n_in
+        W = matrix_view(params, p, n_l, n_in)
+        off -= n_l * nb
+        dZ = matrix_view(grad_a if use_a else grad_b, 0, n_l, nb)
+        g = matrix_view(dW, 0, n_l, n_in)
+        if l > 0:
+            A_prev = matrix_view(acts, off - n_in * nb, n_in, nb)
+            product(NT, paths[l, 1], dZ, A_prev, g, work)
+            dA_prev = matrix_view(grad_b if use_a else grad_a, 0, n_in, nb)
+            product(TN, paths[l, 2], W, dZ, dA_prev, work)
+        elif first_forms[1] == NT:
+            product(NT, paths[0, 1], dZ, A0, g, work)
+        else:
+            product(NN, paths[0, 1], dZ, A0T, g, work)
+        w_sq, w_fin = update(params[p:p + n_w], dW[:n_w], velocity[p:p + n_w], saved[p:p + n_w],
+                              save, lr, beta, one_minus_beta, l2c, inv_m)
+        b_sq, b_fin = update(params[p + n_w:p + n_w + n_l], db[:n_l],
+                              velocity[p + n_w:p + n_w + n_l], saved[p + n_w:p + n_w + n_l],
+                              save, lr, beta, one_minus_beta, zero, dtype.type(1))
+        sq[l] = w_sq
+        fin += w_fin + b_fin
+        if l > 0:
+            derivative_from_output(dA_prev, A_prev, codes[l - 1], slope, db, inv_m)
+        use_a = not use_a
+    return loss, fin
+
+
+@njit(**_JIT)
+def train_kernel(params, velocity, offsets, shapes, codes, paths, first_forms, X, XT, Y, slope,
+                 epochs, lr, beta, one_minus_beta, l2, batch_size, orders, costs, make_X, make_XT,
+                 work):
+    """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
+
+    The inputs come as ``X`` (n_x, m) and/or ``XT`` (m, n_x); ``make_X``/``make_XT`` build the
+    missing layout from the other once per call. Mini-batches are gathered from ``XT`` (row
+    copies) when there is one, else from ``X`` (column gathers). ``work``: the TILES path's
+    buffer, or None when no product takes that path (its kernels are then not compiled in).
+    """
+    dtype = Y.dtype
+    zero = dtype.type(0)
+    L = shapes.shape[0]
+    n_y, m = Y.shape
+    n_x = shapes[0, 1]
+    if make_XT:
+        XT = np.empty((m, n_x), dtype)
+        transpose(X, XT)
+    if make_X:
+        X = np.empty((n_x, m), dtype)
+        transpose(XT, X)
+    mb = min(batch_size, m)
+    full = mb >= m
+    by_example = XT.shape[0] > 0
+    l2c = dtype.type(l2 / m)
+    l2_cost = l2 / (2.0 * m)
+
+    # work buffers, once per call
+    act_size = 0
+    max_n = 0
+    max_w = 0
+    for l in range(L):
+        n_l, n_in = shapes[l, 0], shapes[l, 1]
+        act_size += n_l * mb
+        max_n = max(max_n, n_l)
+        max_w = max(max_w, n_l * n_in)
+    acts = np.empty(act_size, dtype)
+    grad_a = np.empty(max_n * mb, dtype)
+    grad_b = np.empty(max_n * mb, dtype)
+    dW = np.empty(max_w, dtype)
+    db = np.empty(max_n, dtype)
+    colmax = np.empty(mb, dtype)
+    colsum = np.empty(mb, dtype)
+    saved = np.empty(params.size, dtype)
+    x_batch = np.empty(0 if full else n_x * mb, dtype)
+    y_batch = np.empty(0 if full else n_y * mb, dtype)
+    no_input = matrix_view(x_batch, 0, 0, 0)
+    sq = np.empty(L, dtype)
+    for l in range(L):
+        n_l, n_in = shapes[l, 0], shapes[l, 1]
+        sq[l] = sum_squares(params[offsets[l]:offsets[l] + n_l * n_in])
+    finite = finite_check(params) == zero
+    have_saved = False
+
+    for epoch in range(epochs):
+        if not finite:
+            if have_saved:
+                _restore(params, saved)
+            return
+        saved_now = False  # does `saved` hold this epoch's start yet?
+        total = 0.0
+        for start in range(0, m, mb):
+            nb = min(mb, m - start)
+            # the L2 term of this batch, from the current weights (NaN/inf when they are not)
+            s = 0.0
+            for l in range(L):
+                s += np.float64(sq[l])
+            total += l2_cost * s * nb
+            if full:
+                Xb, XbT, Yb = X, XT, Y
+            else:
+                idx = orders[epoch, start:start + nb]
+                Yb = matrix_view(y_batch, 0, n_y, nb)
+                for k in range(n_y):
+                    src = Y[k]
+                    dst = Yb[k]
+                    for j in range(nb):
+                        dst[j] = src[idx[j]]
+                if by_example:
+                    XbT = matrix_view(x_batch, 0, nb, n_x)
+                    for j in range(nb):
+                        src = XT[idx[j]]
+                        dst = XbT[j]
+                        for k in range(n_x):
+                            dst[k] = src[k]
+                    Xb = no_input
+                else:
+                    Xb = matrix_view(x_batch, 0, n_x, nb)
+                    for k in range(n_x):
+                        src = X[k]
+                        dst = Xb[k]
+                        for j in range(nb):
+                            dst[j] = src[idx[j]]
+                    XbT = no_input
+            loss, fin = batch_step(params, velocity, offsets, shapes, codes, paths, first_forms,
+                                   Xb, XbT, Yb, slope, lr, beta, one_minus_beta, l2c, acts, grad_a,
+                                   grad_b, dW, work, db, colmax, colsum, saved, not saved_now, sq)
+            total += loss
+            if not np.isfinite(loss):
+                break
+            saved_now = True
+            have_saved = True
+            finite = fin == zero
+            if not np.isfinite(total):
+                break
+        costs[epoch] = total / m
+        if not np.isfinite(costs[epoch]):
+            if saved_now:
+                _restore(params, saved)
+            return
+    if not finite and have_saved:
+        _restore(params, saved)
+
+
+@njit(**_JIT)
+def forward_kernel(params, offsets, shapes, codes, paths, X, out, slope, work):
+    """``A[L]`` of the network for ``X`` (n_x, m) into ``out`` (n_L, m); ``work`` as in
+    ``train_kernel``."""
+    L = shapes.shape[0]
+    dtype = X.dtype
+    m = X.shape[1]
+    max_n = 0
+    for l in range(L):
+        max_n = max(max_n, shapes[l, 0])
+    buffers = np.empty(2 * max_n * m, dtype)
+    colmax = np.empty(m, dtype)
+    colsum = np.empty(m, dtype)
+    A = X
+    for l in range(L):
+        n_l, n_in = shapes[l, 0], shapes[l, 1]
+        p = offsets[l]
+        W = matrix_view(params, p, n_l, n_in)
+        b = params[p + n_l * n_in:p + n_l * n_in + n_l]
+        Z = out if l == L - 1 else matrix_view(buffers, (l % 2) * max_n * m, n_l, m)
+        product(NN, paths[l, 0], W, A, Z, work)
+        if codes[l] == SOFTMAX:
+            bias_activation(Z, b, 0, slope)
+            softmax_columns(Z, Z, colmax, colsum)
+        else:
+            bias_activation(Z, b, codes[l], slope)
+        A = Z
+
+
+# ---------------------------------------------------------------------------------------------
+# Python side: the flat parameters, the layouts of X, the product paths
+# ---------------------------------------------------------------------------------------------
+
+
+def flatten(weights, biases):
+    """``(params, offsets, shapes)``: the parameters in one flat array, where each layer's W
+    starts, and the layer shapes (n[l], n[l-1])."""
+    shapes = np.array([W.shape for W in weights], dtype=np.int64).reshape(-1, 2)
+    sizes = [W.size + b.size for W, b in zip(weights, biases)]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    params = np.concatenate([a.reshape(-1) for W, b in zip(weights, biases) for a in (W, b)])
+    return params, offsets, shapes
+
+
+def unflatten_into(params, offsets, weights, biases):
+    """Copy a flat array back into the layers' arrays (in place)."""
+    for p, W, b in zip(offsets, weights, biases):
+        W[...] = params[p:p + W.size].reshape(W.shape)
+        b[...] = params[p + W.size:p + W.size + b.size].reshape(b.shape)
+
+
+def _writeable_c(x):
+    return x.flags.c_contiguous and x.flags.writeable
+
+
+def _first_layer_plan(X, n_1, batch, dtype):
+    """``(X, XT, make_X, make_XT, forward form, dW form, forward path, dW path)`` for the first
+    layer: which layouts of the inputs the run uses, each an array or an empty placeholder, and
+    which to build from the other; the forms and paths of its two products.
+
+    Mini-batches: rows of ``XT`` from GATHER_ROWS_FROM inputs on (nt forward, nn dW), else
+    columns of X. Full batch: X as given (a Fortran-ordered X is XT); with a wide input the other
+    layout too, when a form it allows measured faster for a product.
+    """
+    n_x, m = X.shape
+    nb = min(batch, m)
+    empty = np.empty((0, 0), dtype)
+    affordable = X.nbytes <= MAX_LAYOUT_COPY_BYTES
+    if X.flags.f_contiguous and not X.flags.c_contiguous:
+        have_X, have_XT, XT, X = False, True, X.T, None
+    else:
+        have_X, have_XT, XT, X = True, False, None, X
+    if batch < m:
+        use_XT = have_XT or (n_x >= GATHER_ROWS_FROM and affordable)
+        forms = (NT, NN) if use_XT else (NN, NT)
+        want_X, want_XT = not use_XT, use_XT
+    else:
+        both = n_x >= WIDE_INPUT and affordable
+        forward_forms = [NN, NT] if both else [NN] if have_X else [NT]
+        dW_forms = [NT, NN] if both else [NT] if have_X else [NN]
+        forms = (_fastest_form(forward_forms, n_1, nb, n_x, dtype),
+                 _fastest_form(dW_forms, n_1, n_x, nb, dtype))
+        want_X = NN in forms[:1] or NT in forms[1:]
+        want_XT = NT in forms[:1] or NN in forms[1:]
+    paths = (jit_products.choose(forms[0], n_1, nb, n_x, dtype),
+             jit_products.choose(forms[1], n_1, n_x, nb, dtype))
+    make_X, make_XT = want_X and X is None, want_XT and XT is None
+    # a layout is passed when the run uses it or builds the other from it
+    X = X if want_X or make_XT else None
+    XT = XT if want_XT or make_X else None
+    # one array type for every call (compiled code is specialised on it): writeable C
+    arrays = [empty if a is None else a if _writeable_c(a) else np.array(a, order="C")
+              for a in (X, XT)]
+    return (*arrays, make_X, make_XT, *forms, *paths)
+
+
+def _fastest_form(forms, M, N, K, dtype):
+    """Of the forms a product can take (one layout of X each), the one with the fastest path."""
+    times = [jit_products.seconds(form, M, N, K, dtype) for form in forms]
+    if len(forms) == 1 or None in times:
+        return forms[0]
+    return forms[times.index(min(times))]
+
+
+def _work(shapes, paths, dtype):
+    """The TILES path's work buffer for every product of a network, or None where no product
+    takes that path."""
+    if not (paths == jit_products.TILES).any():
+        return None
+    return np.empty(jit_products.work_size(int((shapes[:, 0] * shapes[:, 1]).max()), 1, 1), dtype)
+
+
+def run(weights, biases, X, Y, codes, epochs, learning_rate, batch, momentum, l2, orders,
+        velocities, slope):
+    """Train ``weights``/``biases`` (and ``velocities``) in place; return the costs (see
+    ``jit.train``, which checks every argument before calling this)."""
+    dtype = X.dtype
+    dt = dtype.type
+    n_x, m = X.shape
+    nb = min(batch, m)
+    params, offsets, shapes = flatten(weights, biases)
+    velocity, _, _ = flatten(*velocities)
+    (X_in, XT_in, make_X, make_XT, forward_form, dW_form, forward_path,
+     dW_path) = _first_layer_plan(X, shapes[0, 0], batch, dtype)
+    paths = np.zeros((len(shapes), 3), np.int64)
+    paths[0, 0], paths[0, 1] = forward_path, dW_path
+    for l in range(1, len(shapes)):
+        n_l, n_in = shapes[l]
+        paths[l] = (jit_products.choose(NN, n_l, nb, n_in, dtype),
+                    jit_products.choose(NT, n_l, n_in, nb, dtype),
+                    jit_products.choose(TN, n_in, nb, n_l, dtype))
+    if not _writeable_c(Y):
+        Y = np.array(Y, order="C")
+    costs = np.full(epochs, np.nan)
+    train_kernel(params, velocity, offsets, shapes, np.asarray(codes, np.int64), paths,
+                 np.array([forward_form, dW_form], np.int64), X_in, XT_in, Y, dt(slope), epochs,
+                 dt(learning_rate), dt(momentum), dt(1 - momentum), float(l2), batch, orders,
+                 costs, make_X, make_XT, _work(shapes, paths, dtype))
+    unflatten_into(params, offsets, weights, biases)
+    unflatten_into(velocity, offsets, *velocities)
+    return costs
+
+
+def forward(weights, biases, X, codes, slope):
+    """``A[L]`` for checked arguments (see ``jit.forward``)."""
+    params, offsets, shapes = flatten(weights, biases)
+    m = X.shape[1]
+    paths = np.zeros((len(shapes), 3), np.int64)
+    for l, (n_l, n_in) in enumerate(shapes):
+        paths[l, 0] = jit_products.choose(NN, n_l, m, n_in, X.dtype)
+    out = np.empty((shapes[-1, 0], m), X.dtype)
+    if m:
+        forward_kernel(params, offsets, shapes, np.asarray(codes, np.int64), paths,
+                       np.ascontiguousarray(X), out, X.dtype.type(slope),
+                       _work(shapes, paths, X.dtype))
+    return out
