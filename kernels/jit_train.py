@@ -1,4 +1,4 @@
-"""The JIT variant's whole training run, and its forward pass, each one compiled call.
+"""The JIT variant's whole training run as one compiled call, and its forward pass.
 
 ``run`` (called by ``jit.train`` once its arguments are checked) trains in one call of
 ``train_kernel``: the epoch loop, the mini-batch loop and every layer, with no Python between
@@ -37,7 +37,7 @@ from numba import njit
 
 from . import jit_products
 from .jit_products import NN, NT, TN, product
-from .jit_sweeps import (SOFTMAX, bias_activation, derivative_from_output, finite_check,
+from .jit_sweeps import (LINEAR, SOFTMAX, bias_activation, derivative_from_output, finite_check,
                          matrix_view, output_sweep, softmax_columns, sum_squares, transpose)
 
 FASTMATH = {"contract", "reassoc", "arcp", "nsz", "afn"}
@@ -284,35 +284,6 @@ def train_kernel(params, velocity, offsets, shapes, codes, paths, first_forms, X
         _restore(params, saved)
 
 
-@njit(**_JIT)
-def forward_kernel(params, offsets, shapes, codes, paths, X, out, slope, work):
-    """``A[L]`` of the network for ``X`` (n_x, m) into ``out`` (n_L, m); ``work`` as in
-    ``train_kernel``."""
-    L = shapes.shape[0]
-    dtype = X.dtype
-    m = X.shape[1]
-    max_n = 0
-    for l in range(L):
-        max_n = max(max_n, shapes[l, 0])
-    buffers = np.empty(2 * max_n * m, dtype)
-    colmax = np.empty(m, dtype)
-    colsum = np.empty(m, dtype)
-    A = X
-    for l in range(L):
-        n_l, n_in = shapes[l, 0], shapes[l, 1]
-        p = offsets[l]
-        W = matrix_view(params, p, n_l, n_in)
-        b = params[p + n_l * n_in:p + n_l * n_in + n_l]
-        Z = out if l == L - 1 else matrix_view(buffers, (l % 2) * max_n * m, n_l, m)
-        product(NN, paths[l, 0], W, A, Z, work)
-        if codes[l] == SOFTMAX:
-            bias_activation(Z, b, 0, slope)
-            softmax_columns(Z, Z, colmax, colsum)
-        else:
-            bias_activation(Z, b, codes[l], slope)
-        A = Z
-
-
 # ---------------------------------------------------------------------------------------------
 # Python side: the flat parameters, the layouts of X, the product paths
 # ---------------------------------------------------------------------------------------------
@@ -428,15 +399,26 @@ def run(weights, biases, X, Y, codes, epochs, learning_rate, batch, momentum, l2
 
 
 def forward(weights, biases, X, codes, slope):
-    """``A[L]`` for checked arguments (see ``jit.forward``)."""
-    params, offsets, shapes = flatten(weights, biases)
+    """``A[L]`` for checked arguments (see ``jit.forward``): layer by layer from Python, with the
+    training run's compiled product and sweeps (a few microseconds of Python a layer; no kernel of
+    its own to compile)."""
+    dtype = X.dtype
     m = X.shape[1]
-    paths = np.zeros((len(shapes), 3), np.int64)
-    for l, (n_l, n_in) in enumerate(shapes):
-        paths[l, 0] = jit_products.choose(NN, n_l, m, n_in, X.dtype)
-    out = np.empty((shapes[-1, 0], m), X.dtype)
-    if m:
-        forward_kernel(params, offsets, shapes, np.asarray(codes, np.int64), paths,
-                       np.ascontiguousarray(X), out, X.dtype.type(slope),
-                       _work(shapes, paths, X.dtype))
-    return out
+    dt = dtype.type
+    A = np.ascontiguousarray(X)
+    for W, b, code in zip(weights, biases, codes):
+        n_l, n_in = W.shape
+        Z = np.empty((n_l, m), dtype)
+        if m:
+            path = jit_products.choose(NN, n_l, m, n_in, dtype)
+            work = (np.empty(jit_products.work_size(n_l, m, n_in), dtype)
+                    if path == jit_products.TILES else None)
+            product(NN, path, np.ascontiguousarray(W), A, Z, work)
+            bias = np.ascontiguousarray(b).reshape(-1)
+            if code == SOFTMAX:
+                bias_activation(Z, bias, LINEAR, dt(slope))
+                softmax_columns(Z, Z, np.empty(m, dtype), np.empty(m, dtype))
+            else:
+                bias_activation(Z, bias, code, dt(slope))
+        A = Z
+    return A
