@@ -356,3 +356,29 @@ def test_bad_optimizer_arguments_are_refused(name, rng):
         with pytest.raises(ValueError, match=match):
             module.train(W, b, X, Y, ["sigmoid"], 2, 0.1, **options)
         np.testing.assert_array_equal(W[0], weights[0])  # refused before any update
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # simulated CUDA threads overflow in NumPy
+@pytest.mark.parametrize("name", VARIANTS)
+def test_adam_divergence_stops_and_restores_like_the_reference(name, rng):
+    """Adam's steps are about lr each: a huge rate overflows float32 within a few epochs."""
+    module = variant(name)
+    X, Y, orders, weights, biases = problem(rng, [2, 3, 1], ["relu", "linear"], np.float32, m=7,
+                                            epochs=6)
+    results = []
+    for m in (ref, module):
+        state = OptimizerState.zeros(weights, biases, "adam")
+        with np.errstate(all="ignore"):
+            costs, W, b = run(m, weights, biases, X, Y, ["relu", "linear"], 6, None, None, state,
+                              learning_rate=1e12, optimizer="adam")
+        results.append((costs, W + b, state))
+    (costs_ref, params_ref, state_ref), (costs, params, state) = results
+    finite = np.isfinite(costs_ref)
+    assert not finite.all() and finite[0]  # the run diverged, after a finite first epoch
+    np.testing.assert_array_equal(np.isfinite(costs), finite)
+    np.testing.assert_allclose(costs[finite], costs_ref[finite], rtol=1e-5)
+    for got, want in zip(params, params_ref):
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    # the counters count the epochs kept (those with a finite cost)
+    assert state.epoch == state_ref.epoch == finite.sum() == state.step
