@@ -317,7 +317,7 @@ def _cost(Z, Y, out_code, name):
     D = cuda.to_device(np.zeros(1))
     elementwise(dtype)["batch_cost"][1, THREADS](
         F, cuda.to_device(state_array()), D, (n_out, m), (z, yt, -1, 0), (0, 0, 0), out_code,
-        (0.0, 0, 0))
+        (0.0, 0, 0), (-1, 0, 0, 0), (0.0, 0.0))  # no update scalars: a cost alone
     return dtype(D.copy_to_host()[0] / m)
 
 
