@@ -10,7 +10,7 @@ What runs on the device: a tiled shared-memory matrix product with register
 tiles, in the three forms the backward pass needs (A B, A B^T, A^T B, chosen
 by flags) and split-K for skinny products; its epilogue fuses the bias and the
 activation (forward), the activation derivative (backward), and the gradient
-with its bias column, L2 and the momentum update; reductions for the costs
+with its bias column, L2 and the momentum or Adam update; reductions for the costs
 and the L2 sum; element-wise activations.
 
 Importing this module without a CUDA GPU (and without the simulator,
@@ -26,8 +26,9 @@ from numba import cuda
 
 from . import cuda_kernels as ck
 from . import cuda_train
-from .contract import (ACTIVATION_CODES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_COSTS,
-                       check_output_activation)
+from .contract import (ACTIVATION_CODES, ADAM, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_COSTS,
+                       bias_correction, check_optimizer, check_output_activation, check_schedule,
+                       epoch_learning_rates, resolve_state)
 from .cuda_launch import PARTS, THREADS, Arena, elementwise, grid_for, planned_product, state_array
 
 # ---------------------------------------------------------------------------
@@ -316,7 +317,7 @@ def _cost(Z, Y, out_code, name):
     D = cuda.to_device(np.zeros(1))
     elementwise(dtype)["batch_cost"][1, THREADS](
         F, cuda.to_device(state_array()), D, (n_out, m), (z, yt, -1, 0), (0, 0, 0), out_code,
-        (0.0, 0, 0))
+        (0.0, 0, 0), (-1, 0, 0, 0), (0.0, 0.0))  # no update scalars: a cost alone
     return dtype(D.copy_to_host()[0] / m)
 
 
@@ -402,6 +403,36 @@ def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
     _write_back(velocity, arena.read(vo, v.shape))
 
 
+def adam_step(param, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
+    """In place, the course's bias-corrected Adam for the ``t``-th update (``t`` from 1).
+
+    ``v = beta1 v + (1 - beta1) grad``; ``s = beta2 s + (1 - beta2) grad**2``;
+    ``param -= learning_rate (v / (1 - beta1**t)) / (sqrt(s / (1 - beta2**t)) + epsilon)``.
+    """
+    arrays = {name: _array(x, name, None) for name, x in
+              (("param", param), ("grad", grad), ("v", v), ("s", s))}
+    dtype = _same_dtype(**arrays)
+    shapes = {a.shape for a in arrays.values()}
+    if len(shapes) > 1:
+        raise ValueError(f"param, grad, v and s must have one shape, got "
+                         f"{[a.shape for a in arrays.values()]}")
+    t = int(t)
+    if t < 1:
+        raise ValueError(f"t (the update's number, from 1) must be >= 1, got {t}")
+    p = arrays["param"]
+    arena = Arena(dtype)
+    po, go, vo, so = (arena.put(arrays[name]) for name in ("param", "grad", "v", "s"))
+    F = arena.upload()
+    if p.size:
+        betas = (dtype(beta1), dtype(1 - beta1), dtype(beta2), dtype(1 - beta2))
+        corrections = (dtype(bias_correction(beta1, t)), dtype(bias_correction(beta2, t)))
+        elementwise(dtype)["adam_step"][grid_for(p.size), THREADS](
+            F, p.size, po, go, vo, so, dtype(learning_rate), betas, corrections, dtype(epsilon))
+    _write_back(param, arena.read(po, p.shape))
+    _write_back(v, arena.read(vo, p.shape))
+    _write_back(s, arena.read(so, p.shape))
+
+
 # ---------------------------------------------------------------------------
 # 5. The network: prediction and a whole training run
 # ---------------------------------------------------------------------------
@@ -466,14 +497,18 @@ def forward(weights, biases, X, activations):
 
 
 def train(weights, biases, X, Y, activations, epochs, learning_rate,
-          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None):
+          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
+          optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
+          schedule=None, state=None):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     The semantics of ``kernels.vectorized.train`` (arguments, cost of an
     epoch, L2 scaled by the training-set size, the course's momentum with
-    velocities carried in and out, the divergence rule and NaN costs after a
-    stop). Parameters, velocities, X, Y and the orders are copied to the device
-    once; mini-batches are gathered there; the costs come back once, at the end.
+    velocities carried in and out, Adam and the learning-rate schedule with
+    ``state`` carried in and out (conventions in ``kernels.contract``), the
+    divergence rule and NaN costs after a stop). Parameters, moments, X, Y, the
+    orders and the epochs' learning rates are copied to the device once;
+    mini-batches are gathered there; the costs come back once, at the end.
     """
     dtype = _check_network(weights, biases, X, activations, Y)
     X, Y = _array(X, "X"), _array(Y, "Y")
@@ -499,11 +534,19 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
         for v, p in zip(list(v_weights) + list(v_biases), list(weights) + list(biases)):
             if np.shape(v) != np.shape(p) or np.asarray(v).dtype != dtype:
                 raise ValueError("velocities must match the parameters in shape and dtype")
+    code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
+    schedule_code = check_schedule(schedule)[0]
     host_weights = [_array(W, "W") for W in weights]
     host_biases = [_array(b, "b") for b in biases]
+    state = resolve_state(host_weights, host_biases, code, schedule_code, state, velocities)
+    rates = epoch_learning_rates(learning_rate, schedule, state.epoch, epochs)
+    if not np.isfinite(rates).all():
+        raise ValueError(f"the learning rates of the schedule must be finite, got {rates}")
+    adam = (float(beta1), float(beta2), float(epsilon)) if code == ADAM else None
     codes = [ACTIVATION_CODES[a] for a in activations]
     costs = cuda_train.run(host_weights, host_biases, X, Y, codes[:-1], codes[-1], epochs,
-                           learning_rate, batch_size, momentum, l2, orders, velocities)
+                           rates, batch_size, momentum, l2, orders, state, adam)
+    state.advance(costs, 1 if full_batch else -(-m // int(batch_size)))
     for target, values in zip(list(weights) + list(biases), host_weights + host_biases):
         if target is not values:
             _write_back(target, values)

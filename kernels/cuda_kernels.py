@@ -33,7 +33,13 @@ STOP, BAD, START_BAD, DIVERGED, EPOCH = range(5)
 STATE_SIZE = 8
 
 # What the matrix product does with each element ``v`` of op(A) op(B) (its epilogue).
-STORE, FORWARD, BACKWARD_DZ, GRADIENT, UPDATE = range(5)
+# UPDATE: gradient descent (with momentum); ADAM_UPDATE: Adam. Both apply the step in place.
+STORE, FORWARD, BACKWARD_DZ, GRADIENT, UPDATE, ADAM_UPDATE = range(6)
+
+# The per-batch update scalars a training run keeps in the arena (written by batch_cost):
+# the epoch's learning rate and Adam's two bias corrections 1 - beta**t.
+SCALAR_LR, SCALAR_C1, SCALAR_C2 = range(3)
+N_SCALARS = 3
 
 # Element-wise operations.
 EW_FORWARD, EW_DERIVATIVE, EW_BACKWARD, EW_SUBTRACT = range(4)
@@ -57,7 +63,7 @@ def elementwise_kernels(dtype, reduce_threads):
     """Activation, reduction, softmax, cost and epoch-bookkeeping kernels for one dtype."""
     dtype = np.dtype(dtype).type
     ZERO, ONE, SLOPE = dtype(0), dtype(1), dtype(LEAKY_SLOPE)
-    ZERO64, HALF64 = np.float64(0), np.float64(0.5)
+    ZERO64, HALF64, ONE64 = np.float64(0), np.float64(0.5), np.float64(1)
     RT = reduce_threads  # threads of a reducing block (a power of two)
     k = {}
 
@@ -151,6 +157,19 @@ def elementwise_kernels(dtype, reduce_threads):
             F[p_off + i] -= lr * v
 
     @cuda.jit
+    def adam_step(F, n, p_off, g_off, v_off, s_off, lr, betas, corrections, eps):
+        """The course's Adam: betas = (b1, 1 - b1, b2, 1 - b2), corrections = (1 - b1^t, 1 - b2^t)."""
+        b1, omb1, b2, omb2 = betas
+        c1, c2 = corrections
+        for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+            g = F[g_off + i]
+            v = F[v_off + i] * b1 + omb1 * g
+            s = F[s_off + i] * b2 + omb2 * (g * g)
+            F[v_off + i] = v
+            F[s_off + i] = s
+            F[p_off + i] -= lr * (v / c1) / (math.sqrt(s / c2) + eps)
+
+    @cuda.jit
     def softmax_columns(F, rows, m, z_off, out_off):
         """Column-wise softmax of the (rows, m) matrix at z_off, shifted by the column max."""
         for j in range(cuda.grid(1), m, cuda.gridsize(1)):
@@ -178,13 +197,17 @@ def elementwise_kernels(dtype, reduce_threads):
             D[part_off + cuda.blockIdx.x] = total
 
     @cuda.jit
-    def batch_cost(F, I, D, shape, offsets, gather, out_act, penalty):
+    def batch_cost(F, I, D, shape, offsets, gather, out_act, penalty, update, betas):
         """One block: the batch's loss sum and dZ[L] = A[L] - Y; adds to the epoch's cost.
 
         shape = (n_out, mb); offsets = (z, yt, dz, cost): Z[L] is (n_out, mb), Y is
         stored transposed (one row per example, gathered through I when g_on),
         dz < 0 skips dZ. penalty = (l2 / (2 m), part_off, n_parts): the L2 term,
         from the partial sums of squares, weighted by the batch size.
+        update = (scalars, rates, t0, n_batches): thread 0 writes this batch's update
+        scalars at F[scalars:] (skipped if scalars < 0): the epoch's rate D[rates + epoch]
+        and, for Adam (betas = (beta1, beta2) in float64), 1 - beta**t with
+        t = t0 + epoch * n_batches, in float64 rounded to F's dtype.
         """
         n_out, mb = shape
         z_off, yt_off, dz_off, cost_off = offsets
@@ -202,6 +225,12 @@ def elementwise_kernels(dtype, reduce_threads):
             if t == 0:
                 I[STOP] = 1
             return
+        scalars_off, rates_off, t0, n_batches = update
+        if t == 0 and scalars_off >= 0:  # read by this batch's update products, launched later
+            F[scalars_off + SCALAR_LR] = D[rates_off + epoch]
+            step = t0 + epoch * n_batches
+            F[scalars_off + SCALAR_C1] = ONE64 - betas[0] ** step
+            F[scalars_off + SCALAR_C2] = ONE64 - betas[1] ** step
         acc = ZERO64
         for j in range(t, mb, RT):
             col = I[g_base + epoch * g_stride + j] if g_on else j
@@ -273,7 +302,7 @@ def elementwise_kernels(dtype, reduce_threads):
         if cuda.grid(1) == 0:
             I[EPOCH] += 1
 
-    k.update(elementwise=elementwise, momentum_step=momentum_step,
+    k.update(elementwise=elementwise, momentum_step=momentum_step, adam_step=adam_step,
              softmax_columns=softmax_columns, sum_squares=sum_squares,
              batch_cost=batch_cost, epoch_start=epoch_start, epoch_end=epoch_end,
              activate=activate, derivative_from_a=derivative_from_a, is_finite=is_finite)
@@ -292,12 +321,14 @@ def epilogue_kernels(dtype, reduce_threads):
     def epilogue(F, I, row, col, N, v, ep, fp):
         """Finish element (row, col) of an M x NC product; NC = N + 1 carries a bias column.
 
-        ep = (mode, act, out, aux, vec, v_out, v_vec, ws), offsets into F of
-        (M, N) outputs and their length-M companions; fp = (1/m, l2/m_total, lr,
-        beta, 1 - beta).
+        ep = (mode, act, out, aux, vec, v_out, v_vec, ws, scalars, s_shift), offsets
+        into F of (M, N) outputs and their length-M companions; an update reads
+        its learning rate (and Adam its bias corrections) at ``scalars`` (fp's lr
+        where scalars < 0), and Adam's second moments lie ``s_shift`` after the
+        first. fp = (1/m, l2/m_total, lr, beta1, 1 - beta1, beta2, 1 - beta2, eps).
         """
-        mode, act, out_off, aux_off, vec_off, v_off, vb_off, ws_off = ep
-        inv_m, l2c, lr, beta, one_minus_beta = fp
+        mode, act, out_off, aux_off, vec_off, v_off, vb_off, ws_off, sc_off, s_shift = ep
+        inv_m, l2c, lr, beta, one_minus_beta, beta2, one_minus_beta2, eps = fp
         at = row * N + col
         if mode == STORE:
             F[out_off + at] = v
@@ -316,7 +347,7 @@ def epilogue_kernels(dtype, reduce_threads):
                 F[out_off + at] = g
             else:
                 F[vec_off + row] = v * inv_m
-        else:  # UPDATE: the gradient as above, then the momentum step, in place
+        else:  # UPDATE, ADAM_UPDATE: the gradient as above, then the step, in place
             if col < N:
                 p = out_off + at
                 q = v_off + at
@@ -327,9 +358,19 @@ def epilogue_kernels(dtype, reduce_threads):
                 p = vec_off + row
                 q = vb_off + row
                 g = v * inv_m
+            if sc_off >= 0:
+                lr = F[sc_off + SCALAR_LR]
             vel = F[q] * beta + one_minus_beta * g
             F[q] = vel
-            new = F[p] - lr * vel
+            if mode == UPDATE:
+                new = F[p] - lr * vel
+            else:  # the course's Adam: vel is v; s = beta2 s + (1 - beta2) g^2
+                r = q + s_shift
+                sq = F[r] * beta2 + one_minus_beta2 * (g * g)
+                F[r] = sq
+                v_hat = vel / F[sc_off + SCALAR_C1]
+                s_hat = sq / F[sc_off + SCALAR_C2]
+                new = F[p] - lr * v_hat / (math.sqrt(s_hat) + eps)
             F[p] = new
             if not is_finite(new):
                 I[BAD] = 1

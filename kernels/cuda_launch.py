@@ -196,8 +196,11 @@ class Product:
         NC = N + 1 if bias_column else N
         self.tile, self.splits, k_chunk = plan_product(M, NC, K, tile, dtype)
         self.workspace_size = M * NC * self.splits if self.splits > 1 else 0
-        ep = tuple(int(x) for x in ep[:7]) + (int(workspace),)
-        fp = tuple(np.dtype(dtype).type(x) for x in fp)
+        # ep: 7 offsets, the work space, then an update's (scalars, s_shift); fp: 5 numbers,
+        # then Adam's (beta2, 1 - beta2, eps). Products that are no update leave them out.
+        ep = tuple(int(x) for x in ep[:7]) + (int(workspace),) + \
+            tuple(int(x) for x in _padded(ep[7:], (-1, 0)))
+        fp = tuple(np.dtype(dtype).type(x) for x in fp[:5] + _padded(fp[5:], (0, 1, 0)))
         self.kernel = gemm_kernel(dtype, self.tile, a_op[2], b_op[2])
         self.grid = (ceil_div(NC, self.tile.BN), ceil_div(M, self.tile.BM), self.splits)
         self.block = ck.threads_per_block(self.tile)
@@ -227,6 +230,12 @@ def planned_product(dtype, arena, M, N, K, a_op, b_op, ep, fp=(1, 0, 0, 0, 1),
         product = Product(dtype, M, N, K, a_op, b_op, ep, fp, bias_column, gather, tile,
                           workspace)
     return product
+
+
+def _padded(values, defaults):
+    """``values`` followed by the ``defaults`` it lacks."""
+    values = tuple(values)
+    return values + tuple(defaults[len(values):])
 
 
 def ceil_div(a, b):

@@ -1,18 +1,22 @@
 """A whole training run on the GPU: everything on the device, one cost read per call.
 
 The arena holds the parameters (all W then all b, so that the L2 sum of
-squares is one range), their velocities and the epoch-start copy, the data
+squares is one range), their first moments (momentum's velocities, Adam's v),
+Adam's second moments, the epoch-start copy, the update scalars, the data
 (X and Y stored one example per row, so a mini-batch is gathered by rows,
 coalesced), the activations and dZ of every layer, and the split-K work space.
 The int buffer holds the run state and the epochs' orders; the float64 buffer
-the costs (NaN until an epoch writes its own) and the L2 partial sums.
+the costs (NaN until an epoch writes its own), the L2 partial sums and the
+learning rate of each epoch (the schedule, computed on the host).
 
 One epoch is a fixed sequence of launches, whose arguments are built once:
 ``epoch_start``; for each batch the forward products (bias and activation
 fused; the first gathers its columns through the orders), the cost (which also
 writes dZ[L]), then per layer, last first, ``dZ_prev = (W^T dZ) * g'`` and the
-update product (dW and, through a column of ones, db, then L2 and momentum,
-applied in place); ``epoch_end``. The divergence rule of ``vectorized.train``
+update product (dW and, through a column of ones, db, then L2 and the momentum
+or Adam step, applied in place: no extra pass over the parameters; the cost
+kernel, once per batch, writes the batch's learning rate and Adam's bias
+corrections where the update reads them); ``epoch_end``. The divergence rule of ``vectorized.train``
 runs on the device through the state flags, so the host never waits inside
 the run. Where the CUDA driver allows it, the first epoch runs directly and
 the rest replay a CUDA graph captured from one epoch's launches.
@@ -32,15 +36,21 @@ USE_GRAPHS = True
 last_run_mode = None
 
 
-def run(weights, biases, X, Y, codes, out_code, epochs, learning_rate, batch_size, momentum,
-        l2, orders, velocities):
-    """Train in place; return the costs of the epochs (see ``kernels.vectorized.train``)."""
+def run(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size, momentum,
+        l2, orders, state, adam=None):
+    """Train in place; return the costs of the epochs (see ``kernels.vectorized.train``).
+
+    ``rates``: the learning rate of each epoch (float64); ``state``: the
+    ``contract.OptimizerState`` (moments copied in and out; its counters are
+    the caller's to advance); ``adam``: ``(beta1, beta2, epsilon)``, or None
+    for gradient descent with ``momentum``.
+    """
     global last_run_mode
     costs = np.full(epochs, np.nan, dtype=np.float64)
     if epochs == 0:
         return costs
-    plan = _Plan(weights, biases, X, Y, codes, out_code, epochs, learning_rate, batch_size,
-                 momentum, l2, orders, velocities)
+    plan = _Plan(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size,
+                 momentum, l2, orders, state, adam)
     plan.launch_epoch()  # also compiles and loads every kernel
     last_run_mode = "direct"
     remaining = epochs - 1
@@ -61,15 +71,15 @@ def run(weights, biases, X, Y, codes, out_code, epochs, learning_rate, batch_siz
         plan.launch_epoch()
     plan.stream.synchronize()
     costs[:] = plan.D[:epochs].copy_to_host() / X.shape[1]
-    plan.copy_back(weights, biases, velocities)
+    plan.copy_back(weights, biases, state)
     return costs
 
 
 class _Plan:
     """The arena of one run and the launches of one epoch, arguments built once."""
 
-    def __init__(self, weights, biases, X, Y, codes, out_code, epochs, learning_rate,
-                 batch_size, momentum, l2, orders, velocities):
+    def __init__(self, weights, biases, X, Y, codes, out_code, epochs, rates,
+                 batch_size, momentum, l2, orders, optimizer_state, adam):
         dtype = X.dtype.type
         n_x, m = X.shape
         L = len(weights)
@@ -84,12 +94,13 @@ class _Plan:
         self.n_weights = sum(W.size for W in weights)
         self.n_params = self.n_weights + sum(b.size for b in biases)
         self.theta = arena.put(np.concatenate(params))
-        if velocities is None:
-            vel = np.zeros(self.n_params, dtype=dtype)
-        else:
-            vel = np.concatenate([v.ravel() for v in velocities[0]] + [v.ravel() for v in velocities[1]])
-        self.velocity = arena.put(vel)
+        moments = optimizer_state
+        self.velocity = arena.put(_flat(moments.v_weights, moments.v_biases))
+        # Adam's s, laid out as v: one shift from a first moment to its second
+        self.second = arena.put(_flat(moments.s_weights, moments.s_biases)) if adam else -1
+        s_shift = self.second - self.velocity if adam else 0
         self.saved = arena.put(np.concatenate(params))
+        scalars = arena.reserve(ck.N_SCALARS)
         w_off, b_off, at = [], [], 0
         for W in weights:
             w_off.append(at)
@@ -112,11 +123,21 @@ class _Plan:
         if not all(np.isfinite(p).all() for p in params):
             state[ck.BAD] = 1
         parts_at = epochs
-        D = np.full(epochs + PARTS, np.nan)
-        D[parts_at:] = 0.0
+        rates_at = epochs + PARTS
+        D = np.full(epochs + PARTS + epochs, np.nan)
+        D[parts_at:rates_at] = 0.0
+        D[rates_at:] = rates
 
         # Every product of one batch, as (M, N, K, a_op, b_op, ep, fp, bias_column, gather).
-        lr, beta, omb = dtype(learning_rate), dtype(momentum), dtype(1 - momentum)
+        if adam:
+            beta1, beta2, eps = adam
+            mode = ck.ADAM_UPDATE
+            update_fp = (dtype(beta1), dtype(1 - beta1), dtype(beta2), dtype(1 - beta2), dtype(eps))
+        else:
+            beta1 = beta2 = 0.0  # no bias correction: batch_cost writes 1 - 0**t, unread
+            mode = ck.UPDATE
+            update_fp = (dtype(momentum), dtype(1 - momentum))
+        lr = dtype(rates[0])  # unread: the update reads the epoch's rate at `scalars`
         l2c = dtype(l2 / m) if l2 else dtype(0)
         coef = float(l2) / (2 * m) if l2 else 0.0
 
@@ -142,11 +163,13 @@ class _Plan:
                 else:
                     b_op, g = (xt, n_x, 0), gather    # X_b^T(k, j) = XT[col k, j]
                 backward.append((sizes[l + 1], sizes[l], size, (dzs[l], size, 0), b_op,
-                                 (ck.UPDATE, 0, W_at[l], -1, b_at[l], vW_at[l], vb_at[l]),
-                                 (dtype(1.0 / size), l2c, lr, beta, omb), True, g))
+                                 (mode, 0, W_at[l], -1, b_at[l], vW_at[l], vb_at[l],
+                                  scalars, s_shift),
+                                 (dtype(1.0 / size), l2c, lr) + update_fp, True, g))
             return gather, forward, backward
 
         specs = [(start, size) + products_of(start, size) for start, size in batches]
+        betas = (np.float64(beta1), np.float64(beta2))
         workspace_size = 0
         for _, _, _, forward, backward in specs:
             for M, N, K, _a, _b, _ep, _fp, bias_column, _g in forward + backward:
@@ -173,14 +196,16 @@ class _Plan:
                 products[spec] = (Product(dtype, *spec, workspace=workspace), None, None)
             return products[spec]
 
-        for start, size, gather, forward, backward in specs:
+        for batch, (start, size, gather, forward, backward) in enumerate(specs):
+            # Adam's t of this batch: step + epoch * len(batches) + batch + 1
+            update = (scalars, rates_at, moments.step + batch + 1, len(batches))
             for spec in forward:
                 steps.append(product(spec))
             if l2:
                 steps.append((k["sum_squares"], PARTS, (F, I, Dd, self.theta, self.n_weights, parts_at)))
             steps.append((k["batch_cost"], 1,
                           (F, I, Dd, (n_out, size), (acts[-1], yt, dzs[-1], 0), gather, out_code,
-                           (coef, parts_at, PARTS))))
+                           (coef, parts_at, PARTS), update, betas)))
             for spec in backward:
                 steps.append(product(spec))
         steps.append((k["epoch_end"], grid, (F, I, self.theta, self.saved, n_params)))
@@ -194,12 +219,19 @@ class _Plan:
             else:
                 kernel[grid, THREADS, stream](*args)
 
-    def copy_back(self, weights, biases, velocities):
+    def copy_back(self, weights, biases, state):
         theta = self.F[self.theta:self.theta + self.n_params].copy_to_host()
         _scatter(theta, self.w_off, self.b_off, weights, biases)
-        if velocities is not None:
-            vel = self.F[self.velocity:self.velocity + self.n_params].copy_to_host()
-            _scatter(vel, self.w_off, self.b_off, velocities[0], velocities[1])
+        vel = self.F[self.velocity:self.velocity + self.n_params].copy_to_host()
+        _scatter(vel, self.w_off, self.b_off, state.v_weights, state.v_biases)
+        if self.second >= 0:
+            second = self.F[self.second:self.second + self.n_params].copy_to_host()
+            _scatter(second, self.w_off, self.b_off, state.s_weights, state.s_biases)
+
+
+def _flat(weights_part, biases_part):
+    """One flat array of per-layer arrays, all W then all b (the parameters' layout)."""
+    return np.concatenate([a.ravel() for a in weights_part] + [a.ravel() for a in biases_part])
 
 
 def _scatter(flat, w_off, b_off, weights, biases):

@@ -24,7 +24,9 @@ import math
 
 import numpy as np
 
-from .contract import LEAKY_SLOPE, OUTPUT_COSTS, check_output_activation
+from .contract import (ADAM, LEAKY_SLOPE, OUTPUT_COSTS, bias_correction, check_optimizer,
+                       check_output_activation, check_schedule, epoch_learning_rates,
+                       resolve_state)
 
 
 def _units_and_examples(Z, name="Z"):
@@ -341,6 +343,38 @@ def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
             param[i, k] = param[i, k] - learning_rate * velocity[i, k]
 
 
+def adam_step(param, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
+    """In place, the course's bias-corrected Adam for the ``t``-th update (``t`` from 1).
+
+    ``v = beta1 v + (1 - beta1) grad``; ``s = beta2 s + (1 - beta2) grad**2``;
+    ``param -= learning_rate (v / (1 - beta1**t)) / (sqrt(s / (1 - beta2**t)) + epsilon)``,
+    element by element, every constant in the parameter's dtype.
+    """
+    rows, columns = _units_and_examples(param, "param")
+    dtype = param.dtype.type
+    b1, one_minus_b1 = dtype(beta1), dtype(1 - beta1)
+    b2, one_minus_b2 = dtype(beta2), dtype(1 - beta2)
+    c1, c2 = dtype(bias_correction(beta1, t)), dtype(bias_correction(beta2, t))
+    lr, eps = dtype(learning_rate), dtype(epsilon)
+    for i in range(rows):
+        for k in range(columns):
+            g = grad[i, k]
+            v[i, k] = b1 * v[i, k] + one_minus_b1 * g
+            s[i, k] = b2 * s[i, k] + one_minus_b2 * (g * g)
+            v_hat = v[i, k] / c1
+            s_hat = s[i, k] / c2
+            # np.sqrt of a NumPy scalar keeps its dtype (math.sqrt would make it float64)
+            param[i, k] = param[i, k] - lr * v_hat / (np.sqrt(s_hat) + eps)
+
+
+def _update(param, grad, v, s, t, learning_rate, momentum, adam):
+    """The update of one parameter array: Adam (``adam = (beta1, beta2, epsilon)``) or descent."""
+    if adam is None:
+        gradient_descent_step(param, grad, v, learning_rate, momentum)
+    else:
+        adam_step(param, grad, v, s, t, learning_rate, *adam)
+
+
 # ---------------------------------------------------------------------------
 # 5. The network: prediction and a whole training run
 # ---------------------------------------------------------------------------
@@ -354,8 +388,8 @@ def forward(weights, biases, X, activations):
     return A
 
 
-def _batch_step(weights, biases, v_weights, v_biases, X, Y, activations,
-                learning_rate, momentum, l2, m_total):
+def _batch_step(weights, biases, state, t, X, Y, activations,
+                learning_rate, momentum, adam, l2, m_total):
     """Forward, cost, backward and update on one batch; returns the batch's loss sum
     (its cost times its size), or a non-finite number, in which case nothing is updated."""
     caches = []
@@ -374,8 +408,10 @@ def _batch_step(weights, biases, v_weights, v_biases, X, Y, activations,
         if layer < len(weights) - 1:
             dZ = activation_backward(dA, Z, activations[layer])
         dA, dW, db = linear_backward(dZ, A_prev, weights[layer], l2, m_total)
-        gradient_descent_step(weights[layer], dW, v_weights[layer], learning_rate, momentum)
-        gradient_descent_step(biases[layer], db, v_biases[layer], learning_rate, momentum)
+        s_W = None if adam is None else state.s_weights[layer]
+        s_b = None if adam is None else state.s_biases[layer]
+        _update(weights[layer], dW, state.v_weights[layer], s_W, t, learning_rate, momentum, adam)
+        _update(biases[layer], db, state.v_biases[layer], s_b, t, learning_rate, momentum, adam)
     return loss_sum
 
 
@@ -411,7 +447,9 @@ def _copy_into(destinations, sources):
 
 
 def train(weights, biases, X, Y, activations, epochs, learning_rate,
-          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None):
+          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
+          optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
+          schedule=None, state=None):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
@@ -421,6 +459,8 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     (drawn by the caller); required for mini-batches, ignored for full batch.
     ``velocities``: ``(v_weights, v_biases)`` carried between calls (updated in
     place); ``None`` starts them at zero.
+    ``optimizer``, ``beta1``, ``beta2``, ``epsilon``, ``schedule``, ``state``:
+    as in ``kernels.vectorized.train`` (conventions in ``kernels.contract``).
 
     The cost of an epoch is the mean loss of its forward passes plus the L2
     term ``l2 / (2 m) sum ||W||^2`` (``m`` the training-set size; each batch's
@@ -437,10 +477,12 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     full_batch = batch_size is None or batch_size >= m
     if not full_batch and orders is None:
         raise ValueError("orders (epochs, m) is required for mini-batch training")
-    if velocities is None:
-        velocities = ([np.zeros(W.shape, W.dtype) for W in weights],
-                      [np.zeros(b.shape, b.dtype) for b in biases])
-    v_weights, v_biases = velocities
+    code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
+    state = resolve_state(weights, biases, code, check_schedule(schedule)[0], state, velocities)
+    adam = (beta1, beta2, epsilon) if code == ADAM else None
+    # Python floats: a NumPy float64 would promote float32 scalar arithmetic (NEP 50)
+    rates = epoch_learning_rates(learning_rate, schedule, state.epoch, epochs).tolist()
+    n_batches = 1 if full_batch else -(-m // batch_size)
     costs = np.full(epochs, np.nan, dtype=np.float64)
     params = list(weights) + list(biases)
     saved = [np.empty(p.shape, p.dtype) for p in params]
@@ -453,14 +495,15 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
                 break
             _copy_into(saved, params)
             total = 0.0
-            for start in range(0, m, m if full_batch else batch_size):
+            for batch, start in enumerate(range(0, m, m if full_batch else batch_size)):
                 if full_batch:
                     Xb, Yb = X, Y
                 else:
                     Xb, Yb = _batch_columns(X, Y, orders[epoch], start, batch_size)
+                t = state.step + epoch * n_batches + batch + 1  # Adam's t: this update's number
                 total += l2_penalty(weights, l2, m) * Xb.shape[1]
-                total += _batch_step(weights, biases, v_weights, v_biases, Xb, Yb, activations,
-                                     learning_rate, momentum, l2, m)
+                total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
+                                     rates[epoch], momentum, adam, l2, m)
                 if not math.isfinite(total):
                     break
             costs[epoch] = total / m
@@ -471,4 +514,5 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
             # the last update is checked by no next epoch start: check it here
             if not _all_finite(params):
                 _copy_into(params, saved)
+    state.advance(costs, n_batches)
     return costs
