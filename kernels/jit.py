@@ -24,7 +24,9 @@ import sys
 import numpy as np
 
 from . import jit_products, jit_sweeps, jit_train
-from .contract import ACTIVATION_CODES, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_COSTS
+from .contract import (ACTIVATION_CODES, ADAM, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_COSTS,
+                       bias_correction, check_optimizer, check_schedule, epoch_learning_rates,
+                       resolve_state)
 from .jit_products import NN, NT, TN
 from .jit_sweeps import BACKWARD, DERIVATIVE, FORWARD, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 
@@ -391,9 +393,38 @@ def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
                          f"got {grad.shape} and {velocity.shape}")
     dtype = param.dtype.type
     # the training run's update sweep, with no L2, no 1/m and nothing saved
-    jit_train.update(param.reshape(-1), grad.reshape(-1), velocity.reshape(-1),
-                     param.reshape(-1)[:0], False, dtype(learning_rate), dtype(momentum),
-                     dtype(1 - momentum), dtype(0), dtype(1))
+    rule = (False, dtype(momentum), dtype(1 - momentum), dtype(0), dtype(0), dtype(1), dtype(1),
+            dtype(0))
+    flat = param.reshape(-1)
+    jit_train.update(flat, grad.reshape(-1), velocity.reshape(-1), flat[:0], flat[:0], False,
+                     dtype(learning_rate), dtype(0), dtype(1), rule)
+
+
+def adam_step(param, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
+    """In place, the course's bias-corrected Adam for the ``t``-th update (``t`` from 1).
+
+    ``v = beta1 v + (1 - beta1) grad``; ``s = beta2 s + (1 - beta2) grad**2``;
+    ``param -= learning_rate (v / (1 - beta1**t)) / (sqrt(s / (1 - beta2**t)) + epsilon)``,
+    in one compiled sweep (the training run's); ``1 - beta**t`` in float64, then the dtype's.
+    """
+    for name, x in (("param", param), ("v", v), ("s", s)):
+        if not isinstance(x, np.ndarray) or x.dtype.type not in _FLOATS:
+            raise TypeError(f"{name} must be a float32 or float64 ndarray (updated in place)")
+        if not (x.flags.c_contiguous and x.flags.writeable):
+            raise ValueError(f"{name} must be a writeable C-contiguous array (updated in place)")
+    grad = _float_array(grad, "grad")
+    _same_dtype(param.dtype, grad=grad, v=v, s=s)
+    if not (grad.shape == v.shape == s.shape == param.shape):
+        raise ValueError(f"grad, v and s must have the shape of param {param.shape}, "
+                         f"got {grad.shape}, {v.shape} and {s.shape}")
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
+        raise ValueError(f"t must be an integer >= 1 (the update's number), got {t!r}")
+    dtype = param.dtype.type
+    rule = (True, dtype(beta1), dtype(1 - beta1), dtype(beta2), dtype(1 - beta2),
+            dtype(bias_correction(beta1, t)), dtype(bias_correction(beta2, t)), dtype(epsilon))
+    flat = param.reshape(-1)
+    jit_train.update(flat, grad.reshape(-1), v.reshape(-1), s.reshape(-1), flat[:0], False,
+                     dtype(learning_rate), dtype(0), dtype(1), rule)
 
 
 # ---------------------------------------------------------------------------
@@ -442,7 +473,9 @@ def forward(weights, biases, X, activations):
 
 
 def train(weights, biases, X, Y, activations, epochs, learning_rate,
-          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None):
+          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
+          optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
+          schedule=None, state=None):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
@@ -452,6 +485,10 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     (drawn by the caller); required for mini-batches, ignored for full batch.
     ``velocities``: ``(v_weights, v_biases)`` carried between calls (updated in
     place); ``None`` starts them at zero.
+    ``optimizer``: ``"gradient_descent"`` (with ``momentum``) or ``"adam"``
+    (``beta1``, ``beta2``, ``epsilon``); ``schedule``: a ``contract.Schedule`` for the
+    learning rate of each epoch; ``state``: a ``contract.OptimizerState`` carried between
+    calls (exclusive with ``velocities``). See ``kernels.contract`` for the conventions.
 
     The cost of an epoch is the mean loss of its forward passes plus the L2
     term ``l2 / (2 m) sum ||W||^2`` (``m`` the training-set size; each batch's
@@ -494,21 +531,31 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
             raise ValueError(f"orders must have shape ({epochs}, {m}), got {orders.shape}")
         if orders.size and (orders.min() < 0 or orders.max() >= m):
             raise ValueError(f"orders must hold example indices in [0, {m})")
-    if velocities is None:
-        velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
-    v_weights, v_biases = velocities
-    if len(v_weights) != len(weights) or len(v_biases) != len(biases):
-        raise ValueError("velocities must hold one array per weight and per bias")
-    for name, params, vs in (("weights", weights, v_weights), ("biases", biases, v_biases)):
-        for l, (p, v) in enumerate(zip(params, vs)):
-            if not isinstance(v, np.ndarray) or v.dtype != dtype or v.shape != p.shape:
-                raise ValueError(f"velocities of {name}[{l}] must be an array of shape {p.shape} "
-                                 f"and dtype {dtype}")
-            if not (p.flags.writeable and v.flags.writeable):
-                raise ValueError(f"{name}[{l}] and its velocity must be writeable (trained in place)")
+    code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
+    if velocities is not None:
+        v_weights, v_biases = velocities
+        if len(v_weights) != len(weights) or len(v_biases) != len(biases):
+            raise ValueError("velocities must hold one array per weight and per bias")
+        for name, params, vs in (("weights", weights, v_weights), ("biases", biases, v_biases)):
+            for l, (p, v) in enumerate(zip(params, vs)):
+                if not isinstance(v, np.ndarray) or v.dtype != dtype or v.shape != p.shape:
+                    raise ValueError(f"velocities of {name}[{l}] must be an array of shape "
+                                     f"{p.shape} and dtype {dtype}")
+    state = resolve_state(weights, biases, code, check_schedule(schedule)[0], state, velocities)
+    moments = [state.v_weights, state.v_biases] + (
+        [state.s_weights, state.s_biases] if code == ADAM else [])
+    for name, params in (("weights", weights), ("biases", biases)):
+        for l, p in enumerate(params):
+            if not p.flags.writeable:
+                raise ValueError(f"{name}[{l}] must be writeable (trained in place)")
+    if not all(a.flags.writeable for group in moments for a in group):
+        raise ValueError("the velocities / optimizer state must be writeable (updated in place)")
+    rates = epoch_learning_rates(learning_rate, schedule, state.epoch, epochs)
     costs = np.full(epochs, np.nan)
     if epochs:
         _announce_compilation(dtype)
-        costs = jit_train.run(weights, biases, X, Y, codes, epochs, learning_rate, batch, momentum,
-                              l2, orders, (list(v_weights), list(v_biases)), LEAKY_SLOPE)
+        optimizer_rule = (float(code == ADAM), beta1 if code == ADAM else momentum, beta2, epsilon)
+        costs = jit_train.run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer_rule,
+                              l2, orders, state, LEAKY_SLOPE)
+    state.advance(costs, 1 if batch >= m else -(-m // batch))
     return costs

@@ -17,8 +17,8 @@ Per batch (``batch_step``):
 - backward, last layer first: ``dW`` and ``dA_prev`` products (``dA_prev`` with ``W`` before its
   update, never for the first layer), then one sweep for ``dZ = dA * g'`` and ``db``;
 - the update, one sweep per parameter: L2, momentum (the course's ``v = beta v + (1 - beta) dW``,
-  ``W -= alpha v``), saving the epoch's starting values on its first batch, and, as by-products,
-  ``sum W^2`` (the next batch's L2 term) and a finiteness check.
+  ``W -= alpha v``) or Adam, saving the epoch's starting values on its first batch, and, as a
+  by-product, a finiteness check.
 
 Each product goes through ``jit_products.product`` on the path ``jit_products.choose`` measured
 for its shape on this machine. The first layer's inputs come in the layout its products want: a
@@ -31,6 +31,8 @@ serial, and the element-wise sweeps are below the size from which a parallel reg
 between OpenBLAS calls, whose spinning threads slow a Numba region several times). The costs, the
 L2 term and the divergence rule are those of ``vectorized.train``.
 """
+
+import math
 
 import numpy as np
 from numba import njit
@@ -52,39 +54,44 @@ GATHER_ROWS_FROM = 8
 
 
 @njit(**_JIT)
-def update(param, grad, velocity, saved, save, lr, beta, one_minus_beta, l2c, inv_m):
-    """One parameter's update, in one sweep (flat arrays):
-    ``g = grad * inv_m (+ l2c * param)``, ``v = beta v + (1 - beta) g``, ``param -= lr v``;
-    the old values go to ``saved`` when ``save``. Returns ``(sum param^2, sum param * 0)``
-    of the new values: the L2 term of the next batch and a finiteness check (NaN iff a
-    parameter is not finite)."""
+def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
+    """One parameter's update, in one sweep (flat arrays): ``g = grad * inv_m (+ l2c * param)``,
+    then the optimiser's rule; returns a finiteness check of the new values (NaN iff one is not
+    finite); the old values go to ``saved`` when ``save``.
+
+    ``rule``: ``(adam, beta, one_minus_beta, beta2, one_minus_beta2, c1, c2, epsilon)`` in the
+    parameters' dtype. Gradient descent (``adam`` False): the course's momentum,
+    ``v = beta v + (1 - beta) g``, ``param -= lr v``. Adam: ``v`` as above with ``beta = beta1``,
+    ``s = beta2 s + (1 - beta2) g^2``, ``param -= lr (v / c1) / (sqrt(s / c2) + epsilon)`` with
+    the bias corrections ``c1 = 1 - beta1^t``, ``c2 = 1 - beta2^t`` of this update."""
+    adam, beta, one_minus_beta, beta2, one_minus_beta2, c1, c2, epsilon = rule
     n = param.size
-    sq = param.dtype.type(0)
-    fin = param.dtype.type(0)
     zero = param.dtype.type(0)
+    fin = zero
     if save:
         for i in range(n):
             saved[i] = param[i]
-    if l2c != zero:
+    if adam:
         for i in range(n):
             p = param[i]
             g = grad[i] * inv_m + l2c * p
-            v = beta * velocity[i] + one_minus_beta * g
-            velocity[i] = v
-            p = p - lr * v
+            vi = beta * v[i] + one_minus_beta * g
+            si = beta2 * s[i] + one_minus_beta2 * (g * g)
+            v[i] = vi
+            s[i] = si
+            p = p - lr * (vi / c1) / (np.sqrt(si / c2) + epsilon)
             param[i] = p
-            sq += p * p
             fin += p * zero
     else:
         for i in range(n):
-            g = grad[i] * inv_m
-            v = beta * velocity[i] + one_minus_beta * g
-            velocity[i] = v
-            p = param[i] - lr * v
+            p = param[i]
+            g = grad[i] * inv_m + l2c * p
+            vi = beta * v[i] + one_minus_beta * g
+            v[i] = vi
+            p = p - lr * vi
             param[i] = p
-            sq += p * p
             fin += p * zero
-    return sq, fin
+    return fin
 
 
 @njit(**_JIT)
@@ -95,9 +102,9 @@ def _restore(params, saved):
 
 
 @njit(**_JIT, inline="always")  # one call site: one compilation level less
-def batch_step(params, velocity, offsets, shapes, codes, paths, first_forms, A0, A0T, Y, slope,
-               lr, beta, one_minus_beta, l2c, acts, grad_a, grad_b, dW, work, db, colmax, colsum,
-               saved, save, sq):
+def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_forms, A0, A0T, Y,
+               slope, lr, rule, l2c, acts, grad_a, grad_b, dW, work, db, colmax, colsum, saved,
+               save):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
     ``offsets[l]``: where layer l's ``W`` starts in ``params`` (its ``b`` follows it);
@@ -156,13 +163,11 @@ def batch_step(params, velocity, offsets, shapes, codes, paths, first_forms, A0,
             product(NT, paths[0, 1], dZ, A0, g, work)
         else:
             product(NN, paths[0, 1], dZ, A0T, g, work)
-        w_sq, w_fin = update(params[p:p + n_w], dW[:n_w], velocity[p:p + n_w], saved[p:p + n_w],
-                              save, lr, beta, one_minus_beta, l2c, inv_m)
-        b_sq, b_fin = update(params[p + n_w:p + n_w + n_l], db[:n_l],
-                              velocity[p + n_w:p + n_w + n_l], saved[p + n_w:p + n_w + n_l],
-                              save, lr, beta, one_minus_beta, zero, dtype.type(1))
-        sq[l] = w_sq
-        fin += w_fin + b_fin
+        bias = slice(p + n_w, p + n_w + n_l)
+        fin += update(params[p:p + n_w], dW[:n_w], velocity[p:p + n_w], moments[p:p + n_w],
+                      saved[p:p + n_w], save, lr, l2c, inv_m, rule)
+        fin += update(params[bias], db[:n_l], velocity[bias], moments[bias], saved[bias], save,
+                      lr, zero, dtype.type(1), rule)
         if l > 0:
             derivative_from_output(dA_prev, A_prev, codes[l - 1], slope, db, inv_m)
         use_a = not use_a
@@ -170,8 +175,8 @@ def batch_step(params, velocity, offsets, shapes, codes, paths, first_forms, A0,
 
 
 @njit(**_JIT)
-def train_kernel(params, velocity, offsets, shapes, codes, paths, first_forms, X, XT, Y, slope,
-                 epochs, lr, beta, one_minus_beta, l2, batch_size, orders, costs, make_X, make_XT,
+def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first_forms, X, XT, Y,
+                 slope, epochs, rates, optimizer, l2, batch_size, orders, costs, make_X, make_XT,
                  work):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
@@ -179,6 +184,11 @@ def train_kernel(params, velocity, offsets, shapes, codes, paths, first_forms, X
     missing layout from the other once per call. Mini-batches are gathered from ``XT`` (row
     copies) when there is one, else from ``X`` (column gathers). ``work``: the TILES path's
     buffer, or None when no product takes that path (its kernels are then not compiled in).
+
+    ``rates``: the learning rate of each epoch (float64); ``optimizer``: ``(adam, beta, beta2,
+    epsilon, first_update)`` in float64 (``beta``: momentum, or Adam's beta1; ``first_update``:
+    Adam's t of the first update of this call); ``moments``: Adam's second moments (empty for
+    gradient descent), laid out like ``params``.
     """
     dtype = Y.dtype
     zero = dtype.type(0)
@@ -196,6 +206,9 @@ def train_kernel(params, velocity, offsets, shapes, codes, paths, first_forms, X
     by_example = XT.shape[0] > 0
     l2c = dtype.type(l2 / m)
     l2_cost = l2 / (2.0 * m)
+    adam, beta, beta2, epsilon, first_update = optimizer
+    use_adam = adam != 0.0
+    n_batches = (m + mb - 1) // mb
 
     # work buffers, once per call
     act_size = 0
@@ -217,10 +230,6 @@ def train_kernel(params, velocity, offsets, shapes, codes, paths, first_forms, X
     x_batch = np.empty(0 if full else n_x * mb, dtype)
     y_batch = np.empty(0 if full else n_y * mb, dtype)
     no_input = matrix_view(x_batch, 0, 0, 0)
-    sq = np.empty(L, dtype)
-    for l in range(L):
-        n_l, n_in = shapes[l, 0], shapes[l, 1]
-        sq[l] = sum_squares(params[offsets[l]:offsets[l] + n_l * n_in])
     finite = finite_check(params) == zero
     have_saved = False
 
@@ -231,13 +240,24 @@ def train_kernel(params, velocity, offsets, shapes, codes, paths, first_forms, X
             return
         saved_now = False  # does `saved` hold this epoch's start yet?
         total = 0.0
+        lr = dtype.type(rates[epoch])
         for start in range(0, m, mb):
+            t = first_update + epoch * n_batches + start // mb  # Adam's t of this update
+            c1, c2 = 1.0, 1.0
+            if use_adam:
+                c1 = 1.0 - math.pow(beta, t)
+                c2 = 1.0 - math.pow(beta2, t)
+            rule = (use_adam, dtype.type(beta), dtype.type(1.0 - beta), dtype.type(beta2),
+                    dtype.type(1.0 - beta2), dtype.type(c1), dtype.type(c2), dtype.type(epsilon))
             nb = min(mb, m - start)
-            # the L2 term of this batch, from the current weights (NaN/inf when they are not)
-            s = 0.0
-            for l in range(L):
-                s += np.float64(sq[l])
-            total += l2_cost * s * nb
+            # the L2 term of this batch, from the current weights (NaN/inf when they are not);
+            # summed afresh each batch, so that a run cut into calls adds the same numbers
+            if l2 != 0.0:
+                s = 0.0
+                for l in range(L):
+                    n_w = shapes[l, 0] * shapes[l, 1]
+                    s += np.float64(sum_squares(params[offsets[l]:offsets[l] + n_w]))
+                total += l2_cost * s * nb
             if full:
                 Xb, XbT, Yb = X, XT, Y
             else:
@@ -264,15 +284,17 @@ def train_kernel(params, velocity, offsets, shapes, codes, paths, first_forms, X
                         for j in range(nb):
                             dst[j] = src[idx[j]]
                     XbT = no_input
-            loss, fin = batch_step(params, velocity, offsets, shapes, codes, paths, first_forms,
-                                   Xb, XbT, Yb, slope, lr, beta, one_minus_beta, l2c, acts, grad_a,
-                                   grad_b, dW, work, db, colmax, colsum, saved, not saved_now, sq)
+            loss, fin = batch_step(params, velocity, moments, offsets, shapes, codes, paths,
+                                   first_forms, Xb, XbT, Yb, slope, lr, rule, l2c, acts, grad_a,
+                                   grad_b, dW, work, db, colmax, colsum, saved, not saved_now)
             total += loss
             if not np.isfinite(loss):
                 break
             saved_now = True
             have_saved = True
             finite = fin == zero
+            if not finite and start + mb < m:
+                total = np.nan  # the next batch's L2 term would be (the reference's rule)
             if not np.isfinite(total):
                 break
         costs[epoch] = total / m
@@ -367,16 +389,18 @@ def _work(shapes, paths, dtype):
     return np.empty(jit_products.work_size(int((shapes[:, 0] * shapes[:, 1]).max()), 1, 1), dtype)
 
 
-def run(weights, biases, X, Y, codes, epochs, learning_rate, batch, momentum, l2, orders,
-        velocities, slope):
-    """Train ``weights``/``biases`` (and ``velocities``) in place; return the costs (see
-    ``jit.train``, which checks every argument before calling this)."""
+def run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, orders, state, slope):
+    """Train ``weights``/``biases`` and the moments of ``state`` (a ``contract.OptimizerState``)
+    in place; return the costs (see ``jit.train``, which checks every argument first).
+    ``rates``: the learning rate of each epoch; ``optimizer``: ``(adam, beta, beta2, epsilon)``."""
     dtype = X.dtype
-    dt = dtype.type
     n_x, m = X.shape
     nb = min(batch, m)
     params, offsets, shapes = flatten(weights, biases)
-    velocity, _, _ = flatten(*velocities)
+    velocity, _, _ = flatten(state.v_weights, state.v_biases)
+    adam = state.s_weights is not None and optimizer[0]
+    moments = (flatten(state.s_weights, state.s_biases)[0] if adam
+               else np.empty(0, dtype))
     (X_in, XT_in, make_X, make_XT, forward_form, dW_form, forward_path,
      dW_path) = _first_layer_plan(X, shapes[0, 0], batch, dtype)
     paths = np.zeros((len(shapes), 3), np.int64)
@@ -389,12 +413,15 @@ def run(weights, biases, X, Y, codes, epochs, learning_rate, batch, momentum, l2
     if not _writeable_c(Y):
         Y = np.array(Y, order="C")
     costs = np.full(epochs, np.nan)
-    train_kernel(params, velocity, offsets, shapes, np.asarray(codes, np.int64), paths,
-                 np.array([forward_form, dW_form], np.int64), X_in, XT_in, Y, dt(slope), epochs,
-                 dt(learning_rate), dt(momentum), dt(1 - momentum), float(l2), batch, orders,
-                 costs, make_X, make_XT, _work(shapes, paths, dtype))
+    rule = tuple(float(x) for x in optimizer) + (float(state.step + 1),)
+    train_kernel(params, velocity, moments, offsets, shapes, np.asarray(codes, np.int64), paths,
+                 np.array([forward_form, dW_form], np.int64), X_in, XT_in, Y, dtype.type(slope),
+                 epochs, np.asarray(rates, np.float64), rule, float(l2), batch, orders, costs,
+                 make_X, make_XT, _work(shapes, paths, dtype))
     unflatten_into(params, offsets, weights, biases)
-    unflatten_into(velocity, offsets, *velocities)
+    unflatten_into(velocity, offsets, state.v_weights, state.v_biases)
+    if adam:
+        unflatten_into(moments, offsets, state.s_weights, state.s_biases)
     return costs
 
 

@@ -5,10 +5,6 @@ with a per-epoch learning-rate schedule, in every variant: the per-function
 ``adam_step`` and the whole-run ``train``, each held against ``vectorized``,
 Adam against two steps worked by hand, the schedules against their values,
 and chunked calls (``state`` carried) against one call.
-
-The numba variant is being rewritten; its tests are strict xfails, so that they
-fail loudly (XPASS) the day ``kernels.jit`` implements the contract and the
-marker has to go.
 """
 
 import numpy as np
@@ -20,18 +16,10 @@ from kernels import vectorized as ref
 from kernels.contract import (OPTIMIZERS, SCHEDULES, OptimizerState, Schedule, bias_correction,
                               epoch_learning_rates, learning_rate_at)
 
-JIT_PENDING = pytest.mark.xfail(strict=True, reason="not yet implemented in jit "
-                                "(kernels/jit.py is being rewritten)")
-
-
-def _variant_params(names):
-    return [pytest.param(name, marks=JIT_PENDING) if name == "numba" else name for name in names]
-
-
 #: Every variant; the CUDA one runs under the simulator (tests/conftest.py) or a GPU.
-VARIANTS = _variant_params(["loops", "numpy", "numba", "cuda"])
+VARIANTS = ["loops", "numpy", "numba", "cuda"]
 #: Every variant but the reference.
-OTHERS = _variant_params(["loops", "numba", "cuda"])
+OTHERS = ["loops", "numba", "cuda"]
 
 
 def variant(name):

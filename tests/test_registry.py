@@ -92,18 +92,6 @@ def test_every_variant_name_maps_to_a_module_name():
 
 VARIANTS_TO_COMPARE = ["loops", "numba", "cuda"]
 
-#: Contract items a variant does not have yet: left out of the comparisons below and
-#: tracked by a strict xfail (test_pending_contract_items), which fails as soon as the
-#: variant has them, so that this entry is then removed. Issue 11: the optimisers land
-#: in kernels.jit after the lead's rewrite (contract in kernels/contract.py).
-PENDING = {"numba": {"functions": ("adam_step",),
-                     "train": ("optimizer", "beta1", "beta2", "epsilon", "schedule", "state")}}
-
-
-def _pending(variant, kind):
-    return PENDING.get(variant, {}).get(kind, ())
-
-
 def test_reference_exposes_the_contract():
     names = definition_order(vectorized)
     for group in (["sigmoid", "sigmoid_derivative", "tanh", "relu", "leaky_relu", "linear",
@@ -118,8 +106,7 @@ def test_reference_exposes_the_contract():
 @pytest.mark.parametrize("variant", VARIANTS_TO_COMPARE)
 def test_same_public_functions_in_the_same_order(variant):
     module = variant_module(variant)
-    expected = [name for name in definition_order(vectorized)
-                if name not in _pending(variant, "functions")]
+    expected = definition_order(vectorized)
     actual = definition_order(module)
     missing = [name for name in expected if name not in actual]
     extra = [name for name in actual if name not in expected]
@@ -136,22 +123,9 @@ def test_same_parameters_and_defaults(variant):
     for name, function in reference.items():
         if name not in functions:
             continue  # reported by the test above
-        expected = [(p.name, p.default) for p in inspect.signature(function).parameters.values()
-                    if p.name not in _pending(variant, name)]
+        expected = [(p.name, p.default) for p in inspect.signature(function).parameters.values()]
         actual = [(p.name, p.default) for p in inspect.signature(functions[name]).parameters.values()]
         assert actual == expected, f"{variant}.{name}"
-
-
-@pytest.mark.parametrize("variant", [
-    pytest.param(variant, marks=pytest.mark.xfail(strict=True, reason="not yet implemented"))
-    for variant in PENDING])
-def test_pending_contract_items(variant):
-    module = variant_module(variant)
-    functions = public_functions(module)
-    assert set(_pending(variant, "functions")) <= set(functions)
-    for name in set(PENDING[variant]) - {"functions"}:
-        parameters = inspect.signature(functions[name]).parameters
-        assert set(_pending(variant, name)) <= set(parameters), f"{variant}.{name}"
 
 
 # ---------------------------------------------------------------------------
