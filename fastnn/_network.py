@@ -19,8 +19,9 @@ from ._base import BaseEstimator
 from ._threading import kernel_guard
 from .progress import make_progress
 from .validation import (INITS, check_activations, check_backend, check_choice, check_dtype,
-                         check_hidden, check_integer, check_real, check_same_length, check_seed,
-                         check_X, check_y_present, feature_names_of)
+                         check_feature_names, check_hidden, check_integer, check_real,
+                         check_same_length, check_seed, check_X, check_y_present,
+                         fit_feature_names)
 
 #: The seed used when ``seed=None``: fits are reproducible by default.
 DEFAULT_SEED = 0
@@ -98,7 +99,7 @@ class Network(BaseEstimator):
         name = type(self).__name__
         config = self._config()
         check_y_present(y, name)
-        feature_names = feature_names_of(X)
+        feature_names = fit_feature_names(self, X, config.warm_start)
         X = check_X(X, check_finite=False)  # checked from its column sums in prepare_inputs
         targets = self._prepare_targets(y, config)
         check_same_length(X, targets.labels)
@@ -197,6 +198,7 @@ class Network(BaseEstimator):
     def _output(self, X):
         """``Z[L]`` (before the output activation), examples as rows ``(m, n_out)``."""
         self._check_fitted()
+        check_feature_names(self, X)
         X = check_X(X, n_features=self.n_features_in_, estimator_name=type(self).__name__)
         backend = check_backend(self.backend)
         first = self.parameters_.get("W1") if isinstance(self.parameters_, dict) else None

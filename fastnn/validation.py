@@ -188,14 +188,86 @@ def check_X(X, name="X", n_features=None, estimator_name="the estimator", check_
 
 
 def feature_names_of(X):
-    """The column names of a data frame (all strings), else None."""
-    columns = getattr(X, "columns", None)
+    """The feature names of ``X``, as scikit-learn's ``_get_feature_names``.
+
+    A data frame's column names as an object array when they are all strings;
+    None for an array, a frame without columns or with non-string names;
+    TypeError when strings are mixed with other names (scikit-learn's message).
+    """
+    # pandas, polars, dask and modin frames have ``columns``; pyarrow tables ``column_names``
+    columns = getattr(X, "column_names", None)
     if columns is None:
+        columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
         return None
-    names = list(columns)
-    if names and all(isinstance(name, str) for name in names):
-        return np.asarray(names, dtype=object)
+    names = np.asarray(list(columns), dtype=object)
+    if len(names) == 0:
+        return None
+    types = sorted(t.__qualname__ for t in {type(name) for name in names})
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type.")
+    if types == ["str"]:
+        return names
     return None
+
+
+def _listed(names, most=5):
+    lines = [f"- {name}\n" for name in names[:most]]
+    return "".join(lines) + ("- ...\n" if len(names) > most else "")
+
+
+def check_feature_names(estimator, X):
+    """``X``'s feature names against the fitted ``feature_names_in_`` (scikit-learn's
+    ``_check_feature_names(estimator, X, reset=False)``, its messages word for word).
+
+    ValueError when both have names and they differ (in names or in order); a
+    UserWarning when only one of them has names.
+    """
+    fitted = getattr(estimator, "feature_names_in_", None)
+    given = feature_names_of(X)
+    name = type(estimator).__name__
+    if fitted is None and given is None:
+        return
+    if fitted is None:
+        warnings.warn(f"X has feature names, but {name} was fitted without feature names",
+                      UserWarning, stacklevel=4)
+        return
+    if given is None:
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
+                      "feature names", UserWarning, stacklevel=4)
+        return
+    fitted = np.asarray(fitted, dtype=object)
+    if len(fitted) == len(given) and not np.any(fitted != given):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unexpected = sorted(set(given) - set(fitted))
+    missing = sorted(set(fitted) - set(given))
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + _listed(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + _listed(missing)
+    if not missing and not unexpected:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
+
+
+def fit_feature_names(estimator, X, warm_start):
+    """The ``feature_names_in_`` a fit on ``X`` leaves, as scikit-learn's MLP does.
+
+    A fresh fit takes ``X``'s names (None: the attribute is removed). A fit that
+    continues from fitted parameters (``warm_start``) checks ``X`` against the
+    names it was fitted with, and keeps them.
+    """
+    if warm_start and hasattr(estimator, "parameters_"):
+        check_feature_names(estimator, X)
+        return getattr(estimator, "feature_names_in_", None)
+    return feature_names_of(X)
 
 
 def check_y_present(y, estimator_name):

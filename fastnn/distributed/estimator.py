@@ -25,7 +25,7 @@ from .._base import ClassifierMixin
 from .._network import DEFAULT_SEED
 from ..progress import make_progress
 from ..training import draw_orders
-from ..validation import check_integer, check_y_present, feature_names_of
+from ..validation import check_integer, check_y_present, fit_feature_names
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
 from .partitions import (as_dask_arrays, check_summaries, column_moments, distinct_labels,
                          persist_partitions, summarize_blocks)
@@ -61,7 +61,8 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
     check_y_present(y, name)
     classification = isinstance(estimator, ClassifierMixin)
 
-    feature_names = feature_names_of(X)  # a dask DataFrame's columns, as for pandas
+    # a dask DataFrame's columns, as for pandas (a warm start checks them)
+    feature_names = fit_feature_names(estimator, X, config.warm_start)
     X, y = as_dask_arrays(client, X, y)
     blocks = summarize_blocks(client, X, y, classification)
     n_features = check_summaries(blocks.summaries, classification)
