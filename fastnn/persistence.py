@@ -6,15 +6,22 @@ hyperparameters, the fitted scalars) and one array per fitted array:
 ``W1``, ``b1``, ..., ``history_``, ``classes_``, ``feature_names_in_``.
 It is read with ``allow_pickle=False``, so loading never runs code, and
 written to a temporary file in the same folder that is then renamed over
-``path``, so a crash never leaves half a model behind.
+``path``, so a crash never leaves half a model behind. The file gets the mode
+an ordinary new file gets (from the umask), or keeps the mode of the file it
+replaces; errors name ``path``; the temporary files of saves that were killed
+are removed by the next save in that folder (see ``_remove_leftovers``).
 
 Everything is checked on load: a truncated, corrupted or foreign file, or one
 written by a newer format version, raises ValueError saying so.
 """
 
+import errno
 import json
 import os
-import tempfile
+import secrets
+import socket
+import stat
+import time
 import zipfile
 
 import numpy as np
@@ -124,13 +131,118 @@ def save(model, path):
     arrays["metadata"] = np.array(json.dumps(metadata))
 
     path = os.fspath(path)
+    try:
+        _write_atomically(path, arrays)
+    except OSError as error:
+        raise _naming(error, path) from None
+
+
+# ---------------------------------------------------------------------------
+# Writing a file atomically, as an ordinary file would be written
+# ---------------------------------------------------------------------------
+
+#: Temporary files are ``.fastnn-<host>-<pid>-<token>.tmp`` beside the target.
+TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".fastnn-", ".tmp"
+#: A temporary file untouched this long (seconds) is a leftover whoever wrote it: a
+#: save in progress writes continuously, and its owner's pid cannot be checked from
+#: another machine sharing the folder (NFS).
+STALE_SECONDS = 3600
+
+
+def _host_tag():
+    """This machine's name, made safe for a file name (no '-': it separates the fields)."""
+    name = socket.gethostname() or "localhost"
+    return "".join(c if c.isalnum() or c in "._" else "_" for c in name)[:64]
+
+
+def _naming(error, path):
+    """``error`` (an OSError that may name the temporary file) naming ``path`` instead,
+    of the same class (FileNotFoundError, PermissionError, ...)."""
+    if error.errno is None:
+        return OSError(f"could not save the model to {path}: {error}")
+    return OSError(error.errno, error.strerror, path)
+
+
+def _process_gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):  # another user's process: alive
+        return False
+    return False
+
+
+def _remove_leftovers(folder, now=None):
+    """Remove temporary files of saves that died (killed, out of power) in ``folder``.
+
+    A temporary file of this machine whose process is gone is removed at once;
+    any temporary file (another machine's, an older naming) is removed once it
+    has not been modified for ``STALE_SECONDS``. Files of saves in progress
+    (their process alive, their file written to) are left alone.
+    """
+    now = time.time() if now is None else now
+    host = _host_tag()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(TEMPORARY_PREFIX) and name.endswith(TEMPORARY_SUFFIX)):
+            continue
+        candidate = os.path.join(folder, name)
+        try:
+            info = os.lstat(candidate)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        fields = name[len(TEMPORARY_PREFIX):-len(TEMPORARY_SUFFIX)].rsplit("-", 2)
+        dead = (len(fields) == 3 and fields[0] == host and fields[1].isdigit()
+                and _process_gone(int(fields[1])))
+        if dead or now - info.st_mtime > STALE_SECONDS:
+            try:
+                os.unlink(candidate)
+            except OSError:  # removed by another save meanwhile, or not ours to remove
+                pass
+
+
+def _write_atomically(path, arrays):
+    """``np.savez(arrays)`` to a temporary file beside ``path``, renamed over it.
+
+    The temporary file is created with mode 0o666, so the kernel applies the
+    umask (and a folder's default ACL) as for any new file; an existing file's
+    mode (and group, where allowed) is copied to it before the rename.
+    """
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".fastnn-", suffix=".tmp")
+    _remove_leftovers(folder)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) \
+        | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        temporary = os.path.join(folder, f"{TEMPORARY_PREFIX}{_host_tag()}-{os.getpid()}-"
+                                         f"{secrets.token_hex(6)}{TEMPORARY_SUFFIX}")
+        try:
+            handle = os.open(temporary, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())
+        try:
+            existing = os.stat(path)
+        except FileNotFoundError:
+            existing = None
+        if existing is not None:
+            os.chmod(temporary, stat.S_IMODE(existing.st_mode))
+            try:
+                os.chown(temporary, -1, existing.st_gid)
+            except OSError:  # not a member of that group: the folder's group stays
+                pass
         os.replace(temporary, path)
     except BaseException:
         try:

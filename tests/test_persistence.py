@@ -189,3 +189,127 @@ def test_metadata_that_is_not_json_is_refused(saved):
     np.savez(saved, **arrays)
     with pytest.raises(ValueError, match="not JSON"):
         fastnn.load(saved)
+
+
+# ---------------------------------------------------------------------------
+# Saving as an ordinary file: mode, errors, leftovers (issue 12, point 2)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fitted():
+    return fastnn.MLPClassifier(hidden=(4,), epochs=2, backend="numpy").fit(X, Y)
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, and put the old one back."""
+    previous = os.umask(0o022)
+    yield lambda mask: os.umask(mask)
+    os.umask(previous)
+
+
+def _mode(path):
+    return os.stat(path).st_mode & 0o777
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_new_file_mode_comes_from_the_umask(fitted, tmp_path, umask, mask, mode):
+    umask(mask)
+    fastnn.save(fitted, tmp_path / "m.npz")
+    assert _mode(tmp_path / "m.npz") == mode
+
+
+def test_existing_file_keeps_its_mode(fitted, tmp_path, umask):
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o640)
+    umask(0o077)
+    fastnn.save(fitted, path)
+    assert _mode(path) == 0o640
+    assert fastnn.load(path).n_features_in_ == X.shape[1]
+
+
+def test_save_errors_name_the_users_path(fitted, tmp_path):
+    missing = tmp_path / "no such folder" / "m.npz"
+    with pytest.raises(FileNotFoundError) as caught:
+        fastnn.save(fitted, missing)
+    assert caught.value.filename == str(missing) and ".fastnn-" not in str(caught.value)
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError) as caught:
+        fastnn.save(fitted, folder)
+    assert caught.value.filename == str(folder) and ".fastnn-" not in str(caught.value)
+    assert os.listdir(folder) == [] and sorted(os.listdir(tmp_path)) == ["a folder"]
+
+
+def test_write_errors_name_the_users_path(fitted, tmp_path, monkeypatch):
+    import errno
+
+    def full(file, **arrays):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(persistence.np, "savez", full)
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        fastnn.save(fitted, tmp_path / "m.npz")
+    assert caught.value.errno == errno.ENOSPC
+    assert caught.value.filename == str(tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_leftovers_of_dead_saves_are_removed_by_the_next_save(fitted, tmp_path):
+    host = persistence._host_tag()
+    dead = tmp_path / f".fastnn-{host}-{_dead_pid()}-0badc0de.tmp"
+    alive = tmp_path / f".fastnn-{host}-{os.getpid()}-feedf00d.tmp"  # a save in progress
+    other_host = tmp_path / ".fastnn-elsewhere-12345-00000001.tmp"  # pid means nothing here
+    old_style = tmp_path / ".fastnn-k1q_oqbq.tmp"  # mkstemp's name, from earlier versions
+    unrelated = tmp_path / ".fastnn-notes.txt"
+    for leftover in (dead, alive, other_host, old_style, unrelated):
+        leftover.write_bytes(b"x" * 100)
+    stale = os.stat(old_style).st_mtime - 2 * persistence.STALE_SECONDS
+    os.utime(old_style, (stale, stale))
+    fastnn.save(fitted, tmp_path / "m.npz")
+    left = set(os.listdir(tmp_path))
+    assert dead.name not in left and old_style.name not in left  # removed
+    assert {alive.name, other_host.name, unrelated.name, "m.npz"} == left  # kept
+    os.utime(other_host, (stale, stale))
+    fastnn.save(fitted, tmp_path / "m.npz")
+    assert other_host.name not in set(os.listdir(tmp_path))  # untouched for too long
+
+
+def test_a_save_killed_half_way_leaves_nothing_after_the_next_save(fitted, tmp_path):
+    """kill -9 in the middle of writing, then a save in the same folder: no leftover."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    fastnn.save(fitted, tmp_path / "m.npz")
+    script = (
+        "import sys, time, fastnn\n"
+        "from fastnn import persistence\n"
+        "def slow(file, **arrays):\n"
+        "    file.write(b'x' * 4096); file.flush(); print('writing', flush=True); time.sleep(60)\n"
+        "persistence.np.savez = slow\n"
+        "fastnn.save(fastnn.load(sys.argv[1]), sys.argv[1])\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "m.npz")],
+                             stdout=subprocess.PIPE, text=True,
+                             cwd=os.path.dirname(os.path.dirname(fastnn.__file__)))
+    try:
+        assert child.stdout.readline().strip() == "writing"
+        assert any(name.endswith(".tmp") for name in os.listdir(tmp_path))
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    time.sleep(0.01)
+    fastnn.save(fitted, tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == ["m.npz"]
