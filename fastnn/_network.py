@@ -19,7 +19,7 @@ from ._base import BaseEstimator
 from ._threading import kernel_guard
 from .progress import make_progress
 from .validation import (INITS, check_activations, check_backend, check_choice, check_dtype,
-                         check_feature_names, check_hidden, check_integer, check_real,
+                         check_fitted_X, check_hidden, check_integer, check_real,
                          check_same_length, check_seed, check_X, check_y_present,
                          fit_feature_names)
 
@@ -198,8 +198,7 @@ class Network(BaseEstimator):
     def _output(self, X):
         """``Z[L]`` (before the output activation), examples as rows ``(m, n_out)``."""
         self._check_fitted()
-        check_feature_names(self, X)
-        X = check_X(X, n_features=self.n_features_in_, estimator_name=type(self).__name__)
+        X = check_fitted_X(self, X)  # feature names, shape, finite, in the model's dtype
         backend = check_backend(self.backend)
         first = self.parameters_.get("W1") if isinstance(self.parameters_, dict) else None
         dtype = getattr(first, "dtype", None)

@@ -222,7 +222,7 @@ def _listed(names, most=5):
     return "".join(lines) + ("- ...\n" if len(names) > most else "")
 
 
-def check_feature_names(estimator, X):
+def check_feature_names(estimator, X, stacklevel=4):
     """``X``'s feature names against the fitted ``feature_names_in_`` (scikit-learn's
     ``_check_feature_names(estimator, X, reset=False)``, its messages word for word).
 
@@ -236,11 +236,11 @@ def check_feature_names(estimator, X):
         return
     if fitted is None:
         warnings.warn(f"X has feature names, but {name} was fitted without feature names",
-                      UserWarning, stacklevel=4)
+                      UserWarning, stacklevel=stacklevel)
         return
     if given is None:
         warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
-                      "feature names", UserWarning, stacklevel=4)
+                      "feature names", UserWarning, stacklevel=stacklevel)
         return
     fitted = np.asarray(fitted, dtype=object)
     if len(fitted) == len(given) and not np.any(fitted != given):
@@ -255,6 +255,31 @@ def check_feature_names(estimator, X):
     if not missing and not unexpected:
         message += "Feature names must be in the same order as they were in fit.\n"
     raise ValueError(message)
+
+
+def model_dtype(estimator):
+    """The dtype the fitted model predicts in: its parameters' (float32/float64)."""
+    parameters = getattr(estimator, "parameters_", None)
+    first = parameters.get("W1") if isinstance(parameters, dict) else None
+    dtype = getattr(first, "dtype", None)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def check_fitted_X(estimator, X):
+    """``X`` for a fitted model's forward pass: feature names as in fit, the fitted
+    number of columns, finite, and within the range of the model's dtype (a
+    float32 model given 1e39 would compute with infinity)."""
+    check_feature_names(estimator, X, stacklevel=5)  # the warning points at predict's caller
+    X = check_X(X, n_features=estimator.n_features_in_, estimator_name=type(estimator).__name__)
+    dtype = model_dtype(estimator)
+    if X.dtype.kind == "f" and X.dtype.itemsize > dtype.itemsize:
+        largest = float(np.finfo(dtype).max)
+        peak = max(abs(float(X.max())), abs(float(X.min())))
+        if peak > largest:
+            raise ValueError(f"X has values up to {peak:.3g} in magnitude, beyond the range of "
+                             f"the model's dtype {dtype.name} (largest {largest:.3g}): rescale "
+                             "X as it was in fit, or fit with dtype='float64'")
+    return X
 
 
 def fit_feature_names(estimator, X, warm_start):

@@ -192,6 +192,4 @@ def _scaling(config, blocks, targets, n_features):
 
 def _mean_and_scale(mean, std):
     """The estimators' rule (``fastnn.scaling``), from moments: constant columns get scale 1."""
-    scale = std.copy()
-    scale[~(scale > 1e-12 * np.maximum(np.abs(mean), 1.0))] = 1.0
-    return mean, scale
+    return mean, scaling.scale_from(mean, std)
