@@ -124,7 +124,7 @@ def _is_sparse(X):
     return sparse is not None and sparse.issparse(X)
 
 
-def _as_float_array(X, name):
+def as_float_array(X, name):
     """``np.asarray(X)`` converted to float64, with a clear error for what is not numeric."""
     if _is_sparse(X):
         raise TypeError(f"{name} is a sparse matrix: sparse input is not supported; "
@@ -165,7 +165,7 @@ def check_X(X, name="X", n_features=None, estimator_name="the estimator", check_
     ``check_finite=False`` leaves the NaN/inf check to the caller.
     Returns a NumPy array (dtype as given if numeric, else float64).
     """
-    array = _as_float_array(X, name)
+    array = as_float_array(X, name)
     if array.ndim != 2:
         hint = (" Reshape your data either using array.reshape(-1, 1) if your data has a "
                 "single feature or array.reshape(1, -1) if it contains a single sample."
@@ -332,6 +332,17 @@ def check_labels(y):
                          "multi-output and multi-label classification are not supported")
     if labels.size == 0:
         raise ValueError("y has no labels (0 samples)")
+    check_label_kinds(labels)
+    classes, indices = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"y has only 1 class ({classes[0]!r}): a classifier needs at least "
+                         "2 classes to learn from")
+    return classes, indices.reshape(-1)
+
+
+def check_label_kinds(labels):
+    """The label rules of ``check_labels`` on a 1-D array (any number of classes):
+    labels of one kind (numbers or strings), not complex, integral if numeric."""
     kind = labels.dtype.kind
     if kind == "c" or (kind == "O" and any(isinstance(v, complex) for v in labels)):
         raise ValueError("Complex data not supported: y holds complex numbers")
@@ -351,11 +362,6 @@ def check_labels(y):
         _check_class_values(labels)
     elif kind not in "biuUS":
         raise ValueError(f"Unknown label type: y has dtype {labels.dtype}")
-    classes, indices = np.unique(labels, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(f"y has only 1 class ({classes[0]!r}): a classifier needs at least "
-                         "2 classes to learn from")
-    return classes, indices.reshape(-1)
 
 
 def _check_class_values(values):
@@ -370,7 +376,7 @@ def check_targets(y):
     """Regression targets: float64 ``(m, n_outputs)`` and whether y was 1-D."""
     if _is_sparse(y):
         raise TypeError("y is a sparse matrix: sparse input is not supported")
-    array = _as_float_array(y, "y")
+    array = as_float_array(y, "y")
     if array.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D (one target) or 2-D (n_samples, n_targets), "
                          f"got shape {array.shape}")

@@ -12,6 +12,8 @@ import numpy as np
 
 def _floats(data):
     array = np.asarray(data)
+    if array.dtype.kind == "c":  # refused before training (summaries); never cast to real
+        raise ValueError(f"Complex data not supported: a block has dtype {array.dtype}")
     if array.dtype.kind not in "biuf":
         array = array.astype(np.float64)
     return array

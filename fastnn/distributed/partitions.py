@@ -22,6 +22,7 @@ import dask.array as da
 from dask import delayed
 from distributed import wait
 
+from ..validation import check_label_kinds
 from . import worker
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
 
@@ -189,14 +190,32 @@ def check_summaries(summaries, classification):
     return n_features
 
 
+def _label_kind(labels):
+    kind = np.asarray(labels).dtype.kind
+    return "number" if kind in "biufc" else {"U": "text", "S": "bytes"}.get(kind, "object")
+
+
 def distinct_labels(summaries):
-    """The labels found in every partition, as one array (sorted when they sort)."""
+    """The labels found in every partition, as one array (sorted when they sort).
+
+    Partitions of one kind (numbers, or text) are joined as NumPy joins them. Where
+    the kinds differ (integers in one partition, '0'/'1' strings in another) the
+    labels keep their own types, in an object array, so that the local fit's label
+    rules (``validation.check_label_kinds``) see what a local fit on the
+    concatenated rows would see, and refuse it; NumPy would turn them all to text.
+    """
     found = [s.labels for s in summaries if s.labels is not None and len(s.labels)]
-    labels = np.concatenate(found) if found else np.empty(0)
+    if not found:
+        return np.empty(0)
+    kinds = {_label_kind(labels) for labels in found}
+    if len(kinds) == 1 and kinds != {"object"}:
+        return np.unique(np.concatenate(found))
+    union = np.array(list(dict.fromkeys(v for labels in found for v in labels.tolist())),
+                     dtype=object)
     try:
-        return np.unique(labels)
+        return np.unique(union)
     except TypeError:  # mixed kinds: keep them, the label check names the problem
-        return np.array(list(dict.fromkeys(labels.tolist())), dtype=object)
+        return union
 
 
 def check_classes(labels, classes):
@@ -261,7 +280,9 @@ def load_partitions(client, X, y, dtype="float64", classes=None, classification=
     n_features = check_summaries(blocks.summaries, classification)
     labels = None
     if classification:
-        labels = check_classes(distinct_labels(blocks.summaries), classes)
+        found = distinct_labels(blocks.summaries)
+        check_label_kinds(found)  # the local fit's label rules and messages
+        labels = check_classes(found, classes)
         targets = LabelTargets(labels, dtype)
         n_outputs = targets.n_outputs
     else:

@@ -18,6 +18,7 @@ import numpy as np
 import kernels
 
 from .._threading import kernel_guard
+from ..validation import as_float_array
 
 
 class Summary(NamedTuple):
@@ -75,12 +76,12 @@ class LocalRun(NamedTuple):
 
 
 def _numbers(data, name):
-    """``(float64 array, "")`` or ``(None, why not)``."""
-    array = np.asarray(data)
+    """``(float64 array, "")`` or ``(None, why not)``: the local fit's rules and messages
+    (complex data refused, not cast to its real part)."""
     try:
-        return array.astype(np.float64, copy=False), ""
+        return as_float_array(data, name).astype(np.float64, copy=False), ""
     except (TypeError, ValueError) as error:
-        return None, f"{name} must hold numbers: {error}"
+        return None, str(error)
 
 
 def _moments(values):
