@@ -17,6 +17,7 @@ import kernels
 from . import exceptions, initialization, scaling, training
 from ._base import BaseEstimator
 from ._threading import kernel_guard
+from .memory import check_fit_memory
 from .progress import make_progress
 from .validation import (INITS, check_activations, check_backend, check_choice, check_dtype,
                          check_fitted_X, check_hidden, check_integer, check_real,
@@ -106,6 +107,7 @@ class Network(BaseEstimator):
         n_features = X.shape[1]
         layer_sizes = (n_features,) + config.hidden + (targets.n_outputs,)
         warm = self._warm_parameters(config, layer_sizes)
+        check_fit_memory(name, layer_sizes, len(X), config, targets.scale_targets)
         mini_batches = config.batch_size is not None and config.batch_size < len(X)
         XT, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize,
                                                      by_example=mini_batches)
