@@ -73,11 +73,13 @@ def _blocks(m):
     return range(0, m, BLOCK_ROWS)
 
 
-def _shifted_moments(X, columns=slice(None), factor=None):
+def _shifted_moments(X, columns=slice(None), factor=None, ranges=None):
     """``(mean, std)`` of ``X[:, columns] * factor``, one blocked pass, float64.
 
     The squares are summed around the first row (the "shifted data" formula),
-    so that a mean far from zero does not cancel the variance away.
+    so that a mean far from zero does not cancel the variance away. With
+    ``ranges = (lowest, highest)`` (arrays, updated in place) the same pass
+    also finds each column's range.
     """
     m = X.shape[0]
     first = X[0, columns].astype(np.float64)
@@ -86,6 +88,9 @@ def _shifted_moments(X, columns=slice(None), factor=None):
     block = np.empty((min(BLOCK_ROWS, m), len(shift)))
     for start in _blocks(m):
         rows = X[start:start + BLOCK_ROWS, columns]
+        if ranges is not None:
+            np.minimum(ranges[0], rows.min(axis=0), out=ranges[0])
+            np.maximum(ranges[1], rows.max(axis=0), out=ranges[1])
         shifted = block[:len(rows)]
         if factor is None:
             np.subtract(rows, shift, out=shifted)
@@ -98,12 +103,14 @@ def _shifted_moments(X, columns=slice(None), factor=None):
     return shift + sums / m, np.sqrt(variance)
 
 
+def _new_range(n):
+    return np.full(n, np.inf), np.full(n, -np.inf)
+
+
 def _column_range(X):
     """Per-column ``(lowest, highest)`` as float64 (NaN where a column holds NaN)."""
-    m = X.shape[0]
-    lowest = np.full(X.shape[1], np.inf)
-    highest = np.full(X.shape[1], -np.inf)
-    for start in _blocks(m):
+    lowest, highest = _new_range(X.shape[1])
+    for start in _blocks(X.shape[0]):
         rows = X[start:start + BLOCK_ROWS]
         np.minimum(lowest, rows.min(axis=0), out=lowest)
         np.maximum(highest, rows.max(axis=0), out=highest)
@@ -115,7 +122,7 @@ def _check_finite_range(X, lowest, highest, name):
     case, the full check (and its clear message) only when it fails."""
     if np.isfinite(lowest).all() and np.isfinite(highest).all():
         return
-    from .validation import check_X, check_targets
+    from .validation import check_targets, check_X
 
     if name == "X":
         check_X(X)  # raises naming the NaN or infinity
@@ -144,10 +151,10 @@ def column_statistics(X, name="X"):
     mean and standard deviation scaled back; the variance itself, which may not
     be representable, is never formed. NaN/inf raise (``name``'s message).
     """
-    lowest, highest = _column_range(X)
-    _check_finite_range(X, lowest, highest, name)
+    lowest, highest = _new_range(X.shape[1])
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        mean, std = _shifted_moments(X)
+        mean, std = _shifted_moments(X, ranges=(lowest, highest))
+    _check_finite_range(X, lowest, highest, name)
     magnitude = np.maximum(np.abs(lowest), np.abs(highest))
     constant = lowest == highest
     mean[constant], std[constant] = lowest[constant], 0.0  # exact
@@ -176,7 +183,7 @@ def prepare_inputs(X, dtype, standardize, by_example=False):
       conversion needs no transposition).
 
     Two blocked passes over X (range and moments; centre, scale and write) and
-    one write; a third over the rare columns far from unit magnitude.
+    one write; one more over the rare columns far from unit magnitude.
     """
     m, n_x = X.shape
     if standardize:
