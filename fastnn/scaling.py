@@ -69,6 +69,13 @@ def scale_from(mean, std, eps=np.finfo(np.float64).eps):
     return scale
 
 
+def power_of_two_factor(magnitude):
+    """``2**-e`` with ``magnitude < 2**e``: scales a column into (-1, 1) exactly (a power
+    of two changes no digit); capped at ``2**1000`` for subnormal magnitudes."""
+    exponent = np.frexp(np.asarray(magnitude, dtype=np.float64))[1]
+    return np.ldexp(1.0, np.minimum(-exponent, 1000))
+
+
 def _blocks(m):
     return range(0, m, BLOCK_ROWS)
 
@@ -161,7 +168,7 @@ def column_statistics(X, name="X"):
     exponent = np.frexp(magnitude)[1]
     unsafe = np.flatnonzero(~constant & (np.abs(exponent) > SAFE_EXPONENT))
     if unsafe.size:
-        factor = np.ldexp(1.0, -exponent[unsafe])  # |X * factor| < 1
+        factor = power_of_two_factor(magnitude[unsafe])  # |X * factor| < 1
         scaled_mean, scaled_std = _shifted_moments(X, unsafe, factor)
         mean[unsafe] = scaled_mean / factor
         std[unsafe] = scaled_std / factor
@@ -194,7 +201,8 @@ def prepare_inputs(X, dtype, standardize, by_example=False):
         _check_finite_range(X, lowest, highest, "X")
         mean, scale = np.zeros(n_x), np.ones(n_x)
     check_in_range(lowest, highest, dtype, "X")
-    inverse = 1.0 / scale
+    with np.errstate(over="ignore"):
+        inverse = 1.0 / scale
     # a subnormal scale has no finite inverse: divide those columns instead
     divide = not np.isfinite(inverse).all()
     out = np.empty((m, n_x) if by_example else (n_x, m), dtype=dtype)

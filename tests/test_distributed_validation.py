@@ -108,3 +108,33 @@ def test_continuous_labels_in_one_partition_are_refused(client):
     with pytest.raises(ValueError, match="Unknown label type: continuous"):
         fastnn.distributed.fit(fastnn.MLPClassifier(hidden=(3,), epochs=2, backend="numpy"),
                                da.from_array(X, chunks=20), y, client)
+
+
+@pytest.mark.parametrize("unit", [1e-13, 1e-170, 1e153, 1e300])
+def test_moments_across_partitions_are_the_local_fits_at_any_magnitude(client, unit):
+    """The partitions' moments are combined overflow-safe, as the local fit computes them."""
+    Xs = X * unit
+    Xs[:, 2] = 5.0  # constant: scale 1 in both
+    local = fastnn.LogisticRegression(epochs=3, backend="numpy").fit(Xs, np.tile(INTS, 2))
+    model = fastnn.distributed.fit(fastnn.LogisticRegression(epochs=3, backend="numpy"),
+                                   da.from_array(Xs, chunks=(13, 3)),
+                                   da.from_array(np.tile(INTS, 2), chunks=13), client)
+    for key, value in local.parameters_.items():
+        assert np.isfinite(model.parameters_[key]).all()
+        np.testing.assert_allclose(model.parameters_[key], value, rtol=1e-9, atol=1e-12 * abs(
+            value).max())
+
+
+def test_float32_model_refuses_partitions_beyond_float32(client):
+    big = X.copy()
+    big[30, 1] = 1e39
+    with pytest.raises(ValueError, match=r"X has values .*float32"):
+        fastnn.distributed.fit(fastnn.LogisticRegression(epochs=2, dtype="float32",
+                                                         backend="numpy"),
+                               da.from_array(big, chunks=20),
+                               da.from_array(np.tile(INTS, 2), chunks=20), client)
+    with pytest.raises(ValueError, match=r"y has values .*float32"):
+        fastnn.distributed.fit(fastnn.MLPRegressor(hidden=(), epochs=2, dtype="float32",
+                                                   backend="numpy"),
+                               da.from_array(X, chunks=20), da.from_array(big[:, 1], chunks=20),
+                               client)

@@ -176,20 +176,19 @@ def _targets(estimator, blocks, config, classification):
 
 
 def _scaling(config, blocks, targets, n_features):
-    """The estimators' standardisation, from the partitions' column moments."""
+    """The estimators' standardisation, from the partitions' column moments; values
+    beyond the model's dtype refused, as in a local fit."""
+    x_mean, x_std, x_peak = column_moments(blocks.summaries, "x_moments")
+    scaling.check_in_range(-x_peak, x_peak, config.dtype, "X")
     if config.standardize:
-        x_mean, x_scale = _mean_and_scale(*column_moments(blocks.summaries, "x_moments"))
+        x_scale = scaling.scale_from(x_mean, x_std)
     else:
         x_mean, x_scale = np.zeros(n_features), np.ones(n_features)
     if not targets.scale_targets:
         return scaling.Scaling(x_mean, x_scale)
+    y_mean, y_std, y_peak = column_moments(blocks.summaries, "y_moments")
+    scaling.check_in_range(-y_peak, y_peak, config.dtype, "y")
     if not config.standardize:
         n_outputs = targets.n_outputs
         return scaling.Scaling(x_mean, x_scale, np.zeros(n_outputs), np.ones(n_outputs))
-    return scaling.Scaling(x_mean, x_scale,
-                           *_mean_and_scale(*column_moments(blocks.summaries, "y_moments")))
-
-
-def _mean_and_scale(mean, std):
-    """The estimators' rule (``fastnn.scaling``), from moments: constant columns get scale 1."""
-    return mean, scaling.scale_from(mean, std)
+    return scaling.Scaling(x_mean, x_scale, y_mean, scaling.scale_from(y_mean, y_std))

@@ -22,6 +22,7 @@ import dask.array as da
 from dask import delayed
 from distributed import wait
 
+from ..scaling import power_of_two_factor
 from ..validation import check_label_kinds
 from . import worker
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
@@ -232,16 +233,26 @@ def check_classes(labels, classes):
 
 
 def column_moments(summaries, which):
-    """``(mean, std)`` per column over all partitions, from each block's moments (float64)."""
+    """``(mean, std, magnitude)`` per column over all partitions, from each block's
+    moments (float64), overflow-safe up to the largest finite values.
+
+    Each block sent its sums scaled by a power of two of its own magnitude; they are
+    brought to the power of two of the largest magnitude (exactly), combined, and
+    the mean and standard deviation scaled back (the variance is never formed).
+    """
     rows = np.array([s.rows for s in summaries], dtype=np.float64)
     moments = [getattr(s, which) for s in summaries]
-    sums = np.array([mo[0] for mo in moments])
-    squares = np.array([mo[1] for mo in moments])
+    magnitudes = np.array([mo[0] for mo in moments])
+    peak = magnitudes.max(axis=0)
+    factor = power_of_two_factor(peak)
+    relative = factor / power_of_two_factor(magnitudes)  # powers of two, <= 1
+    sums = np.array([mo[1] for mo in moments]) * relative
+    squares = np.array([mo[2] for mo in moments]) * relative ** 2
     m = rows.sum()
     mean = sums.sum(axis=0) / m
     block_means = sums / np.maximum(rows, 1)[:, None]
     spread = squares.sum(axis=0) + (rows[:, None] * (block_means - mean) ** 2).sum(axis=0)
-    return mean, np.sqrt(spread / m)
+    return mean / factor, np.sqrt(spread / m) / factor, peak
 
 
 # ---------------------------------------------------------------------------
