@@ -202,6 +202,8 @@ def _naming(error, path):
 
 
 def _process_gone(pid):
+    if os.name != "posix":  # os.kill(pid, 0) would terminate it on Windows: age alone decides
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -279,7 +281,7 @@ def _write_atomically(path, arrays):
             os.chmod(temporary, stat.S_IMODE(existing.st_mode))
             try:
                 os.chown(temporary, -1, existing.st_gid)
-            except OSError:  # not a member of that group: the folder's group stays
+            except (OSError, AttributeError):  # not a member of that group (or no chown)
                 pass
         os.replace(temporary, path)
     except BaseException:
