@@ -4,15 +4,18 @@ The file is a NumPy ``.npz`` (a zip archive, CRC-checked member by member)
 holding ``metadata`` (a JSON string: format name and version, the class, its
 hyperparameters, the fitted scalars) and one array per fitted array:
 ``W1``, ``b1``, ..., ``history_``, ``classes_``, ``feature_names_in_``.
-It is read with ``allow_pickle=False``, so loading never runs code, and
-written to a temporary file in the same folder that is then renamed over
+Loading never runs code: only the members the metadata names are read, by
+their ``.npy`` headers, and arrays of Python objects (which need pickle) are
+refused. The file is written to a temporary file in the same folder that is then renamed over
 ``path``, so a crash never leaves half a model behind. The file gets the mode
 an ordinary new file gets (from the umask), or keeps the mode of the file it
 replaces; errors name ``path``; the temporary files of saves that were killed
 are removed by the next save in that folder (see ``_remove_leftovers``).
 
-Everything is checked on load: a truncated, corrupted or foreign file, or one
-written by a newer format version, raises ValueError saying so.
+Everything is checked on load: a truncated, corrupted or foreign file, one
+written by a newer format version, or one whose fields disagree (shapes, sizes,
+activations, non-finite numbers, repeated classes) raises ValueError naming the
+file and saying why. ``save`` refuses what ``load`` would refuse.
 """
 
 import errno
@@ -147,7 +150,17 @@ def save(model, path):
     layer_sizes = tuple(int(n) for n in model._layer_sizes)
     W1 = np.asarray(model.parameters_.get("W1"))
     dtype = W1.dtype if W1.dtype.name in ("float32", "float64") else np.dtype(np.float64)
-    weights, biases = check_parameters(model.parameters_, layer_sizes, dtype, check_finite=False)
+    try:
+        model._config()  # what load checks, refused here rather than in a file that won't load
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot save this {name}: {error}") from None
+    weights, biases = check_parameters(model.parameters_, layer_sizes, dtype)
+    if not np.isfinite(np.asarray(model.history_, dtype=np.float64)).all():
+        raise ValueError(f"cannot save this {name}: its history_ holds NaN or infinity")
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and len(names) != layer_sizes[0]:
+        raise ValueError(f"cannot save this {name}: feature_names_in_ has {len(names)} names "
+                         f"for {layer_sizes[0]} features")
     arrays = {}
     for layer, (W, b) in enumerate(zip(weights, biases), start=1):
         arrays[f"W{layer}"], arrays[f"b{layer}"] = W, b

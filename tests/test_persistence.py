@@ -437,3 +437,19 @@ def test_labels_beyond_int64_save_and_load(tmp_path):
     loaded = fastnn.load(tmp_path / "m.npz")
     assert loaded.classes_.tolist() == [10 ** 23, 2 * 10 ** 23, 3 * 10 ** 23]
     assert loaded.predict(X).tolist() == model.predict(X).tolist()
+
+
+def test_save_refuses_what_load_would_refuse(fitted, tmp_path):
+    path = tmp_path / "m.npz"
+    fitted.parameters_["W1"][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"parameters_\['W1'\] contains NaN"):
+        fastnn.save(fitted, path)
+    fitted.parameters_["W1"][0, 0] = 0.0
+    fitted.set_params(learning_rate=-1.0)
+    with pytest.raises(ValueError, match="cannot save this MLPClassifier: learning_rate"):
+        fastnn.save(fitted, path)
+    fitted.set_params(learning_rate=0.1)
+    fitted.feature_names_in_ = np.array(["a"], dtype=object)
+    with pytest.raises(ValueError, match="feature_names_in_ has 1 names for 3 features"):
+        fastnn.save(fitted, path)
+    assert os.listdir(tmp_path) == []
