@@ -47,7 +47,7 @@ BLOCK_ROWS = 256
 SAFE_EXPONENT = 450
 #: A spread below this many units in the last place of the mean is the inputs'
 #: own rounding: the feature is constant (relative to its magnitude, never absolute).
-ROUNDING_ULPS = 16
+ROUNDING_ULPS = 4
 
 
 def rounding_eps(dtype):

@@ -141,3 +141,11 @@ def test_parameters_the_dtype_cannot_hold_are_refused():
         model.fit(X, y)
     assert not hasattr(model, "parameters_")
     assert fastnn.LogisticRegression(epochs=50, backend="numpy").fit(X, y).score(X, y) > 0.9
+
+
+def test_a_float32_feature_a_few_dozen_ulps_wide_is_kept():
+    # 50 float32 steps above 1e4: a coarse feature, not rounding noise
+    values = np.float32(1e4) + np.spacing(np.float32(1e4)) * np.arange(50, dtype=np.float32)
+    X = np.column_stack([values, values[::-1]]).astype(np.float32)
+    scale = scaling.prepare_inputs(X, np.float64, standardize=True)[2]
+    np.testing.assert_allclose(scale, np.std(values.astype(np.float64)), rtol=1e-6)
