@@ -51,9 +51,12 @@ ROUNDING_ULPS = 4
 
 
 def rounding_eps(dtype):
-    """The relative rounding of values of ``dtype`` (0 for integers: exact)."""
+    """The relative rounding of values of ``dtype`` (0 for integers and booleans: exact;
+    float64's for anything else, which is converted to float64)."""
     dtype = np.dtype(dtype)
-    return float(np.finfo(dtype).eps) if dtype.kind == "f" else 0.0
+    if dtype.kind in "biu":
+        return 0.0
+    return float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps)
 
 
 def scale_from(mean, std, eps=np.finfo(np.float64).eps):

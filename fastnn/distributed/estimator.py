@@ -71,7 +71,7 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
     warm = estimator._warm_parameters(config, layer_sizes)
     kernels.get(config.backend)  # a missing variant fails here, before any work
 
-    fitted_scaling = _scaling(config, blocks, targets, n_features)
+    fitted_scaling = _scaling(config, blocks, targets, n_features, scaling.rounding_eps(X.dtype))
     dtype = config.dtype
     target_encoder = (LabelTargets(targets.classes, dtype) if classification
                       else NumericTargets(dtype, fitted_scaling))
@@ -175,13 +175,13 @@ def _targets(estimator, blocks, config, classification):
     return targets
 
 
-def _scaling(config, blocks, targets, n_features):
+def _scaling(config, blocks, targets, n_features, x_eps):
     """The estimators' standardisation, from the partitions' column moments; values
     beyond the model's dtype refused, as in a local fit."""
     x_mean, x_std, x_peak = column_moments(blocks.summaries, "x_moments")
     scaling.check_in_range(-x_peak, x_peak, config.dtype, "X")
     if config.standardize:
-        x_scale = scaling.scale_from(x_mean, x_std)
+        x_scale = scaling.scale_from(x_mean, x_std, x_eps)  # the local rule, X's dtype
     else:
         x_mean, x_scale = np.zeros(n_features), np.ones(n_features)
     if not targets.scale_targets:
