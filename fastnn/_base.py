@@ -143,6 +143,14 @@ def r2_score(y_true, y_pred, sample_weight=None):
     weights = np.ones(len(y_true)) if sample_weight is None else np.asarray(
         sample_weight, dtype=np.float64)
     weights = weights[:, None]
+    # R^2 does not change with the units: scale each output by a power of two (exact)
+    # so that the squares cannot overflow (targets near 1e160 square beyond float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        magnitude = np.maximum(np.abs(y_true).max(axis=0), np.abs(y_pred).max(axis=0))
+    factor = np.where(np.isfinite(magnitude) & (magnitude > 0),
+                      np.ldexp(1.0, -np.frexp(np.where(np.isfinite(magnitude), magnitude, 1))[1]),
+                      1.0)
+    y_true, y_pred = y_true * factor, y_pred * factor
     residual = (weights * (y_true - y_pred) ** 2).sum(axis=0)
     mean = (weights * y_true).sum(axis=0) / weights.sum()
     total = (weights * (y_true - mean) ** 2).sum(axis=0)

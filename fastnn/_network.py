@@ -17,10 +17,12 @@ import kernels
 from . import exceptions, initialization, scaling, training
 from ._base import BaseEstimator
 from ._threading import kernel_guard
+from .memory import check_fit_memory
 from .progress import make_progress
 from .validation import (INITS, check_activations, check_backend, check_choice, check_dtype,
-                         check_hidden, check_integer, check_real, check_same_length, check_seed,
-                         check_X, check_y_present, feature_names_of)
+                         check_fitted_X, check_hidden, check_integer, check_real,
+                         check_same_length, check_seed, check_X, check_y_present,
+                         fit_feature_names)
 
 #: The seed used when ``seed=None``: fits are reproducible by default.
 DEFAULT_SEED = 0
@@ -98,13 +100,14 @@ class Network(BaseEstimator):
         name = type(self).__name__
         config = self._config()
         check_y_present(y, name)
-        feature_names = feature_names_of(X)
+        feature_names = fit_feature_names(self, X, config.warm_start)
         X = check_X(X, check_finite=False)  # checked from its column sums in prepare_inputs
         targets = self._prepare_targets(y, config)
         check_same_length(X, targets.labels)
         n_features = X.shape[1]
         layer_sizes = (n_features,) + config.hidden + (targets.n_outputs,)
         warm = self._warm_parameters(config, layer_sizes)
+        check_fit_memory(name, layer_sizes, len(X), config, targets.scale_targets)
         mini_batches = config.batch_size is not None and config.batch_size < len(X)
         XT, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize,
                                                      by_example=mini_batches)
@@ -197,7 +200,7 @@ class Network(BaseEstimator):
     def _output(self, X):
         """``Z[L]`` (before the output activation), examples as rows ``(m, n_out)``."""
         self._check_fitted()
-        X = check_X(X, n_features=self.n_features_in_, estimator_name=type(self).__name__)
+        X = check_fitted_X(self, X)  # feature names, shape, finite, in the model's dtype
         backend = check_backend(self.backend)
         first = self.parameters_.get("W1") if isinstance(self.parameters_, dict) else None
         dtype = getattr(first, "dtype", None)

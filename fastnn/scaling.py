@@ -14,7 +14,10 @@ so ``parameters_`` always act on the raw data: ``predict`` is the notes' plain
 forward pass, and a saved model needs no scaler. A warm start unfolds the
 current ``parameters_`` with the statistics of the new data.
 
-A constant feature (or target) gets scale 1.
+A constant feature (or target) gets scale 1: constant relative to its own
+magnitude (no spread beyond its values' rounding), never by an absolute
+threshold. The moments are overflow-safe up to the largest finite values
+(``column_statistics``), and values beyond the model's dtype are refused.
 """
 
 from dataclasses import dataclass
@@ -38,48 +41,141 @@ class Scaling:
 BLOCK_ROWS = 256
 
 
-def _scale_from(mean, variance):
-    scale = np.sqrt(variance)
-    # constant columns stay as they are (up to the shift); so do tiny relative spreads
-    scale[~(scale > 1e-12 * np.maximum(np.abs(mean), 1.0))] = 1.0
+#: A column whose magnitude is within [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] has its
+#: squares summed as it is (no overflow, no underflow for any realistic m);
+#: others are summed scaled by a power of two (exact), in a second pass.
+SAFE_EXPONENT = 450
+#: A spread below this many units in the last place of the mean is the inputs'
+#: own rounding: the feature is constant (relative to its magnitude, never absolute).
+ROUNDING_ULPS = 4
+
+
+def rounding_eps(dtype):
+    """The relative rounding of values of ``dtype`` (0 for integers and booleans: exact;
+    float64's for anything else, which is converted to float64)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        return 0.0
+    return float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps)
+
+
+def scale_from(mean, std, eps=np.finfo(np.float64).eps):
+    """Per-column scales: the standard deviation, or 1 where a column is constant.
+
+    Constant means no spread beyond the rounding of its own values (``eps`` of the
+    data's dtype): ``std <= ROUNDING_ULPS * eps * |mean|``. A feature in small
+    units (std 1e-13 around 0) is not constant; 1e10 plus one ulp is.
+    """
+    scale = np.array(std, dtype=np.float64)
+    constant = ~(scale > ROUNDING_ULPS * eps * np.abs(mean)) | ~(scale > 0)
+    scale[constant] = 1.0
     return scale
+
+
+def power_of_two_factor(magnitude):
+    """``2**-e`` with ``magnitude < 2**e``: scales a column into (-1, 1) exactly (a power
+    of two changes no digit); capped at ``2**1000`` for subnormal magnitudes."""
+    exponent = np.frexp(np.asarray(magnitude, dtype=np.float64))[1]
+    return np.ldexp(1.0, np.minimum(-exponent, 1000))
 
 
 def _blocks(m):
     return range(0, m, BLOCK_ROWS)
 
 
-def _column_moments(X):
-    """Column sums (as float64) and variances, in one blocked pass over X.
+def _shifted_moments(X, columns=slice(None), factor=None, ranges=None):
+    """``(mean, std)`` of ``X[:, columns] * factor``, one blocked pass, float64.
 
     The squares are summed around the first row (the "shifted data" formula),
-    so that a mean far from zero does not cancel the variance away.
+    so that a mean far from zero does not cancel the variance away. With
+    ``ranges = (lowest, highest)`` (arrays, updated in place) the same pass
+    also finds each column's range.
     """
-    m, n_x = X.shape
-    shift = X[0].astype(np.float64)
-    shifted_sums, shifted_squares = np.zeros(n_x), np.zeros(n_x)
-    block = np.empty((min(BLOCK_ROWS, m), n_x))
+    m = X.shape[0]
+    first = X[0, columns].astype(np.float64)
+    shift = first if factor is None else first * factor
+    sums, squares = np.zeros_like(shift), np.zeros_like(shift)
+    block = np.empty((min(BLOCK_ROWS, m), len(shift)))
     for start in _blocks(m):
-        rows = X[start:start + BLOCK_ROWS]
+        rows = X[start:start + BLOCK_ROWS, columns]
+        if ranges is not None:
+            np.minimum(ranges[0], rows.min(axis=0), out=ranges[0])
+            np.maximum(ranges[1], rows.max(axis=0), out=ranges[1])
         shifted = block[:len(rows)]
-        np.subtract(rows, shift, out=shifted)
-        shifted_sums += shifted.sum(axis=0)
-        shifted_squares += np.einsum("ij,ij->j", shifted, shifted)
-    sums = shifted_sums + m * shift
-    variance = np.maximum(shifted_squares / m - (shifted_sums / m) ** 2, 0.0)
-    return sums, variance
+        if factor is None:
+            np.subtract(rows, shift, out=shifted)
+        else:
+            np.multiply(rows, factor, out=shifted)
+            shifted -= shift
+        sums += shifted.sum(axis=0)
+        squares += np.einsum("ij,ij->j", shifted, shifted)
+    variance = np.maximum(squares / m - (sums / m) ** 2, 0.0)
+    return shift + sums / m, np.sqrt(variance)
 
 
-def _check_column_sums(X, sums):
-    """Any NaN or infinity in a column makes its sum non-finite: one cheap test for
-    the usual case, the full check (and its clear message) only when it fails."""
-    if np.isfinite(sums).all():
+def _new_range(n):
+    return np.full(n, np.inf), np.full(n, -np.inf)
+
+
+def _column_range(X):
+    """Per-column ``(lowest, highest)`` as float64 (NaN where a column holds NaN)."""
+    lowest, highest = _new_range(X.shape[1])
+    for start in _blocks(X.shape[0]):
+        rows = X[start:start + BLOCK_ROWS]
+        np.minimum(lowest, rows.min(axis=0), out=lowest)
+        np.maximum(highest, rows.max(axis=0), out=highest)
+    return lowest, highest
+
+
+def _check_finite_range(X, lowest, highest, name):
+    """NaN or infinity in a column shows in its range: one cheap test for the usual
+    case, the full check (and its clear message) only when it fails."""
+    if np.isfinite(lowest).all() and np.isfinite(highest).all():
         return
-    from .validation import check_X
+    from .validation import check_targets, check_X
 
-    check_X(X)  # raises naming the NaN or infinity
-    raise ValueError("X has values too large to standardize (a column sum overflows); "
-                     "rescale X or fit with standardize=False")
+    if name == "X":
+        check_X(X)  # raises naming the NaN or infinity
+    else:
+        check_targets(X)
+    raise ValueError(f"{name} contains NaN or infinity.")
+
+
+def check_in_range(lowest, highest, dtype, name):
+    """ValueError where values cannot be represented in the model's ``dtype``."""
+    largest = np.finfo(dtype).max
+    magnitude = np.maximum(np.abs(lowest), np.abs(highest))
+    beyond = np.flatnonzero(magnitude > largest)
+    if beyond.size:
+        j = int(beyond[0])
+        raise ValueError(f"{name} has values up to {magnitude[j]:.3g} in magnitude (column {j}), "
+                         f"beyond the range of the model's dtype {np.dtype(dtype).name} "
+                         f"(largest {largest:.3g}): fit with dtype='float64', or rescale {name}")
+
+
+def column_statistics(X, name="X"):
+    """``(mean, std, lowest, highest)`` of each column of ``X`` (m, n), float64.
+
+    Overflow- and underflow-safe up to the largest finite values: a column far
+    from unit magnitude is summed scaled by a power of two (exact), and its
+    mean and standard deviation scaled back; the variance itself, which may not
+    be representable, is never formed. NaN/inf raise (``name``'s message).
+    """
+    lowest, highest = _new_range(X.shape[1])
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mean, std = _shifted_moments(X, ranges=(lowest, highest))
+    _check_finite_range(X, lowest, highest, name)
+    magnitude = np.maximum(np.abs(lowest), np.abs(highest))
+    constant = lowest == highest
+    mean[constant], std[constant] = lowest[constant], 0.0  # exact
+    exponent = np.frexp(magnitude)[1]
+    unsafe = np.flatnonzero(~constant & (np.abs(exponent) > SAFE_EXPONENT))
+    if unsafe.size:
+        factor = power_of_two_factor(magnitude[unsafe])  # |X * factor| < 1
+        scaled_mean, scaled_std = _shifted_moments(X, unsafe, factor)
+        mean[unsafe] = scaled_mean / factor
+        std[unsafe] = scaled_std / factor
+    return mean, std, lowest, highest
 
 
 def prepare_inputs(X, dtype, standardize, by_example=False):
@@ -87,7 +183,8 @@ def prepare_inputs(X, dtype, standardize, by_example=False):
 
     ``XT`` is the notes' ``(n_x, m)`` array of ``dtype``, ``(X - mean) / scale``
     per feature with ``standardize``, else ``X`` itself; also the finiteness
-    check of X (from the column sums). Its memory order:
+    check of X (from the column ranges) and the check that X fits in ``dtype``.
+    Its memory order:
 
     - C-contiguous (one column per example, the notes' layout), the default;
     - ``by_example``: F-contiguous, the transpose of a row-major (m, n_x) copy,
@@ -95,21 +192,22 @@ def prepare_inputs(X, dtype, standardize, by_example=False):
       rows of that copy; the Numba variant takes it without a copy, and the
       conversion needs no transposition).
 
-    Two blocked passes over X (moments; centre, scale and write) and one write.
+    Two blocked passes over X (range and moments; centre, scale and write) and
+    one write; one more over the rare columns far from unit magnitude.
     """
     m, n_x = X.shape
-    with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf in X: reported just below
-        if standardize:
-            sums, variance = _column_moments(X)
-        else:
-            sums = X.sum(axis=0, dtype=np.float64)
-    _check_column_sums(X, sums)
     if standardize:
-        mean = sums / m
-        scale = _scale_from(mean, variance)
+        mean, std, lowest, highest = column_statistics(X)
+        scale = scale_from(mean, std, rounding_eps(X.dtype))
     else:
+        lowest, highest = _column_range(X)
+        _check_finite_range(X, lowest, highest, "X")
         mean, scale = np.zeros(n_x), np.ones(n_x)
-    inverse = 1.0 / scale
+    check_in_range(lowest, highest, dtype, "X")
+    with np.errstate(over="ignore"):
+        inverse = 1.0 / scale
+    # a subnormal scale has no finite inverse: divide those columns instead
+    divide = not np.isfinite(inverse).all()
     out = np.empty((m, n_x) if by_example else (n_x, m), dtype=dtype)
     block = np.empty((min(BLOCK_ROWS, m), n_x))
     for start in _blocks(m):
@@ -117,7 +215,10 @@ def prepare_inputs(X, dtype, standardize, by_example=False):
         if standardize:
             scaled = block[:len(rows)]
             np.subtract(rows, mean, out=scaled)
-            scaled *= inverse
+            if divide:
+                scaled /= scale
+            else:
+                scaled *= inverse
         else:
             scaled = rows
         if by_example:
@@ -128,28 +229,46 @@ def prepare_inputs(X, dtype, standardize, by_example=False):
 
 
 def target_scaling(Y):
-    """Mean and scale of each target column of ``Y`` (m, n_outputs)."""
-    mean = Y.mean(axis=0)
-    return mean, _scale_from(mean, Y.var(axis=0))
+    """Mean and scale of each target column of ``Y`` (m, n_outputs), overflow-safe."""
+    mean, std, _, _ = column_statistics(Y, "y")
+    return mean, scale_from(mean, std, rounding_eps(Y.dtype))
 
 
 def transposed_targets(Y, scaling, dtype):
-    """``(Y - mean) / scale`` as ``(n_outputs, m)``, C-contiguous, ``dtype``."""
+    """``(Y - mean) / scale`` as ``(n_outputs, m)``, C-contiguous, ``dtype``.
+
+    ValueError where ``Y`` holds values beyond ``dtype``'s range.
+    """
+    check_in_range(Y.min(axis=0), Y.max(axis=0), dtype, "y")
     YT = (Y.T - scaling.y_mean[:, None]) / scaling.y_scale[:, None]
     return np.ascontiguousarray(YT, dtype=dtype)
 
 
 def fold(weights, biases, scaling, dtype):
-    """Parameters trained on scaled data -> parameters acting on raw data (new arrays)."""
+    """Parameters trained on scaled data -> parameters acting on raw data (new arrays).
+
+    ValueError where the folded parameters are beyond ``dtype``'s range (a
+    feature of tiny spread makes ``W1 / scale`` huge, a target of huge spread
+    ``scale * W[L]``): the model could not predict with them.
+    """
     weights = [np.asarray(W, dtype=np.float64).copy() for W in weights]
     biases = [np.asarray(b, dtype=np.float64).copy() for b in biases]
-    weights[0] /= scaling.x_scale[None, :]
-    biases[0] -= weights[0] @ scaling.x_mean[:, None]
-    if scaling.y_mean is not None:
-        weights[-1] *= scaling.y_scale[:, None]
-        biases[-1] *= scaling.y_scale[:, None]
-        biases[-1] += scaling.y_mean[:, None]
-    return _cast(weights, dtype), _cast(biases, dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        weights[0] /= scaling.x_scale[None, :]
+        biases[0] -= weights[0] @ scaling.x_mean[:, None]
+        if scaling.y_mean is not None:
+            weights[-1] *= scaling.y_scale[:, None]
+            biases[-1] *= scaling.y_scale[:, None]
+            biases[-1] += scaling.y_mean[:, None]
+        weights, biases = _cast(weights, dtype), _cast(biases, dtype)
+    for layer, (W, b) in enumerate(zip(weights, biases), start=1):
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise ValueError(
+                f"the fitted parameters of layer {layer} cannot be represented in the model's "
+                f"dtype {np.dtype(dtype).name} once the standardisation is folded into them "
+                "(features or targets whose spread is too small or too large for it): fit "
+                "with dtype='float64', or rescale X and y")
+    return weights, biases
 
 
 def unfold(weights, biases, scaling, dtype):

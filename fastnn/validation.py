@@ -124,7 +124,7 @@ def _is_sparse(X):
     return sparse is not None and sparse.issparse(X)
 
 
-def _as_float_array(X, name):
+def as_float_array(X, name):
     """``np.asarray(X)`` converted to float64, with a clear error for what is not numeric."""
     if _is_sparse(X):
         raise TypeError(f"{name} is a sparse matrix: sparse input is not supported; "
@@ -165,7 +165,7 @@ def check_X(X, name="X", n_features=None, estimator_name="the estimator", check_
     ``check_finite=False`` leaves the NaN/inf check to the caller.
     Returns a NumPy array (dtype as given if numeric, else float64).
     """
-    array = _as_float_array(X, name)
+    array = as_float_array(X, name)
     if array.ndim != 2:
         hint = (" Reshape your data either using array.reshape(-1, 1) if your data has a "
                 "single feature or array.reshape(1, -1) if it contains a single sample."
@@ -188,14 +188,111 @@ def check_X(X, name="X", n_features=None, estimator_name="the estimator", check_
 
 
 def feature_names_of(X):
-    """The column names of a data frame (all strings), else None."""
-    columns = getattr(X, "columns", None)
+    """The feature names of ``X``, as scikit-learn's ``_get_feature_names``.
+
+    A data frame's column names as an object array when they are all strings;
+    None for an array, a frame without columns or with non-string names;
+    TypeError when strings are mixed with other names (scikit-learn's message).
+    """
+    # pandas, polars, dask and modin frames have ``columns``; pyarrow tables ``column_names``
+    columns = getattr(X, "column_names", None)
     if columns is None:
+        columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
         return None
-    names = list(columns)
-    if names and all(isinstance(name, str) for name in names):
-        return np.asarray(names, dtype=object)
+    names = np.asarray(list(columns), dtype=object)
+    if len(names) == 0:
+        return None
+    types = sorted(t.__qualname__ for t in {type(name) for name in names})
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type.")
+    if types == ["str"]:
+        return names
     return None
+
+
+def _listed(names, most=5):
+    lines = [f"- {name}\n" for name in names[:most]]
+    return "".join(lines) + ("- ...\n" if len(names) > most else "")
+
+
+def check_feature_names(estimator, X, stacklevel=4):
+    """``X``'s feature names against the fitted ``feature_names_in_`` (scikit-learn's
+    ``_check_feature_names(estimator, X, reset=False)``, its messages word for word).
+
+    ValueError when both have names and they differ (in names or in order); a
+    UserWarning when only one of them has names.
+    """
+    fitted = getattr(estimator, "feature_names_in_", None)
+    given = feature_names_of(X)
+    name = type(estimator).__name__
+    if fitted is None and given is None:
+        return
+    if fitted is None:
+        warnings.warn(f"X has feature names, but {name} was fitted without feature names",
+                      UserWarning, stacklevel=stacklevel)
+        return
+    if given is None:
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
+                      "feature names", UserWarning, stacklevel=stacklevel)
+        return
+    fitted = np.asarray(fitted, dtype=object)
+    if len(fitted) == len(given) and not np.any(fitted != given):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unexpected = sorted(set(given) - set(fitted))
+    missing = sorted(set(fitted) - set(given))
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + _listed(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + _listed(missing)
+    if not missing and not unexpected:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
+
+
+def model_dtype(estimator):
+    """The dtype the fitted model predicts in: its parameters' (float32/float64)."""
+    parameters = getattr(estimator, "parameters_", None)
+    first = parameters.get("W1") if isinstance(parameters, dict) else None
+    dtype = getattr(first, "dtype", None)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def check_fitted_X(estimator, X):
+    """``X`` for a fitted model's forward pass: feature names as in fit, the fitted
+    number of columns, finite, and within the range of the model's dtype (a
+    float32 model given 1e39 would compute with infinity)."""
+    check_feature_names(estimator, X, stacklevel=5)  # the warning points at predict's caller
+    X = check_X(X, n_features=estimator.n_features_in_, estimator_name=type(estimator).__name__)
+    dtype = model_dtype(estimator)
+    if X.dtype.kind == "f" and X.dtype.itemsize > dtype.itemsize:
+        largest = float(np.finfo(dtype).max)
+        peak = max(abs(float(X.max())), abs(float(X.min())))
+        if peak > largest:
+            raise ValueError(f"X has values up to {peak:.3g} in magnitude, beyond the range of "
+                             f"the model's dtype {dtype.name} (largest {largest:.3g}): rescale "
+                             "X as it was in fit, or fit with dtype='float64'")
+    return X
+
+
+def fit_feature_names(estimator, X, warm_start):
+    """The ``feature_names_in_`` a fit on ``X`` leaves, as scikit-learn's MLP does.
+
+    A fresh fit takes ``X``'s names (None: the attribute is removed). A fit that
+    continues from fitted parameters (``warm_start``) checks ``X`` against the
+    names it was fitted with, and keeps them.
+    """
+    if warm_start and hasattr(estimator, "parameters_"):
+        check_feature_names(estimator, X)
+        return getattr(estimator, "feature_names_in_", None)
+    return feature_names_of(X)
 
 
 def check_y_present(y, estimator_name):
@@ -235,6 +332,17 @@ def check_labels(y):
                          "multi-output and multi-label classification are not supported")
     if labels.size == 0:
         raise ValueError("y has no labels (0 samples)")
+    check_label_kinds(labels)
+    classes, indices = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"y has only 1 class ({classes[0]!r}): a classifier needs at least "
+                         "2 classes to learn from")
+    return classes, indices.reshape(-1)
+
+
+def check_label_kinds(labels):
+    """The label rules of ``check_labels`` on a 1-D array (any number of classes):
+    labels of one kind (numbers or strings), not complex, integral if numeric."""
     kind = labels.dtype.kind
     if kind == "c" or (kind == "O" and any(isinstance(v, complex) for v in labels)):
         raise ValueError("Complex data not supported: y holds complex numbers")
@@ -254,11 +362,6 @@ def check_labels(y):
         _check_class_values(labels)
     elif kind not in "biuUS":
         raise ValueError(f"Unknown label type: y has dtype {labels.dtype}")
-    classes, indices = np.unique(labels, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(f"y has only 1 class ({classes[0]!r}): a classifier needs at least "
-                         "2 classes to learn from")
-    return classes, indices.reshape(-1)
 
 
 def _check_class_values(values):
@@ -273,7 +376,7 @@ def check_targets(y):
     """Regression targets: float64 ``(m, n_outputs)`` and whether y was 1-D."""
     if _is_sparse(y):
         raise TypeError("y is a sparse matrix: sparse input is not supported")
-    array = _as_float_array(y, "y")
+    array = as_float_array(y, "y")
     if array.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D (one target) or 2-D (n_samples, n_targets), "
                          f"got shape {array.shape}")

@@ -12,6 +12,8 @@ import numpy as np
 
 def _floats(data):
     array = np.asarray(data)
+    if array.dtype.kind == "c":  # refused before training (summaries); never cast to real
+        raise ValueError(f"Complex data not supported: a block has dtype {array.dtype}")
     if array.dtype.kind not in "biuf":
         array = array.astype(np.float64)
     return array
@@ -28,10 +30,16 @@ class TransposedInputs:
         x = _floats(x)
         if self.scaling is None:
             return np.ascontiguousarray(x.T, dtype=self.dtype)
-        # as the estimators: centre in float64, cast, then divide in the training dtype
-        X = np.ascontiguousarray((x - self.scaling.x_mean).T, dtype=self.dtype)
-        X /= self.scaling.x_scale[:, None].astype(self.dtype)
-        return X
+        # as the estimators (scaling.prepare_inputs): centre and scale in float64, then cast
+        # (a scale without a finite inverse, subnormal, divides instead)
+        centred = x - self.scaling.x_mean
+        with np.errstate(over="ignore"):
+            inverse = 1.0 / self.scaling.x_scale
+        if np.isfinite(inverse).all():
+            centred *= inverse
+        else:
+            centred /= self.scaling.x_scale
+        return np.ascontiguousarray(centred.T, dtype=self.dtype)
 
 
 class NumericTargets:

@@ -25,7 +25,7 @@ from .._base import ClassifierMixin
 from .._network import DEFAULT_SEED
 from ..progress import make_progress
 from ..training import draw_orders
-from ..validation import check_integer, check_y_present, feature_names_of
+from ..validation import check_integer, check_y_present, fit_feature_names
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
 from .partitions import (as_dask_arrays, check_summaries, column_moments, distinct_labels,
                          persist_partitions, summarize_blocks)
@@ -61,7 +61,8 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
     check_y_present(y, name)
     classification = isinstance(estimator, ClassifierMixin)
 
-    feature_names = feature_names_of(X)  # a dask DataFrame's columns, as for pandas
+    # a dask DataFrame's columns, as for pandas (a warm start checks them)
+    feature_names = fit_feature_names(estimator, X, config.warm_start)
     X, y = as_dask_arrays(client, X, y)
     blocks = summarize_blocks(client, X, y, classification)
     n_features = check_summaries(blocks.summaries, classification)
@@ -70,7 +71,7 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
     warm = estimator._warm_parameters(config, layer_sizes)
     kernels.get(config.backend)  # a missing variant fails here, before any work
 
-    fitted_scaling = _scaling(config, blocks, targets, n_features)
+    fitted_scaling = _scaling(config, blocks, targets, n_features, scaling.rounding_eps(X.dtype))
     dtype = config.dtype
     target_encoder = (LabelTargets(targets.classes, dtype) if classification
                       else NumericTargets(dtype, fitted_scaling))
@@ -174,23 +175,20 @@ def _targets(estimator, blocks, config, classification):
     return targets
 
 
-def _scaling(config, blocks, targets, n_features):
-    """The estimators' standardisation, from the partitions' column moments."""
+def _scaling(config, blocks, targets, n_features, x_eps):
+    """The estimators' standardisation, from the partitions' column moments; values
+    beyond the model's dtype refused, as in a local fit."""
+    x_mean, x_std, x_peak = column_moments(blocks.summaries, "x_moments")
+    scaling.check_in_range(-x_peak, x_peak, config.dtype, "X")
     if config.standardize:
-        x_mean, x_scale = _mean_and_scale(*column_moments(blocks.summaries, "x_moments"))
+        x_scale = scaling.scale_from(x_mean, x_std, x_eps)  # the local rule, X's dtype
     else:
         x_mean, x_scale = np.zeros(n_features), np.ones(n_features)
     if not targets.scale_targets:
         return scaling.Scaling(x_mean, x_scale)
+    y_mean, y_std, y_peak = column_moments(blocks.summaries, "y_moments")
+    scaling.check_in_range(-y_peak, y_peak, config.dtype, "y")
     if not config.standardize:
         n_outputs = targets.n_outputs
         return scaling.Scaling(x_mean, x_scale, np.zeros(n_outputs), np.ones(n_outputs))
-    return scaling.Scaling(x_mean, x_scale,
-                           *_mean_and_scale(*column_moments(blocks.summaries, "y_moments")))
-
-
-def _mean_and_scale(mean, std):
-    """The estimators' rule (``fastnn.scaling``), from moments: constant columns get scale 1."""
-    scale = std.copy()
-    scale[~(scale > 1e-12 * np.maximum(np.abs(mean), 1.0))] = 1.0
-    return mean, scale
+    return scaling.Scaling(x_mean, x_scale, y_mean, scaling.scale_from(y_mean, y_std))

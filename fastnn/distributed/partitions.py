@@ -22,6 +22,8 @@ import dask.array as da
 from dask import delayed
 from distributed import wait
 
+from ..scaling import power_of_two_factor
+from ..validation import check_label_kinds
 from . import worker
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
 
@@ -189,14 +191,32 @@ def check_summaries(summaries, classification):
     return n_features
 
 
+def _label_kind(labels):
+    kind = np.asarray(labels).dtype.kind
+    return "number" if kind in "biufc" else {"U": "text", "S": "bytes"}.get(kind, "object")
+
+
 def distinct_labels(summaries):
-    """The labels found in every partition, as one array (sorted when they sort)."""
+    """The labels found in every partition, as one array (sorted when they sort).
+
+    Partitions of one kind (numbers, or text) are joined as NumPy joins them. Where
+    the kinds differ (integers in one partition, '0'/'1' strings in another) the
+    labels keep their own types, in an object array, so that the local fit's label
+    rules (``validation.check_label_kinds``) see what a local fit on the
+    concatenated rows would see, and refuse it; NumPy would turn them all to text.
+    """
     found = [s.labels for s in summaries if s.labels is not None and len(s.labels)]
-    labels = np.concatenate(found) if found else np.empty(0)
+    if not found:
+        return np.empty(0)
+    kinds = {_label_kind(labels) for labels in found}
+    if len(kinds) == 1 and kinds != {"object"}:
+        return np.unique(np.concatenate(found))
+    union = np.array(list(dict.fromkeys(v for labels in found for v in labels.tolist())),
+                     dtype=object)
     try:
-        return np.unique(labels)
+        return np.unique(union)
     except TypeError:  # mixed kinds: keep them, the label check names the problem
-        return np.array(list(dict.fromkeys(labels.tolist())), dtype=object)
+        return union
 
 
 def check_classes(labels, classes):
@@ -213,16 +233,26 @@ def check_classes(labels, classes):
 
 
 def column_moments(summaries, which):
-    """``(mean, std)`` per column over all partitions, from each block's moments (float64)."""
+    """``(mean, std, magnitude)`` per column over all partitions, from each block's
+    moments (float64), overflow-safe up to the largest finite values.
+
+    Each block sent its sums scaled by a power of two of its own magnitude; they are
+    brought to the power of two of the largest magnitude (exactly), combined, and
+    the mean and standard deviation scaled back (the variance is never formed).
+    """
     rows = np.array([s.rows for s in summaries], dtype=np.float64)
     moments = [getattr(s, which) for s in summaries]
-    sums = np.array([mo[0] for mo in moments])
-    squares = np.array([mo[1] for mo in moments])
+    magnitudes = np.array([mo[0] for mo in moments])
+    peak = magnitudes.max(axis=0)
+    factor = power_of_two_factor(peak)
+    relative = factor / power_of_two_factor(magnitudes)  # powers of two, <= 1
+    sums = np.array([mo[1] for mo in moments]) * relative
+    squares = np.array([mo[2] for mo in moments]) * relative ** 2
     m = rows.sum()
     mean = sums.sum(axis=0) / m
     block_means = sums / np.maximum(rows, 1)[:, None]
     spread = squares.sum(axis=0) + (rows[:, None] * (block_means - mean) ** 2).sum(axis=0)
-    return mean, np.sqrt(spread / m)
+    return mean / factor, np.sqrt(spread / m) / factor, peak
 
 
 # ---------------------------------------------------------------------------
@@ -261,7 +291,9 @@ def load_partitions(client, X, y, dtype="float64", classes=None, classification=
     n_features = check_summaries(blocks.summaries, classification)
     labels = None
     if classification:
-        labels = check_classes(distinct_labels(blocks.summaries), classes)
+        found = distinct_labels(blocks.summaries)
+        check_label_kinds(found)  # the local fit's label rules and messages
+        labels = check_classes(found, classes)
         targets = LabelTargets(labels, dtype)
         n_outputs = targets.n_outputs
     else:

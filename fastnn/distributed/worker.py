@@ -18,6 +18,8 @@ import numpy as np
 import kernels
 
 from .._threading import kernel_guard
+from ..scaling import power_of_two_factor
+from ..validation import as_float_array
 
 
 class Summary(NamedTuple):
@@ -29,7 +31,7 @@ class Summary(NamedTuple):
     x_error: str  # why X cannot be used, or ""
     x_nan: bool
     x_inf: bool
-    x_moments: object  # (sum, sum of squares about the block mean) per column, float64
+    x_moments: object  # (magnitude, scaled sum, scaled sum of squares) per column, float64
     y_rows: int
     y_ndim: int
     y_columns: int
@@ -75,20 +77,24 @@ class LocalRun(NamedTuple):
 
 
 def _numbers(data, name):
-    """``(float64 array, "")`` or ``(None, why not)``."""
-    array = np.asarray(data)
+    """``(float64 array, "")`` or ``(None, why not)``: the local fit's rules and messages
+    (complex data refused, not cast to its real part)."""
     try:
-        return array.astype(np.float64, copy=False), ""
+        return as_float_array(data, name).astype(np.float64, copy=False), ""
     except (TypeError, ValueError) as error:
-        return None, f"{name} must hold numbers: {error}"
+        return None, str(error)
 
 
 def _moments(values):
-    """Column sums and sums of squares about the block's mean, for a pairwise combine."""
+    """Per column: the magnitude (largest |value|), and the sum and the sum of squares
+    about the block's mean of the values scaled by ``power_of_two_factor(magnitude)``
+    (overflow-safe at any magnitude; ``partitions.column_moments`` combines them)."""
     if values.shape[0] == 0:
-        return np.zeros(values.shape[1]), np.zeros(values.shape[1])
-    mean = values.mean(axis=0)
-    return values.sum(axis=0), ((values - mean) ** 2).sum(axis=0)
+        return np.zeros(values.shape[1]), np.zeros(values.shape[1]), np.zeros(values.shape[1])
+    magnitude = np.abs(values).max(axis=0)
+    scaled = values * power_of_two_factor(magnitude)
+    mean = scaled.mean(axis=0)
+    return magnitude, scaled.sum(axis=0), ((scaled - mean) ** 2).sum(axis=0)
 
 
 def summarize_block(x, y, classification):
