@@ -18,14 +18,13 @@ Choices where the task left room (see also ``scaling`` and ``_network``):
 - ``warm_start=True`` appends to ``history_``; ``n_epochs_`` counts all epochs.
 """
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from kernels import vectorized
 
 from ._base import ClassifierMixin, RegressorMixin
 from ._network import Network
+from .targets import ClassifierTargets, RegressorTargets
 from .validation import check_labels, check_targets
 
 __all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression"]
@@ -35,7 +34,7 @@ class _Classifier(ClassifierMixin, Network):
     """Sigmoid output and binary cross-entropy for two classes; softmax and
     categorical cross-entropy for more."""
 
-    def _prepare_targets(self, y, config):
+    def _prepare_targets(self, y, config) -> ClassifierTargets:
         classes, indices = check_labels(y)
         if config.warm_start and hasattr(self, "parameters_") and hasattr(self, "classes_"):
             known = {label: index for index, label in enumerate(self.classes_.tolist())}
@@ -46,25 +45,7 @@ class _Classifier(ClassifierMixin, Network):
                                  "with warm_start=False to start again")
             indices = np.array([known[label] for label in classes.tolist()])[indices]
             classes = self.classes_
-        n_outputs = 1 if len(classes) == 2 else len(classes)
-        return SimpleNamespace(labels=indices, classes=classes, n_outputs=n_outputs,
-                               scale_targets=False)
-
-    @staticmethod
-    def _output_activation(targets):
-        return "sigmoid" if targets.n_outputs == 1 else "softmax"
-
-    @staticmethod
-    def _transposed_targets(targets, fitted_scaling, dtype):
-        m = len(targets.labels)
-        if targets.n_outputs == 1:
-            return (targets.labels == 1).astype(dtype).reshape(1, m)
-        Y = np.zeros((targets.n_outputs, m), dtype=dtype)
-        Y[targets.labels, np.arange(m)] = 1
-        return Y
-
-    def _set_target_attributes(self, targets):
-        self.classes_ = targets.classes
+        return ClassifierTargets(classes, indices)
 
     def decision_function(self, X):
         """``Z[L]``, the output layer before its activation: shape (n_samples,) for two
@@ -217,29 +198,14 @@ class MLPRegressor(RegressorMixin, Network):
         self.standardize = standardize
         self.verbose = verbose
 
-    def _prepare_targets(self, y, config):
+    def _prepare_targets(self, y, config) -> RegressorTargets:
         values, one_dimensional = check_targets(y)
         fitted = getattr(self, "n_outputs_", None)
         if (config.warm_start and hasattr(self, "parameters_") and fitted is not None
                 and fitted != values.shape[1]):
             raise ValueError(f"warm_start: y has {values.shape[1]} targets, but the model was "
                              f"fitted with {fitted}; fit with warm_start=False to start again")
-        return SimpleNamespace(labels=values, values=values, n_outputs=values.shape[1],
-                               one_dimensional=one_dimensional, scale_targets=True)
-
-    @staticmethod
-    def _output_activation(targets):
-        return "linear"
-
-    @staticmethod
-    def _transposed_targets(targets, fitted_scaling, dtype):
-        from .scaling import transposed_targets
-
-        return transposed_targets(targets.values, fitted_scaling, dtype)
-
-    def _set_target_attributes(self, targets):
-        self.n_outputs_ = targets.n_outputs
-        self._one_dimensional_targets = targets.one_dimensional
+        return RegressorTargets(values, values.shape[1], one_dimensional)
 
     def predict(self, X):
         """Predicted targets: (n_samples,) if fitted on a 1-D y, else (n_samples, n_outputs)."""

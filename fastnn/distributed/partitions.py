@@ -213,7 +213,8 @@ def check_classes(labels, classes):
 
 
 def column_moments(summaries, which):
-    """``(mean, std)`` per column over all partitions, from each block's moments (float64)."""
+    """``(mean, variance)`` per column over all partitions, from each block's moments
+    (float64); ``fastnn.scaling`` turns them into the scale."""
     rows = np.array([s.rows for s in summaries], dtype=np.float64)
     moments = [getattr(s, which) for s in summaries]
     sums = np.array([mo[0] for mo in moments])
@@ -222,7 +223,7 @@ def column_moments(summaries, which):
     mean = sums.sum(axis=0) / m
     block_means = sums / np.maximum(rows, 1)[:, None]
     spread = squares.sum(axis=0) + (rows[:, None] * (block_means - mean) ** 2).sum(axis=0)
-    return mean, np.sqrt(spread / m)
+    return mean, spread / m
 
 
 # ---------------------------------------------------------------------------
