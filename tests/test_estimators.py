@@ -10,10 +10,10 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import tolerance
 
 import fastnn
 import kernels
-from conftest import tolerance
 from fastnn import training
 from fastnn.fitting import TrainingSpec
 from fastnn.progress import PlainProgress, SilentProgress
@@ -168,7 +168,7 @@ def test_loops_numpy_numba_agree_in_float64(case):
         model = cls(epochs=15, learning_rate=0.05, seed=11, backend=backend, **options)
         fitted[backend] = model.fit(X, y)
     assert "loops" in fitted and "numpy" in fitted
-    for backend, model in fitted.items():
+    for model in fitted.values():
         assert_parameters_close(model.parameters_, fitted["numpy"].parameters_, rtol=1e-9,
                                 atol=1e-12)
         np.testing.assert_allclose(model.history_, fitted["numpy"].history_, rtol=1e-9)
@@ -196,7 +196,6 @@ def test_same_seed_gives_bit_identical_parameters(backend, dtype):
 @pytest.mark.parametrize("batch_size", [None, 9])
 def test_chunking_does_not_change_the_result(backend, batch_size):
     """The run cut into chunks of 1, 3 or all epochs gives bit-identical parameters."""
-    module = kernels.get(backend)
     rng = np.random.default_rng(2)
     X = rng.standard_normal((3, 50))
     Y = (rng.random((1, 50)) > 0.5).astype(float)
