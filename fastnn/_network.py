@@ -4,7 +4,10 @@
 before any compiled code runs), ``train``, ``finish`` (the fitted attributes).
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 import kernels
 
@@ -82,7 +85,7 @@ class Network(BaseEstimator):
 
     # -- fit -----------------------------------------------------------------
 
-    def fit(self, X, y) -> "Network":
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Network:
         """Train on ``X`` (n_samples, n_features) and ``y``; returns the estimator.
 
         With ``warm_start=True`` and a fitted (or assigned) ``parameters_``,

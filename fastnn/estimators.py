@@ -18,7 +18,10 @@ Choices where the task left room (see also ``scaling`` and ``_network``):
 - ``warm_start=True`` appends to ``history_``; ``n_epochs_`` counts all epochs.
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from kernels import vectorized
 
@@ -47,13 +50,13 @@ class _Classifier(ClassifierMixin, Network):
             classes = self.classes_
         return ClassifierTargets(classes, indices)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """``Z[L]``, the output layer before its activation: shape (n_samples,) for two
         classes (positive means ``classes_[1]``), (n_samples, n_classes) for more."""
         Z = self._output(X)
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability of each class, shape (n_samples, n_classes), in ``classes_`` order."""
         Z = self._output(X)
         if Z.shape[1] == 1:
@@ -61,7 +64,7 @@ class _Classifier(ClassifierMixin, Network):
             return np.column_stack([1 - p, p])
         return vectorized.softmax(Z.T).T
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each example (labels as in ``classes_``)."""
         Z = self._output(X)
         if Z.shape[1] == 1:
@@ -207,7 +210,7 @@ class MLPRegressor(RegressorMixin, Network):
                              f"fitted with {fitted}; fit with warm_start=False to start again")
         return RegressorTargets(values, values.shape[1], one_dimensional)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets: (n_samples,) if fitted on a 1-D y, else (n_samples, n_outputs)."""
         Y = self._output(X)
         if getattr(self, "_one_dimensional_targets", False) and Y.shape[1] == 1:
