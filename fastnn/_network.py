@@ -53,6 +53,12 @@ class Network(BaseEstimator):
 
     # -- hyperparameters ---------------------------------------------------
 
+    def _store_hyperparameters(self, init_locals):
+        """``__init__``'s arguments, stored as given under their own names (checked in
+        ``fit``, as scikit-learn wants): each estimator's signature is the one list."""
+        for name in self._get_param_names():
+            setattr(self, name, init_locals[name])
+
     def _hyperparameter(self, name):
         if name in self._fixed:
             return self._fixed[name]

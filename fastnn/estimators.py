@@ -122,20 +122,7 @@ class MLPClassifier(_Classifier):
                  epochs=200, batch_size=None, momentum=0.0, l2=0.0, backend="numba",
                  dtype="float64", seed=None, warm_start=False, standardize=True,
                  verbose=False):
-        self.hidden = hidden
-        self.activation = activation
-        self.init = init
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.l2 = l2
-        self.backend = backend
-        self.dtype = dtype
-        self.seed = seed
-        self.warm_start = warm_start
-        self.standardize = standardize
-        self.verbose = verbose
+        self._store_hyperparameters(locals())
 
 
 class LogisticRegression(_Classifier):
@@ -151,17 +138,7 @@ class LogisticRegression(_Classifier):
     def __init__(self, learning_rate=0.1, epochs=200, batch_size=None, momentum=0.0, l2=0.0,
                  backend="numba", dtype="float64", seed=None, warm_start=False,
                  standardize=True, verbose=False):
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.l2 = l2
-        self.backend = backend
-        self.dtype = dtype
-        self.seed = seed
-        self.warm_start = warm_start
-        self.standardize = standardize
-        self.verbose = verbose
+        self._store_hyperparameters(locals())
 
 
 class MLPRegressor(RegressorMixin, Network):
@@ -186,20 +163,7 @@ class MLPRegressor(RegressorMixin, Network):
                  epochs=200, batch_size=None, momentum=0.0, l2=0.0, backend="numba",
                  dtype="float64", seed=None, warm_start=False, standardize=True,
                  verbose=False):
-        self.hidden = hidden
-        self.activation = activation
-        self.init = init
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.l2 = l2
-        self.backend = backend
-        self.dtype = dtype
-        self.seed = seed
-        self.warm_start = warm_start
-        self.standardize = standardize
-        self.verbose = verbose
+        self._store_hyperparameters(locals())
 
     def _prepare_targets(self, y, config) -> RegressorTargets:
         values, one_dimensional = check_targets(y)

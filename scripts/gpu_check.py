@@ -332,14 +332,8 @@ class GpuCheck:
         worst = 0.0
         for form, (ta, tb) in forms.items():
             for M, N, K in sizes:
-                A = self.rand((K, M) if ta else (M, K), dtype)
-                B = self.rand((N, K) if tb else (K, N), dtype)
-                A64, B64 = up(A, B)
-                want = (A64.T if ta else A64) @ (B64.T if tb else B64)
-                worst = max(
-                    worst,
-                    self.check(f"gemm {form} {M}x{N}x{K}", dtype, kc._gemm(A, B, ta, tb), want),
-                )
+                name = f"gemm {form} {M}x{N}x{K}"
+                worst = max(worst, self.check_gemm(name, dtype, (M, N, K), ta, tb))
         # Every timed tile shape in float32; the ones training uses in float64 too.
         tiles = (
             cuda_launch.tiles_for(dtype)
@@ -349,19 +343,8 @@ class GpuCheck:
         for tile in tiles:
             M, N, K = (13, 7, 9) if self.sim else (131, 67, 509)
             for form, (ta, tb) in forms.items():
-                A = self.rand((K, M) if ta else (M, K), dtype)
-                B = self.rand((N, K) if tb else (K, N), dtype)
-                A64, B64 = up(A, B)
-                want = (A64.T if ta else A64) @ (B64.T if tb else B64)
-                worst = max(
-                    worst,
-                    self.check(
-                        f"gemm {form} tile {tuple(tile)}",
-                        dtype,
-                        kc._gemm(A, B, ta, tb, tile=tile),
-                        want,
-                    ),
-                )
+                name = f"gemm {form} tile {tuple(tile)}"
+                worst = max(worst, self.check_gemm(name, dtype, (M, N, K), ta, tb, tile=tile))
         results = {"gemm (all forms, sizes, tiles)": worst}
 
         n, m = (7, 13) if self.sim else (67, 1031)
@@ -491,6 +474,17 @@ class GpuCheck:
         )
         results["costs, L2, update, forward"] = worst
         return results
+
+    def check_gemm(self, name, dtype, shape, ta, tb, **options):
+        """``C (M, N) = op(A) op(B)`` with K terms, ``op`` a transposition where ``ta``/``tb``."""
+        from kernels import cuda as kc
+
+        M, N, K = shape
+        A = self.rand((K, M) if ta else (M, K), dtype)
+        B = self.rand((N, K) if tb else (K, N), dtype)
+        A64, B64 = up(A, B)
+        want = (A64.T if ta else A64) @ (B64.T if tb else B64)
+        return self.check(name, dtype, kc._gemm(A, B, ta, tb, **options), want)
 
     def check_training(self, dtype):
         """Whole runs against vectorized.train in the same dtype (float32 trajectories drift
