@@ -75,6 +75,27 @@ def next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
     return max(1, min(remaining, wanted, previous * MAX_GROWTH))
 
 
+class _ChunkSizer:
+    """Epochs in the next kernel call: ``chunk_epochs`` if fixed (tests), else adapted to the
+    time per epoch measured so far (``next_chunk``)."""
+
+    def __init__(self, backend, chunk_seconds, chunk_epochs):
+        short, self.long = BACKEND_CHUNK_SECONDS.get(backend, (CHUNK_SECONDS, LONG_CHUNK_SECONDS))
+        self.short = short if chunk_seconds is None else chunk_seconds
+        self.fixed = chunk_epochs
+        self.previous, self.seconds_per_epoch = 0, 0.0
+
+    def next(self, done, remaining):
+        if self.fixed is not None:
+            return min(remaining, self.fixed)
+        return next_chunk(done, remaining, self.seconds_per_epoch, self.previous, self.short,
+                          self.long)
+
+    def measured(self, epochs, seconds):
+        # the first chunk includes compilation: an overestimate, corrected by the next
+        self.seconds_per_epoch, self.previous = seconds / epochs, epochs
+
+
 def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
         chunk_seconds=None, chunk_epochs=None) -> RunResult:
     """Train ``weights``/``biases`` in place on ``X (n_x, m)``, ``Y (n_out, m)`` as ``spec``
@@ -91,25 +112,15 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
         kernel_module = kernels.get(spec.backend)
     m = X.shape[1]
     batch_size = spec.mini_batch(m)
-    default_seconds = BACKEND_CHUNK_SECONDS.get(spec.backend,
-                                                (CHUNK_SECONDS, LONG_CHUNK_SECONDS))
-    long_chunk_seconds = default_seconds[1]
-    if chunk_seconds is None:
-        chunk_seconds = default_seconds[0]
+    sizer = _ChunkSizer(spec.backend, chunk_seconds, chunk_epochs)
     velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     params = weights + biases
     committed = []  # the costs of each completed chunk; appending one commits it
-    chunks, diverged_epoch, interrupted = [], None, False
-    done, previous, seconds_per_epoch = 0, 0, 0.0
+    chunks, diverged_epoch, interrupted, done = [], None, False, 0
     snapshot, pending = None, -1  # the parameters before the chunk in progress, its index
     try:
         while done < spec.epochs:
-            remaining = spec.epochs - done
-            if chunk_epochs is not None:
-                n = min(remaining, chunk_epochs)
-            else:
-                n = next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
-                               long_chunk_seconds)
+            n = sizer.next(done, spec.epochs - done)
             orders = None if batch_size is None else draw_orders(order_rng, n, m)
             snapshot, pending = [p.copy() for p in params], len(committed)
             start = time.perf_counter()
@@ -118,7 +129,7 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
                     weights, biases, X, Y, list(spec.activations), n, spec.learning_rate,
                     batch_size=batch_size, momentum=spec.momentum, l2=spec.l2, orders=orders,
                     velocities=velocities)
-            elapsed = time.perf_counter() - start
+            sizer.measured(n, time.perf_counter() - start)
             chunk_costs = np.asarray(chunk_costs, dtype=np.float64)[:n]
             chunks.append(n)
             bad = np.flatnonzero(~np.isfinite(chunk_costs))
@@ -128,15 +139,13 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
                 break
             committed.append(chunk_costs)
             done += n
-            # the first chunk includes compilation: an overestimate, corrected by the next
-            seconds_per_epoch, previous = elapsed / n, n
             progress.update(done, float(chunk_costs[-1]))
     except KeyboardInterrupt:
         interrupted = True
         if snapshot is not None and len(committed) == pending:
             # the interrupted chunk may have stopped half way (NumPy variants): put back
             # the parameters of the last completed chunk, which match the costs kept
-            for p, s in zip(params, snapshot):
-                p[...] = s
+            for p, saved in zip(params, snapshot):
+                p[...] = saved
     costs = np.concatenate(committed) if committed else np.empty(0)
     return RunResult(costs, diverged_epoch, interrupted, chunks)
