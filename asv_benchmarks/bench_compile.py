@@ -12,9 +12,9 @@ the time is the compilation (or the cache load).
 import os
 import textwrap
 
-from .common import DTYPES, WORKLOADS, get_variant
+from .common import DTYPES, WORKLOADS, WORKLOADS_BY_KEY, get_variant
 
-COMPILE_WORKLOADS = ["a_planar_2-4-1", "c_minibatch_784-256-128-1"]
+COMPILE_WORKLOADS = [WORKLOADS_BY_KEY["a"].name, WORKLOADS_BY_KEY["c"].name]
 
 #: Untimed: a private Numba cache directory, removed at exit; numba imported.
 _SETUP = """
@@ -50,8 +50,8 @@ def _train_code(dtype, workload):
     spec = WORKLOADS[workload]
     return textwrap.dedent(_TRAIN).format(
         kernels_parent=os.path.dirname(os.path.dirname(os.path.abspath(kernels.__file__))),
-        dtype=dtype, sizes=tuple(spec["sizes"]), activations=list(spec["activations"]),
-        batch_size=None if spec["batch_size"] is None else 8)
+        dtype=dtype, sizes=tuple(spec.sizes), activations=list(spec.activations),
+        batch_size=None if spec.batch_size is None else 8)
 
 
 class Compile:

@@ -9,16 +9,33 @@ import time
 
 import numpy as np
 
-from .common import DTYPES, VARIANTS, get_variant, parse_shape, random_matrix, skip_loops_if_large
+from kernels.contract import HIDDEN_ACTIVATIONS as _HIDDEN_ACTIVATIONS
+
+from .common import (
+    DTYPES,
+    VARIANTS,
+    WORKLOADS,
+    get_variant,
+    parse_shape,
+    random_matrix,
+    skip_loops_if_large,
+)
+
+
+def _first_layer(workload):
+    """``"n1xn0xm"``: the first layer's product, on a mini-batch where there are batches."""
+    m = workload.batch_size or workload.examples
+    return f"{workload.sizes[1]}x{workload.sizes[0]}x{m}"
+
 
 #: Products ``(M x K) @ (K x N)``: the planar layer, the skinny first layer of (b),
-#: a mini-batch layer of (c), and the square product of (d).
-PRODUCTS = ["4x2x400", "20x12288x209", "256x784x128", "1024x1024x1024"]
+#: a mini-batch layer of (c), and the square product of (d) ("4x2x400", ...).
+PRODUCTS = [_first_layer(w) for w in WORKLOADS.values()]
 
-#: Dense layers ``n x n_prev x m`` with their activation.
-LAYERS = ["4x2x400 tanh", "20x12288x209 relu", "256x784x128 relu", "1024x1024x1024 relu"]
+#: Dense layers ``n x n_prev x m`` with their activation ("4x2x400 tanh", ...).
+LAYERS = [f"{_first_layer(w)} {w.hidden_activation}" for w in WORKLOADS.values()]
 
-HIDDEN_ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
+HIDDEN_ACTIVATIONS = list(_HIDDEN_ACTIVATIONS)
 
 #: Element-wise sizes ``n x m``: the planar hidden layer, a wide layer.
 ELEMENTWISE = ["4x400", "256x4096"]

@@ -9,7 +9,15 @@ change when only the speed should.
 
 import time
 
-from .common import DTYPES, LOOPS_WORKLOADS, VARIANTS, WORKLOADS, TrainingProblem, get_variant
+from .common import (
+    DTYPES,
+    LOOPS_WORKLOADS,
+    VARIANTS,
+    WORKLOADS,
+    WORKLOADS_BY_KEY,
+    TrainingProblem,
+    get_variant,
+)
 
 
 class Training:
@@ -50,7 +58,7 @@ class Training:
 class EstimatorFit:
     """``MLPClassifier.fit`` on two workloads: what a user pays, model API included."""
 
-    params = [["numpy", "numba"], ["a_planar_2-4-1", "b_images_12288-20-7-5-1"]]
+    params = [["numpy", "numba"], [WORKLOADS_BY_KEY["a"].name, WORKLOADS_BY_KEY["b"].name]]
     param_names = ["backend", "workload"]
     timeout = 900
 

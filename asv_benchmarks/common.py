@@ -1,42 +1,54 @@
 """What the benchmark modules share: the variants, the workloads, problem builders.
 
-The benchmarks depend on the kernel contract only (``kernels.get`` and the
-functions of ``kernels/vectorized.py``), not on the rest of ``fastnn``, so that
+The benchmarks depend on the kernel contract only (``kernels.get``, ``kernels.VARIANTS``
+and the functions of ``kernels/vectorized.py``) and on ``fastnn/workloads.py`` of this
+checkout (loaded by its path), not on the rest of ``fastnn``, so that
 ``asv run`` over older commits measures whatever those commits have. A variant
 that a commit does not have, or that needs a GPU this machine lacks, is skipped
 by raising ``NotImplementedError`` in ``setup`` (asv's way to skip).
 """
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 
+from kernels import VARIANTS as _VARIANTS
+
+
+def _load_workloads():
+    """``fastnn/workloads.py`` of this checkout, loaded by its path rather than imported:
+    ``scripts/asv_history.sh`` puts an older commit first on the import path, and the
+    benchmarks must measure every commit on the same workloads."""
+    path = Path(__file__).resolve().parent.parent / "fastnn" / "workloads.py"
+    spec = importlib.util.spec_from_file_location("_asv_fastnn_workloads", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses looks its module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+_workloads = _load_workloads()
+training_flops = _workloads.training_flops
+gpu_present = _workloads.gpu_present
+
 #: Every kernel variant; "loops" only runs on the tiny sizes.
-VARIANTS = ["loops", "numpy", "numba", "cuda"]
+VARIANTS = list(_VARIANTS)
 DTYPES = ["float64", "float32"]
 
-#: The four workloads of the kernels issue, scaled to asv's time budget (one
-#: call a fraction of a second with NumPy): layer sizes, activations, examples,
-#: batch size (None = full batch), epochs per timed call, learning rate.
-WORKLOADS = {
-    # (a) the notes' planar net, m = 400, full batch
-    "a_planar_2-4-1": dict(sizes=(2, 4, 1), activations=("tanh", "sigmoid"), examples=400,
-                           batch_size=None, epochs=50, learning_rate=1.2),
-    # (b) cat images, 12288-20-7-5-1, m = 209, full batch
-    "b_images_12288-20-7-5-1": dict(sizes=(12288, 20, 7, 5, 1),
-                                    activations=("relu", "relu", "relu", "sigmoid"),
-                                    examples=209, batch_size=None, epochs=5,
-                                    learning_rate=0.0075),
-    # (c) MNIST-sized, 784-256-128-1, mini-batches of 128; m scaled from 60000 to 2048
-    "c_minibatch_784-256-128-1": dict(sizes=(784, 256, 128, 1),
-                                      activations=("relu", "relu", "sigmoid"), examples=2048,
-                                      batch_size=128, epochs=1, learning_rate=0.01),
-    # (d) wide, 1024-1024-1024-1, full batch; m scaled from 8192 to 1024
-    "d_wide_1024-1024-1024-1": dict(sizes=(1024, 1024, 1024, 1),
-                                    activations=("relu", "relu", "sigmoid"), examples=1024,
-                                    batch_size=None, epochs=1, learning_rate=0.01),
-}
+#: asv's time budget (one call a fraction of a second with NumPy): examples, and epochs
+#: per timed call, of each workload. (c) scaled from 60000 examples, (d) from 8192.
+_BUDGET = {"a": (400, 50), "b": (209, 5), "c": (2048, 1), "d": (1024, 1)}
+
+#: The workloads at asv's budget, by their asv names ("a_planar_2-4-1", ...).
+WORKLOADS = {w.name: w.with_examples(_BUDGET[key][0])
+             for key, w in _workloads.WORKLOADS.items()}
+WORKLOADS_BY_KEY = {w.key: w for w in WORKLOADS.values()}
+EPOCHS = {_workloads.WORKLOADS[key].name: epochs for key, (_, epochs) in _BUDGET.items()}
 
 #: Workloads small enough for the explicit loops.
-LOOPS_WORKLOADS = {"a_planar_2-4-1"}
+LOOPS_WORKLOADS = {_workloads.WORKLOADS["a"].name}
 
 #: Multiply-adds above which the loops variant is not run (about a second).
 LOOPS_MAX_MACS = 20_000
@@ -54,16 +66,6 @@ def get_variant(name):
         raise NotImplementedError(f"variant {name!r} not available: {error}") from None
 
 
-def gpu_present():
-    """True where numba.cuda sees a real GPU, not the simulator."""
-    try:
-        from numba import config, cuda
-
-        return not getattr(config, "ENABLE_CUDASIM", False) and bool(cuda.is_available())
-    except Exception:  # no numba.cuda, or a broken driver: no GPU
-        return False
-
-
 def parse_shape(text):
     """``"20x12288x209"`` -> ``(20, 12288, 209)``."""
     return tuple(int(part) for part in text.split("x"))
@@ -78,23 +80,17 @@ def random_matrix(rng, shape, dtype):
     return np.ascontiguousarray(rng.standard_normal(shape), dtype=dtype)
 
 
-def training_flops(sizes, examples):
-    """Floating-point operations of one epoch, matrix products only (2 per multiply-add):
-    ``W A`` forward, ``dZ A^T`` for dW, ``W^T dZ`` for every layer but the first."""
-    macs = sum(n * n_prev * examples * (3 if layer else 2)
-               for layer, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:])))
-    return 2 * macs
-
-
 class TrainingProblem:
     """A workload's data, initial parameters and work buffers, ready for ``train``."""
 
     def __init__(self, workload, dtype, seed=0):
         spec = WORKLOADS[workload]
-        self.__dict__.update(spec)
+        self.sizes, self.activations = spec.sizes, spec.activations
+        self.examples, self.batch_size = spec.examples, spec.batch_size
+        self.learning_rate, self.epochs = spec.learning_rate, EPOCHS[workload]
         dtype = np.dtype(dtype)
         rng = np.random.default_rng(seed)
-        sizes, m = spec["sizes"], spec["examples"]
+        sizes, m = spec.sizes, spec.examples
         if workload.startswith("a_"):
             self.X, self.Y = _planar(m, dtype)
         else:
@@ -110,7 +106,8 @@ class TrainingProblem:
         self.biases = [b.copy() for b in self.initial_biases]
         self.orders = None
         if self.batch_size is not None:
-            self.orders = np.stack([rng.permutation(m) for _ in range(self.epochs)]).astype(np.int64)
+            orders = [rng.permutation(m) for _ in range(self.epochs)]
+            self.orders = np.stack(orders).astype(np.int64)
         self.flops_per_call = training_flops(sizes, m) * self.epochs
 
     def reset(self):

@@ -8,9 +8,12 @@ objects (only scikit-learn calls it, so scikit-learn is importable then);
 scikit-learn's mixins.
 """
 
+from __future__ import annotations
+
 import inspect
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class BaseEstimator:
@@ -90,7 +93,7 @@ class ClassifierMixin:
 
     _estimator_type = "classifier"  # what scikit-learn < 1.6 looks at
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -114,7 +117,7 @@ class RegressorMixin:
 
     _estimator_type = "regressor"
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """R^2 of ``predict(X)`` against ``y``, averaged over the outputs (1 is perfect)."""
         return r2_score(y, self.predict(X), sample_weight)
 

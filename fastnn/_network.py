@@ -1,31 +1,31 @@
 """What the three estimators share: hyperparameter checks, ``fit`` and the forward pass.
 
-``fit`` runs in this order, so that bad input leaves the model as it was and
-never reaches compiled code: hyperparameters, data, warm-start state, the
-conversion to the notes' layout (once per fit; it finds NaN and infinity in X
-from the column sums), the kernel import; then the chunked run
-(``training.run``), and only then the fitted attributes.
+``fit`` is the shared pipeline of ``fastnn.fitting``: ``prepare`` (every check,
+before any compiled code runs), ``train``, ``finish`` (the fitted attributes).
 """
 
-import warnings
-from types import SimpleNamespace
+from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import kernels
 
-from . import exceptions, initialization, scaling, training
+from . import exceptions, fitting, initialization
 from ._base import BaseEstimator
 from ._threading import kernel_guard
-from .memory import check_fit_memory
-from .progress import make_progress
-from .validation import (INITS, check_activations, check_backend, check_choice, check_dtype,
-                         check_fitted_X, check_hidden, check_integer, check_real,
-                         check_same_length, check_seed, check_X, check_y_present,
-                         fit_feature_names)
-
-#: The seed used when ``seed=None``: fits are reproducible by default.
-DEFAULT_SEED = 0
+from .validation import (
+    INITS,
+    check_activations,
+    check_backend,
+    check_choice,
+    check_dtype,
+    check_fitted_X,
+    check_hidden,
+    check_integer,
+    check_real,
+    check_seed,
+)
 
 
 def _check_flag(value, name):
@@ -44,8 +44,8 @@ def _check_verbose(value):
 class Network(BaseEstimator):
     """Base of the estimators: a fully connected network trained by the kernels.
 
-    Subclasses define ``_output_activation``, ``_prepare_targets`` and
-    ``_set_target_attributes``; ``_fixed`` gives the values of hyperparameters a
+    Subclasses define ``_prepare_targets(y, config)`` (returning ``fastnn.targets``'
+    classifier or regressor targets); ``_fixed`` gives the values of hyperparameters a
     subclass does not expose (LogisticRegression has no hidden layer).
     """
 
@@ -53,19 +53,25 @@ class Network(BaseEstimator):
 
     # -- hyperparameters ---------------------------------------------------
 
+    def _store_hyperparameters(self, init_locals):
+        """``__init__``'s arguments, stored as given under their own names (checked in
+        ``fit``, as scikit-learn wants): each estimator's signature is the one list."""
+        for name in self._get_param_names():
+            setattr(self, name, init_locals[name])
+
     def _hyperparameter(self, name):
         if name in self._fixed:
             return self._fixed[name]
         return getattr(self, name)
 
-    def _config(self):
+    def _config(self) -> fitting.FitConfig:
         """Every hyperparameter checked; ValueError/TypeError naming the first bad one."""
         get = self._hyperparameter
         hidden = check_hidden(get("hidden"))
         init = get("init")
         if "init" not in self._fixed:
             check_choice(init, "init", INITS)
-        return SimpleNamespace(
+        return fitting.FitConfig(
             hidden=hidden,
             activations=check_activations(get("activation"), len(hidden)),
             init=init,
@@ -85,7 +91,7 @@ class Network(BaseEstimator):
 
     # -- fit -----------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Network:
         """Train on ``X`` (n_samples, n_features) and ``y``; returns the estimator.
 
         With ``warm_start=True`` and a fitted (or assigned) ``parameters_``,
@@ -97,69 +103,8 @@ class Network(BaseEstimator):
         training between chunks with a TrainingInterruptedWarning; the model
         keeps the parameters of the epochs completed.
         """
-        name = type(self).__name__
-        config = self._config()
-        check_y_present(y, name)
-        feature_names = fit_feature_names(self, X, config.warm_start)
-        X = check_X(X, check_finite=False)  # checked from its column sums in prepare_inputs
-        targets = self._prepare_targets(y, config)
-        check_same_length(X, targets.labels)
-        n_features = X.shape[1]
-        layer_sizes = (n_features,) + config.hidden + (targets.n_outputs,)
-        warm = self._warm_parameters(config, layer_sizes)
-        check_fit_memory(name, layer_sizes, len(X), config, targets.scale_targets)
-        mini_batches = config.batch_size is not None and config.batch_size < len(X)
-        XT, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize,
-                                                     by_example=mini_batches)
-        fitted_scaling = self._scaling(config, x_mean, x_scale, targets)
-        del X  # only its shape is needed from here on; let a converted copy go
-        kernel_module = kernels.get(config.backend)
-        YT = self._transposed_targets(targets, fitted_scaling, config.dtype)
-        init_sequence, order_sequence = np.random.SeedSequence(
-            DEFAULT_SEED if config.seed is None else config.seed).spawn(2)
-        if warm is not None:
-            weights, biases = scaling.unfold(*warm, fitted_scaling, config.dtype)
-        else:
-            weights, biases = initialization.initialize(
-                layer_sizes, config.init, np.random.default_rng(init_sequence), config.dtype)
-        activations = config.activations + (self._output_activation(targets),)
-
-        progress = make_progress(config.epochs, config.verbose, description=name)
-        try:
-            result = training.run(kernel_module, config.backend, weights, biases, XT, YT,
-                                  list(activations), config.epochs, config.learning_rate,
-                                  config.batch_size, config.momentum, config.l2,
-                                  np.random.default_rng(order_sequence), progress)
-        finally:
-            progress.close()
-
-        if config.standardize:
-            weights, biases = scaling.fold(weights, biases, fitted_scaling, config.dtype)
-        previous = self.history_ if warm is not None and hasattr(self, "history_") else None
-        self._set_fitted(targets, layer_sizes, activations, weights, biases,
-                         result.costs, previous, feature_names)
-
-        if result.interrupted:
-            warnings.warn(f"{name}.fit was interrupted after {result.epochs_done} of "
-                          f"{config.epochs} epochs; the model keeps the parameters of the last "
-                          "completed epoch", exceptions.TrainingInterruptedWarning, stacklevel=2)
-        if result.diverged_epoch is not None:
-            epoch = len(self.history_) + 1
-            raise exceptions.TrainingDivergedError(
-                f"{name}.fit diverged: the cost of epoch {epoch} is not finite (NaN or "
-                f"infinity) with learning_rate={config.learning_rate:g}. Try a smaller "
-                "learning_rate (or standardize=True, or a smaller momentum). The model keeps "
-                f"the parameters of the last finite epoch ({epoch - 1}).", epoch)
-        return self
-
-    @staticmethod
-    def _scaling(config, x_mean, x_scale, targets):
-        if not targets.scale_targets:
-            return scaling.Scaling(x_mean, x_scale)
-        if not config.standardize:
-            return scaling.Scaling(x_mean, x_scale, np.zeros(targets.n_outputs),
-                                   np.ones(targets.n_outputs))
-        return scaling.Scaling(x_mean, x_scale, *scaling.target_scaling(targets.values))
+        plan = fitting.prepare(self, X, y)
+        return fitting.finish(self, plan, fitting.train(plan))
 
     def _warm_parameters(self, config, layer_sizes):
         """``(weights, biases)`` to continue from, checked; None for a fresh start."""
@@ -171,22 +116,6 @@ class Network(BaseEstimator):
                              f"fitted with {fitted_features}; fit with warm_start=False to "
                              "start again")
         return initialization.check_parameters(self.parameters_, layer_sizes, np.float64)
-
-    def _set_fitted(self, targets, layer_sizes, activations, weights, biases, costs,
-                    previous_history, feature_names):
-        self.parameters_ = initialization.parameters_dict(weights, biases)
-        history = costs if previous_history is None else np.concatenate(
-            [np.asarray(previous_history, dtype=np.float64), costs])
-        self.history_ = history
-        self.n_epochs_ = len(history)
-        self.n_features_in_ = layer_sizes[0]
-        self._layer_sizes = tuple(layer_sizes)
-        self._activations = tuple(activations)
-        self._set_target_attributes(targets)
-        if feature_names is not None:
-            self.feature_names_in_ = feature_names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
 
     # -- forward -------------------------------------------------------------
 

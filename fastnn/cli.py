@@ -366,7 +366,7 @@ def build_parser():
                        help="learning rate (default: the estimator's)")
     train.add_argument("--batch-size", type=_positive_int, default=None,
                        help="mini-batch size (default: full batch)")
-    train.add_argument("--backend", choices=("loops", "numpy", "numba", "cuda"), default="numba",
+    train.add_argument("--backend", choices=comparison.VARIANTS, default="numba",
                        help="kernel variant (default: numba)")
     train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                        help="floating-point type (default: float64)")

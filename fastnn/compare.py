@@ -22,14 +22,15 @@ import numpy as np
 import kernels
 
 from . import datasets
+from .workloads import WORKLOADS, gpu_present, training_flops
 
 #: The variants in table order; "cuda" is only tried where a real GPU is present.
-VARIANTS = ("loops", "numpy", "numba", "cuda")
+VARIANTS = tuple(kernels.VARIANTS)
 
-#: The notes' planar example: 2-4-1, tanh then sigmoid, learning rate 1.2.
-DEFAULT_EXAMPLES = 400
-DEFAULT_HIDDEN = (4,)
-DEFAULT_LEARNING_RATE = 1.2
+#: The notes' planar example, workload (a): 2-4-1, tanh then sigmoid, learning rate 1.2.
+DEFAULT_EXAMPLES = WORKLOADS["a"].examples
+DEFAULT_HIDDEN = WORKLOADS["a"].sizes[1:-1]
+DEFAULT_LEARNING_RATE = WORKLOADS["a"].learning_rate
 DEFAULT_EPOCHS = 100
 
 #: Runs are repeated (best taken) at least ``repeat`` times, and until they add up to
@@ -86,30 +87,6 @@ def planar_problem(examples=DEFAULT_EXAMPLES, hidden=DEFAULT_HIDDEN, dtype="floa
                for n_prev, n in zip(sizes[:-1], sizes[1:])]
     biases = [np.zeros((n, 1), dtype=dtype) for n in sizes[1:]]
     return Problem(X, Y, sizes, activations, weights, biases)
-
-
-def training_flops(layer_sizes, examples):
-    """Floating-point operations of one epoch, counting the matrix products only
-    (2 per multiply-add): ``W A`` forward, ``dZ A^T`` for dW, and ``W^T dZ`` for
-    every layer but the first. Element-wise work is left out, as is usual."""
-    macs = 0
-    for layer, (n_prev, n) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
-        macs += n * n_prev * examples * (3 if layer > 0 else 2)
-    return 2 * macs
-
-
-def gpu_present():
-    """True where numba.cuda sees a real GPU (the CUDA simulator does not count)."""
-    try:
-        from numba import config, cuda
-    except ImportError:
-        return False
-    if getattr(config, "ENABLE_CUDASIM", False):
-        return False
-    try:
-        return bool(cuda.is_available())
-    except Exception:  # a broken driver is the same as no GPU here
-        return False
 
 
 def load_variants(names):

@@ -18,14 +18,16 @@ Choices where the task left room (see also ``scaling`` and ``_network``):
 - ``warm_start=True`` appends to ``history_``; ``n_epochs_`` counts all epochs.
 """
 
-from types import SimpleNamespace
+from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from kernels import vectorized
 
 from ._base import ClassifierMixin, RegressorMixin
 from ._network import Network
+from .targets import ClassifierTargets, RegressorTargets
 from .validation import check_labels, check_targets
 
 __all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression"]
@@ -35,7 +37,7 @@ class _Classifier(ClassifierMixin, Network):
     """Sigmoid output and binary cross-entropy for two classes; softmax and
     categorical cross-entropy for more."""
 
-    def _prepare_targets(self, y, config):
+    def _prepare_targets(self, y, config) -> ClassifierTargets:
         classes, indices = check_labels(y)
         if config.warm_start and hasattr(self, "parameters_") and hasattr(self, "classes_"):
             known = {label: index for index, label in enumerate(self.classes_.tolist())}
@@ -46,33 +48,15 @@ class _Classifier(ClassifierMixin, Network):
                                  "with warm_start=False to start again")
             indices = np.array([known[label] for label in classes.tolist()])[indices]
             classes = self.classes_
-        n_outputs = 1 if len(classes) == 2 else len(classes)
-        return SimpleNamespace(labels=indices, classes=classes, n_outputs=n_outputs,
-                               scale_targets=False)
+        return ClassifierTargets(classes, indices)
 
-    @staticmethod
-    def _output_activation(targets):
-        return "sigmoid" if targets.n_outputs == 1 else "softmax"
-
-    @staticmethod
-    def _transposed_targets(targets, fitted_scaling, dtype):
-        m = len(targets.labels)
-        if targets.n_outputs == 1:
-            return (targets.labels == 1).astype(dtype).reshape(1, m)
-        Y = np.zeros((targets.n_outputs, m), dtype=dtype)
-        Y[targets.labels, np.arange(m)] = 1
-        return Y
-
-    def _set_target_attributes(self, targets):
-        self.classes_ = targets.classes
-
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """``Z[L]``, the output layer before its activation: shape (n_samples,) for two
         classes (positive means ``classes_[1]``), (n_samples, n_classes) for more."""
         Z = self._output(X)
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability of each class, shape (n_samples, n_classes), in ``classes_`` order."""
         Z = self._output(X)
         if Z.shape[1] == 1:
@@ -80,7 +64,7 @@ class _Classifier(ClassifierMixin, Network):
             return np.column_stack([1 - p, p])
         return vectorized.softmax(Z.T).T
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each example (labels as in ``classes_``)."""
         Z = self._output(X)
         if Z.shape[1] == 1:
@@ -138,20 +122,7 @@ class MLPClassifier(_Classifier):
                  epochs=200, batch_size=None, momentum=0.0, l2=0.0, backend="numba",
                  dtype="float64", seed=None, warm_start=False, standardize=True,
                  verbose=False):
-        self.hidden = hidden
-        self.activation = activation
-        self.init = init
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.l2 = l2
-        self.backend = backend
-        self.dtype = dtype
-        self.seed = seed
-        self.warm_start = warm_start
-        self.standardize = standardize
-        self.verbose = verbose
+        self._store_hyperparameters(locals())
 
 
 class LogisticRegression(_Classifier):
@@ -167,17 +138,7 @@ class LogisticRegression(_Classifier):
     def __init__(self, learning_rate=0.1, epochs=200, batch_size=None, momentum=0.0, l2=0.0,
                  backend="numba", dtype="float64", seed=None, warm_start=False,
                  standardize=True, verbose=False):
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.l2 = l2
-        self.backend = backend
-        self.dtype = dtype
-        self.seed = seed
-        self.warm_start = warm_start
-        self.standardize = standardize
-        self.verbose = verbose
+        self._store_hyperparameters(locals())
 
 
 class MLPRegressor(RegressorMixin, Network):
@@ -202,46 +163,18 @@ class MLPRegressor(RegressorMixin, Network):
                  epochs=200, batch_size=None, momentum=0.0, l2=0.0, backend="numba",
                  dtype="float64", seed=None, warm_start=False, standardize=True,
                  verbose=False):
-        self.hidden = hidden
-        self.activation = activation
-        self.init = init
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.l2 = l2
-        self.backend = backend
-        self.dtype = dtype
-        self.seed = seed
-        self.warm_start = warm_start
-        self.standardize = standardize
-        self.verbose = verbose
+        self._store_hyperparameters(locals())
 
-    def _prepare_targets(self, y, config):
+    def _prepare_targets(self, y, config) -> RegressorTargets:
         values, one_dimensional = check_targets(y)
         fitted = getattr(self, "n_outputs_", None)
         if (config.warm_start and hasattr(self, "parameters_") and fitted is not None
                 and fitted != values.shape[1]):
             raise ValueError(f"warm_start: y has {values.shape[1]} targets, but the model was "
                              f"fitted with {fitted}; fit with warm_start=False to start again")
-        return SimpleNamespace(labels=values, values=values, n_outputs=values.shape[1],
-                               one_dimensional=one_dimensional, scale_targets=True)
+        return RegressorTargets(values, values.shape[1], one_dimensional)
 
-    @staticmethod
-    def _output_activation(targets):
-        return "linear"
-
-    @staticmethod
-    def _transposed_targets(targets, fitted_scaling, dtype):
-        from .scaling import transposed_targets
-
-        return transposed_targets(targets.values, fitted_scaling, dtype)
-
-    def _set_target_attributes(self, targets):
-        self.n_outputs_ = targets.n_outputs
-        self._one_dimensional_targets = targets.one_dimensional
-
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets: (n_samples,) if fitted on a 1-D y, else (n_samples, n_outputs)."""
         Y = self._output(X)
         if getattr(self, "_one_dimensional_targets", False) and Y.shape[1] == 1:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import kernels
+
 from ._threading import kernel_guard
 
 #: Wall-clock target of one chunk, in seconds.
@@ -43,7 +45,7 @@ class RunResult:
     and the length of each chunk called."""
 
     costs: np.ndarray
-    diverged_epoch: int = None
+    diverged_epoch: int | None = None
     interrupted: bool = False
     chunks: list = field(default_factory=list)
 
@@ -73,46 +75,61 @@ def next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
     return max(1, min(remaining, wanted, previous * MAX_GROWTH))
 
 
-def run(kernels, backend, weights, biases, X, Y, activations, epochs, learning_rate,
-        batch_size, momentum, l2, order_rng, progress, chunk_seconds=None,
-        chunk_epochs=None):
-    """Train ``weights``/``biases`` in place for up to ``epochs`` epochs.
+class _ChunkSizer:
+    """Epochs in the next kernel call: ``chunk_epochs`` if fixed (tests), else adapted to the
+    time per epoch measured so far (``next_chunk``)."""
 
+    def __init__(self, backend, chunk_seconds, chunk_epochs):
+        short, self.long = BACKEND_CHUNK_SECONDS.get(backend, (CHUNK_SECONDS, LONG_CHUNK_SECONDS))
+        self.short = short if chunk_seconds is None else chunk_seconds
+        self.fixed = chunk_epochs
+        self.previous, self.seconds_per_epoch = 0, 0.0
+
+    def next(self, done, remaining):
+        if self.fixed is not None:
+            return min(remaining, self.fixed)
+        return next_chunk(done, remaining, self.seconds_per_epoch, self.previous, self.short,
+                          self.long)
+
+    def measured(self, epochs, seconds):
+        # the first chunk includes compilation: an overestimate, corrected by the next
+        self.seconds_per_epoch, self.previous = seconds / epochs, epochs
+
+
+def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
+        chunk_seconds=None, chunk_epochs=None) -> RunResult:
+    """Train ``weights``/``biases`` in place on ``X (n_x, m)``, ``Y (n_out, m)`` as ``spec``
+    (a ``fitting.TrainingSpec``) says; mini-batch orders from ``order_rng``.
+
+    ``kernel_module`` stands in for ``spec.backend``'s kernels (tests).
     ``chunk_epochs`` fixes the chunk length (tests); by default it adapts to
     ``chunk_seconds`` (default: by backend, ``BACKEND_CHUNK_SECONDS``).
     Stops early at divergence (the kernel puts back the last finite parameters)
     or at KeyboardInterrupt (the parameters of the last completed chunk are put
     back; the interrupted chunk is discarded).
     """
+    if kernel_module is None:
+        kernel_module = kernels.get(spec.backend)
     m = X.shape[1]
-    full_batch = batch_size is None or batch_size >= m
-    default_seconds = BACKEND_CHUNK_SECONDS.get(backend, (CHUNK_SECONDS, LONG_CHUNK_SECONDS))
-    long_chunk_seconds = default_seconds[1]
-    if chunk_seconds is None:
-        chunk_seconds = default_seconds[0]
+    batch_size = spec.mini_batch(m)
+    sizer = _ChunkSizer(spec.backend, chunk_seconds, chunk_epochs)
     velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     params = weights + biases
     committed = []  # the costs of each completed chunk; appending one commits it
-    chunks, diverged_epoch, interrupted = [], None, False
-    done, previous, seconds_per_epoch = 0, 0, 0.0
+    chunks, diverged_epoch, interrupted, done = [], None, False, 0
     snapshot, pending = None, -1  # the parameters before the chunk in progress, its index
     try:
-        while done < epochs:
-            remaining = epochs - done
-            if chunk_epochs is not None:
-                n = min(remaining, chunk_epochs)
-            else:
-                n = next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
-                               long_chunk_seconds)
-            orders = None if full_batch else draw_orders(order_rng, n, m)
+        while done < spec.epochs:
+            n = sizer.next(done, spec.epochs - done)
+            orders = None if batch_size is None else draw_orders(order_rng, n, m)
             snapshot, pending = [p.copy() for p in params], len(committed)
             start = time.perf_counter()
-            with kernel_guard(backend):
-                chunk_costs = kernels.train(weights, biases, X, Y, activations, n, learning_rate,
-                                            batch_size=None if full_batch else batch_size,
-                                            momentum=momentum, l2=l2, orders=orders,
-                                            velocities=velocities)
-            elapsed = time.perf_counter() - start
+            with kernel_guard(spec.backend):
+                chunk_costs = kernel_module.train(
+                    weights, biases, X, Y, list(spec.activations), n, spec.learning_rate,
+                    batch_size=batch_size, momentum=spec.momentum, l2=spec.l2, orders=orders,
+                    velocities=velocities)
+            sizer.measured(n, time.perf_counter() - start)
             chunk_costs = np.asarray(chunk_costs, dtype=np.float64)[:n]
             chunks.append(n)
             bad = np.flatnonzero(~np.isfinite(chunk_costs))
@@ -122,15 +139,13 @@ def run(kernels, backend, weights, biases, X, Y, activations, epochs, learning_r
                 break
             committed.append(chunk_costs)
             done += n
-            # the first chunk includes compilation: an overestimate, corrected by the next
-            seconds_per_epoch, previous = elapsed / n, n
             progress.update(done, float(chunk_costs[-1]))
     except KeyboardInterrupt:
         interrupted = True
         if snapshot is not None and len(committed) == pending:
             # the interrupted chunk may have stopped half way (NumPy variants): put back
             # the parameters of the last completed chunk, which match the costs kept
-            for p, s in zip(params, snapshot):
-                p[...] = s
+            for p, saved in zip(params, snapshot):
+                p[...] = saved
     costs = np.concatenate(committed) if committed else np.empty(0)
     return RunResult(costs, diverged_epoch, interrupted, chunks)

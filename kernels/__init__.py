@@ -10,14 +10,20 @@ functions with the same meaning (see ``kernels.contract``):
   and a GPU, or the CUDA simulator).
 """
 
+from __future__ import annotations
+
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .contract import Variant
 
 #: Variant name -> module name inside this package.
 VARIANTS = {"loops": "loops", "numpy": "vectorized", "numba": "jit", "cuda": "cuda"}
 
 
-def get(name):
-    """The kernel module of a variant, imported on first use."""
+def get(name: str) -> Variant:
+    """The kernel module of a variant, imported on first use (see ``contract.Variant``)."""
     try:
         module = VARIANTS[name]
     except (KeyError, TypeError):

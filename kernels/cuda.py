@@ -24,11 +24,20 @@ so results agree to rounding, not bit for bit.
 import numpy as np
 from numba import cuda
 
+from . import checks, cuda_train
 from . import cuda_kernels as ck
-from . import cuda_train
-from .contract import (ACTIVATION_CODES, ADAM, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_COSTS,
-                       bias_correction, check_optimizer, check_output_activation, check_schedule,
-                       epoch_learning_rates, resolve_state)
+from .contract import (
+    ACTIVATION_CODES,
+    ADAM,
+    LEAKY_SLOPE,
+    OUTPUT_COSTS,
+    bias_correction,
+    check_optimizer,
+    check_output_activation,
+    check_schedule,
+    epoch_learning_rates,
+    resolve_state,
+)
 from .cuda_launch import PARTS, THREADS, Arena, elementwise, grid_for, planned_product, state_array
 
 # ---------------------------------------------------------------------------
@@ -41,7 +50,8 @@ def _is_device_array(x):
 
 
 def _array(x, name, ndim=2):
-    """A float32/float64 NumPy array of ``ndim`` dimensions; device arrays are copied to the host."""
+    """A float32/float64 NumPy array of ``ndim`` dimensions; device arrays are copied to
+    the host."""
     if _is_device_array(x):
         x = (x if hasattr(x, "copy_to_host") else cuda.as_cuda_array(x)).copy_to_host()
     x = np.asarray(x)
@@ -158,19 +168,13 @@ def activation_forward(Z, activation):
     try:
         return _FORWARD[activation](Z)
     except (KeyError, TypeError):
-        raise ValueError(f"activation must be one of {sorted(_FORWARD)}, got {activation!r}") from None
-
-
-def _hidden_code(activation):
-    if activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(
-            f"hidden activation must be one of {sorted(HIDDEN_ACTIVATIONS)}, got {activation!r}")
-    return ACTIVATION_CODES[activation]
+        raise ValueError(f"activation must be one of {sorted(_FORWARD)}, "
+                         f"got {activation!r}") from None
 
 
 def activation_backward(dA, Z, activation):
     """``dZ = dA * g'(Z)`` for a hidden-layer activation name (one fused pass)."""
-    _hidden_code(activation)
+    checks.hidden_code(activation)
     dA, Z = _array(dA, "dA", None), _array(Z, "Z", None)
     _same_dtype(dA=dA, Z=Z)
     if dA.shape != Z.shape:
@@ -290,7 +294,7 @@ def dense_backward(dA, A_prev, W, Z, activation, l2=0.0, m_total=None):
 
     Returns ``(dA_prev, dW, db)``.
     """
-    _hidden_code(activation)
+    checks.hidden_code(activation)
     dA, A_prev, W, Z = _array(dA, "dA"), _array(A_prev, "A_prev"), _array(W, "W"), _array(Z, "Z")
     _same_dtype(dA=dA, A_prev=A_prev, W=W, Z=Z)
     if dA.shape != Z.shape:
@@ -322,7 +326,8 @@ def _cost(Z, Y, out_code, name):
 
 
 def binary_cross_entropy(Z, Y):
-    """Mean of ``-(y log a + (1-y) log(1-a))``, ``a = sigmoid(Z)``, from Z (``softplus(z) - y z``)."""
+    """Mean of ``-(y log a + (1-y) log(1-a))``, ``a = sigmoid(Z)``, from Z
+    (``softplus(z) - y z``)."""
     return _cost(Z, Y, ck.SIGMOID, "Z")
 
 
@@ -376,8 +381,8 @@ def l2_penalty(weights, l2, m):
 
 def _write_back(target, values):
     if _is_device_array(target):
-        (target if hasattr(target, "copy_to_device") else cuda.as_cuda_array(target)).copy_to_device(
-            np.ascontiguousarray(values))
+        device = target if hasattr(target, "copy_to_device") else cuda.as_cuda_array(target)
+        device.copy_to_device(np.ascontiguousarray(values))
     else:
         target[...] = values
 
@@ -388,7 +393,8 @@ def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
     The course's exponentially weighted form of momentum; ``momentum = 0`` is
     plain gradient descent. L2 enters through ``grad`` (``linear_backward``).
     """
-    p, g, v = _array(param, "param", None), _array(grad, "grad", None), _array(velocity, "velocity", None)
+    p, g = _array(param, "param", None), _array(grad, "grad", None)
+    v = _array(velocity, "velocity", None)
     dtype = _same_dtype(param=p, grad=g, velocity=v)
     if not p.shape == g.shape == v.shape:
         raise ValueError(f"param, grad and velocity must have one shape, got "
@@ -458,7 +464,7 @@ def _check_network(weights, biases, X, activations, Y=None):
         arrays[f"weights[{l}]"], arrays[f"biases[{l}]"] = W, b
         n_prev = W.shape[0]
     for activation in activations[:-1]:
-        _hidden_code(activation)
+        checks.hidden_code(activation)
     check_output_activation(activations[-1])
     if Y is not None:
         Y = _array(Y, "Y")
@@ -472,12 +478,13 @@ def _check_network(weights, biases, X, activations, Y=None):
 
 
 def forward(weights, biases, X, activations):
-    """``A[L]`` of the network for inputs ``X`` (n_x, m): every layer on the device, one copy back."""
+    """``A[L]`` of the network for inputs ``X`` (n_x, m): every layer on the device, one
+    copy back."""
     dtype = _check_network(weights, biases, X, activations)
     X = _array(X, "X")
     m = X.shape[1]
     arena = Arena(dtype)
-    a_prev, ld_prev = arena.put(X), m
+    a_prev = arena.put(X)
     products, n = [], X.shape[0]
     for W, b, activation in zip(weights, biases, activations):
         W, b = _array(W, "W"), _array(b, "b")
@@ -512,28 +519,12 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     """
     dtype = _check_network(weights, biases, X, activations, Y)
     X, Y = _array(X, "X"), _array(Y, "Y")
-    epochs = int(epochs)
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    epochs = checks.check_epochs(epochs)
     m = X.shape[1]
-    if batch_size is not None and int(batch_size) < 1:
-        raise ValueError(f"batch_size must be None or >= 1, got {batch_size}")
-    full_batch = batch_size is None or batch_size >= m
-    if not full_batch:
-        orders = np.asarray(orders) if orders is not None else None
-        if orders is None or orders.shape != (epochs, m) or not np.issubdtype(orders.dtype, np.integer):
-            raise ValueError(f"orders must be an integer array of shape {(epochs, m)} for "
-                             f"mini-batches, got {None if orders is None else orders.shape}")
-        if orders.size and (orders.min() < 0 or orders.max() >= m):
-            raise ValueError(f"orders must hold example indices in [0, {m})")
-    for name, value in (("learning_rate", learning_rate), ("momentum", momentum), ("l2", l2)):
-        if not np.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
-    if velocities is not None:
-        v_weights, v_biases = velocities
-        for v, p in zip(list(v_weights) + list(v_biases), list(weights) + list(biases)):
-            if np.shape(v) != np.shape(p) or np.asarray(v).dtype != dtype:
-                raise ValueError("velocities must match the parameters in shape and dtype")
+    # full batch: None, whatever batch_size >= m was given (the run does not look at it)
+    batch, orders = checks.check_batches(batch_size, orders, epochs, m, np.int64)
+    checks.check_finite(learning_rate=learning_rate, momentum=momentum, l2=l2)
+    checks.check_velocities(velocities, weights, biases, dtype)
     code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
     schedule_code = check_schedule(schedule)[0]
     host_weights = [_array(W, "W") for W in weights]
@@ -543,10 +534,10 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     if not np.isfinite(rates).all():
         raise ValueError(f"the learning rates of the schedule must be finite, got {rates}")
     adam = (float(beta1), float(beta2), float(epsilon)) if code == ADAM else None
-    codes = [ACTIVATION_CODES[a] for a in activations]
-    costs = cuda_train.run(host_weights, host_biases, X, Y, codes[:-1], codes[-1], epochs,
-                           rates, batch_size, momentum, l2, orders, state, adam)
-    state.advance(costs, 1 if full_batch else -(-m // int(batch_size)))
+    hidden_codes, output_code = checks.network_codes(activations)
+    costs = cuda_train.run(host_weights, host_biases, X, Y, list(hidden_codes), output_code,
+                           epochs, rates, batch, momentum, l2, orders, state, adam)
+    state.advance(costs, 1 if batch is None else -(-m // batch))
     for target, values in zip(list(weights) + list(biases), host_weights + host_biases):
         if target is not values:
             _write_back(target, values)

@@ -24,14 +24,10 @@ import time
 import numpy as np
 
 import kernels
+from fastnn.workloads import WORKLOADS, he_parameters
 
-WORKLOADS = {
-    # name: (layer sizes, hidden activation, m, batch size, steps timed)
-    "a 2-4-1 m=400": ((2, 4, 1), "tanh", 400, None, 20),
-    "b 12288-20-7-5-1 m=209": ((12288, 20, 7, 5, 1), "relu", 209, None, 10),
-    "c 784-256-128-1 b=128 (m=8192)": ((784, 256, 128, 1), "relu", 8192, 128, 64),
-    "d 1024-1024-1024-1 (m=2048)": ((1024, 1024, 1024, 1), "relu", 2048, None, 3),
-}
+#: This script's budget: examples, and steps timed, of each workload (``fastnn.workloads``).
+BUDGET = {"a": (400, 20), "b": (209, 10), "c": (8192, 64), "d": (2048, 3)}
 
 
 def cluster(**options):
@@ -41,12 +37,6 @@ def cluster(**options):
     local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                          dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"}, **options)
     return local, Client(local)
-
-
-def network(sizes, rng, dtype=np.float64):
-    weights = [(rng.standard_normal((n, n_prev)) * np.sqrt(2.0 / n_prev)).astype(dtype)
-               for n_prev, n in zip(sizes[:-1], sizes[1:])]
-    return weights, [np.zeros((n, 1), dtype=dtype) for n in sizes[1:]]
 
 
 def best(function, repeat):
@@ -63,55 +53,66 @@ def noop(*args):
 
 
 def overhead(backend, repeat):
+
+
+    print(f"\n## Per step: cluster vs local ({backend} kernels, float64, 2 workers x 1 thread)\n")
+    print("| workload | local step | cluster step | cluster / local | bare round trip |")
+    print("|---|---|---|---|---|")
+    local_cluster, client = cluster()
+    rng = np.random.default_rng(0)
+    try:
+        for key, (m, steps) in BUDGET.items():
+            workload = WORKLOADS[key].with_examples(m)
+            t_local, t_cluster, t_bare = _step_times(client, backend, workload, steps, rng,
+                                                     repeat)
+            print(f"| {workload.label} | {t_local * 1e3:.3g} ms | {t_cluster * 1e3:.3g} ms | "
+                  f"{t_cluster / t_local:.3g}x | {t_bare * 1e3:.3g} ms |", flush=True)
+    finally:
+        client.close()
+        local_cluster.close()
+
+
+def _step_times(client, backend, workload, steps, rng, repeat):
+    """Seconds per step: locally, on the cluster, and the bare round trip."""
     import dask.array as da
     from dask import delayed
 
     from fastnn.distributed import load_partitions, train
     from fastnn.distributed.reduce import tree_reduce
 
-    print(f"\n## Per step: cluster vs local ({backend} kernels, float64, 2 workers x 1 thread)\n")
-    print("| workload | local step | cluster step | cluster / local | bare round trip |")
-    print("|---|---|---|---|---|")
-    local_cluster, client = cluster()
     variant = kernels.get(backend)
-    rng = np.random.default_rng(0)
+    m, sizes, batch_size = workload.examples, workload.sizes, workload.batch_size
+    X = rng.standard_normal((m, sizes[0]))
+    y = (rng.random(m) < 0.5).astype(np.float64)
+    XT, Y = np.ascontiguousarray(X.T), y[None, :].copy()
+    parts = load_partitions(client, da.from_array(X, chunks=(-(-m // 2), -1)),
+                            da.from_array(y, chunks=-(-m // 2)))
+    activations = list(workload.activations)
+    epochs = 1 if batch_size else steps
+    orders = np.stack([rng.permutation(m) for _ in range(epochs)]) if batch_size else None
+    start = he_parameters(sizes, np.random.default_rng(1), np.float64)
+
+    def local_run():
+        weights, biases = [w.copy() for w in start[0]], [b.copy() for b in start[1]]
+        variant.train(weights, biases, XT, Y, activations, epochs, 0.01,
+                      batch_size=batch_size, orders=orders)
+
+    def cluster_run():
+        weights, biases = [w.copy() for w in start[0]], [b.copy() for b in start[1]]
+        train(parts, weights, biases, activations, epochs, 0.01, batch_size=batch_size,
+              orders=orders, backend=backend)
+
+    def round_trips():
+        for _ in range(steps):
+            client.compute(tree_reduce([delayed(noop, pure=False)(f)
+                                        for f in parts.futures])).result()
+
     try:
-        for name, (sizes, hidden, m, batch_size, steps) in WORKLOADS.items():
-            X = rng.standard_normal((m, sizes[0]))
-            y = (rng.random(m) < 0.5).astype(np.float64)
-            XT, Y = np.ascontiguousarray(X.T), y[None, :].copy()
-            parts = load_partitions(client, da.from_array(X, chunks=(-(-m // 2), -1)),
-                                    da.from_array(y, chunks=-(-m // 2)))
-            activations = [hidden] * (len(sizes) - 2) + ["sigmoid"]
-            epochs = 1 if batch_size else steps
-            orders = np.stack([rng.permutation(m) for _ in range(epochs)]) if batch_size else None
-            start = network(sizes, np.random.default_rng(1))
-
-            def local_run():
-                weights, biases = [w.copy() for w in start[0]], [b.copy() for b in start[1]]
-                variant.train(weights, biases, XT, Y, activations, epochs, 0.01,
-                              batch_size=batch_size, orders=orders)
-
-            def cluster_run():
-                weights, biases = [w.copy() for w in start[0]], [b.copy() for b in start[1]]
-                train(parts, weights, biases, activations, epochs, 0.01, batch_size=batch_size,
-                      orders=orders, backend=backend)
-
-            def round_trips():
-                for _ in range(steps):
-                    client.compute(tree_reduce([delayed(noop, pure=False)(f)
-                                                for f in parts.futures])).result()
-
-            local_run(), cluster_run()  # compile, warm the caches and the workers
-            t_local = best(local_run, repeat) / steps
-            t_cluster = best(cluster_run, repeat) / steps
-            t_bare = best(round_trips, repeat) / steps
-            print(f"| {name} | {t_local * 1e3:.3g} ms | {t_cluster * 1e3:.3g} ms | "
-                  f"{t_cluster / t_local:.3g}x | {t_bare * 1e3:.3g} ms |", flush=True)
-            parts.release()
+        local_run(), cluster_run()  # compile, warm the caches and the workers
+        return (best(local_run, repeat) / steps, best(cluster_run, repeat) / steps,
+                best(round_trips, repeat) / steps)
     finally:
-        client.close()
-        local_cluster.close()
+        parts.release()
 
 
 def memory(backend, repeat, rows=300_000, features=256, chunk_rows=12_500,
@@ -146,12 +147,13 @@ def memory(backend, repeat, rows=300_000, features=256, chunk_rows=12_500,
         elapsed = time.perf_counter() - start
         print(f"- fastnn.distributed.fit, {epochs} full-batch epochs (the source read twice, "
               f"checked, standardised, persisted, trained): {elapsed:.1f} s, "
-              f"{rows * epochs / elapsed:,.0f} rows/s; costs {np.round(model.history_, 4).tolist()}")
+              f"{rows * epochs / elapsed:,.0f} rows/s; "
+              f"costs {np.round(model.history_, 4).tolist()}")
         # the two phases apart, through the kernel-level API
         start = time.perf_counter()
         parts = load_partitions(client, X, y.astype(np.float64))
         loaded = time.perf_counter() - start
-        weights, biases = network((features, 32, 1), np.random.default_rng(2))
+        weights, biases = he_parameters((features, 32, 1), np.random.default_rng(2), np.float64)
         start = time.perf_counter()
         train(parts, weights, biases, ["relu", "sigmoid"], epochs, 0.5, backend=backend)
         trained = time.perf_counter() - start

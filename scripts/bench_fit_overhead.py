@@ -1,13 +1,8 @@
 """How much ``fit`` adds to the kernels: the numba backend's ``MLPClassifier.fit``
 against one direct call of ``kernels.get("numba").train`` with the same epochs.
 
-The four workloads of the kernels issue (epochs scaled down so the whole script
-runs in a few minutes):
-
-    (a) 2-4-1 tanh/sigmoid, m = 400, full batch
-    (b) 12288-20-7-5-1 relu/sigmoid, m = 209, full batch
-    (c) 784-256-128-1 relu/sigmoid, m = 60000, mini-batches of 128
-    (d) 1024-1024-1024-1 relu/sigmoid, m = 8192, full batch
+The four workloads of the kernels issue (``fastnn.workloads``; epochs scaled down so
+the whole script runs in a few minutes).
 
 ``fit`` does everything a user's call does: checks, the conversion of X
 (rows are examples, float64) to the notes' layout with standardisation, the
@@ -38,14 +33,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import fastnn  # noqa: E402
 import kernels  # noqa: E402
 from fastnn import scaling  # noqa: E402
+from fastnn.workloads import WORKLOADS, he_parameters  # noqa: E402
 
-WORKLOADS = {
-    # name: (n_x, hidden, hidden activation, m, batch_size, epochs)
-    "a": (2, (4,), "tanh", 400, None, 20000),
-    "b": (12288, (20, 7, 5), "relu", 209, None, 300),
-    "c": (784, (256, 128), "relu", 60000, 128, 20),
-    "d": (1024, (1024, 1024), "relu", 8192, None, 5),
-}
+#: Epochs of each workload's runs, before --scale.
+EPOCHS = {"a": 20000, "b": 300, "c": 20, "d": 5}
+#: One rate for every workload: a fit that diverged would stop early and time nothing.
 LEARNING_RATE = 0.01
 
 
@@ -63,8 +55,7 @@ def direct_run(module, model, X, y, epochs, dtype):
     Y = y.reshape(1, m).astype(dtype)
     sizes = (n_x,) + tuple(model.hidden) + (1,)
     rng = np.random.default_rng(0)
-    initial = [(rng.standard_normal((n, p)) * np.sqrt(2.0 / p)).astype(dtype)
-               for p, n in zip(sizes[:-1], sizes[1:])]
+    initial, _ = he_parameters(sizes, rng, dtype)
     batch = model.batch_size
     orders = None if batch is None else np.stack([rng.permutation(m) for _ in range(epochs)])
     activations = [model.activation] * len(model.hidden) + ["sigmoid"]
@@ -89,11 +80,13 @@ def fit_run(model, X, y):
 
 
 def measure(name, dtype, repeat, scale):
-    n_x, hidden, activation, m, batch, epochs = WORKLOADS[name]
-    epochs = max(1, int(round(epochs * scale)))
-    X, y = make_data(n_x, m)
+    workload = WORKLOADS[name]
+    batch = workload.batch_size
+    epochs = max(1, int(round(EPOCHS[name] * scale)))
+    X, y = make_data(workload.sizes[0], workload.examples)
     module = kernels.get("numba")
-    model = fastnn.MLPClassifier(hidden=hidden, activation=activation, init="he",
+    model = fastnn.MLPClassifier(hidden=workload.sizes[1:-1],
+                                 activation=workload.hidden_activation, init="he",
                                  learning_rate=LEARNING_RATE, epochs=epochs, batch_size=batch,
                                  backend="numba", dtype=dtype, seed=0)
     direct = direct_run(module, model, X, y, epochs, dtype)

@@ -17,27 +17,29 @@ import sys
 import time
 
 import numpy as np
-from numba import njit, set_num_threads, config
+from numba import config, njit, set_num_threads
 from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from fastnn.workloads import WORKLOADS  # noqa: E402
 from kernels import jit_gemm, jit_products  # noqa: E402
 
-# (M, N, K) of C (M, N) with K terms per output, per form, with where each shape comes from.
-WORKLOAD_SHAPES = {
-    "nn": [((4, 400, 2), "a Z1"), ((1, 400, 4), "a Z2"),
-           ((20, 209, 12288), "b Z1"), ((7, 209, 20), "b Z2"),
-           ((256, 128, 784), "c Z1"), ((128, 128, 256), "c Z2"),
-           ((1024, 8192, 1024), "d Z1,Z2"), ((1, 8192, 1024), "d Z3")],
-    "nt": [((4, 2, 400), "a dW1"), ((1, 4, 400), "a dW2"),
-           ((20, 12288, 209), "b dW1"), ((7, 20, 209), "b dW2"),
-           ((256, 784, 128), "c dW1"), ((128, 256, 128), "c dW2"),
-           ((1024, 1024, 8192), "d dW2"), ((1, 1024, 8192), "d dW3")],
-    "tn": [((4, 400, 1), "a dA1"),
-           ((20, 209, 7), "b dA1"), ((7, 209, 5), "b dA2"),
-           ((256, 128, 128), "c dA1"), ((128, 128, 1), "c dA2"),
-           ((1024, 8192, 1024), "d dA1"), ((1024, 8192, 1), "d dA2")],
-}
+
+def workload_shapes():
+    """``{form: [((M, N, K), where from), ...]}``: every product of a training step of the
+    four workloads (``fastnn.workloads``), C (M, N) with K terms per output, one row per
+    distinct shape. A step works on ``batch_size`` examples (all of them in full batch)."""
+    shapes = {"nn": {}, "nt": {}, "tn": {}}
+    for key, workload in WORKLOADS.items():
+        n, m = workload.sizes, workload.batch_size or workload.examples
+        for l in range(1, len(n)):
+            shapes["nn"].setdefault((n[l], m, n[l - 1]), []).append(f"{key} Z{l}")  # W A_prev
+            shapes["nt"].setdefault((n[l], n[l - 1], m), []).append(f"{key} dW{l}")  # dZ A^T
+            if l > 1:  # W^T dZ; no variant computes the first layer's dX
+                shapes["tn"].setdefault((n[l - 1], m, n[l]), []).append(f"{key} dA{l - 1}")
+    return {form: [(shape, ",".join(labels)) for shape, labels in table.items()]
+            for form, table in shapes.items()}
+
 
 #: pause between implementations: each thread pool (Numba's OpenMP, each OpenBLAS) keeps spinning
 #: for a while after use and would slow the next one down (see the module docstring of jit_gemm).
@@ -118,19 +120,24 @@ def run(forms, dtypes, squares, repeats, budget_s):
              f"{'hand':>7} {'np.dot@nb':>9} {'numpy':>7} {'tiles/numpy':>11}"
     for dtype in dtypes:
         for form in forms:
-            shapes = WORKLOAD_SHAPES[form] + [((s, s, s), "square") for s in squares]
+            shapes = workload_shapes()[form] + [((s, s, s), "square") for s in squares]
             problems = [operands(form, M, N, K, dtype, rng) for (M, N, K), _ in shapes]
             rates = np.zeros((len(shapes), 5))
             implementations = (LOOPS[form], TILES[form], HAND[form], BLAS_IN_NUMBA[form], NUMPY[form])
             for column, impl in enumerate(implementations):
                 time.sleep(SETTLE_S)
-                for row, (((M, N, K), _), (A, B, C)) in enumerate(zip(shapes, problems)):
-                    rates[row, column] = gflops(M, N, K, best_time(lambda: impl(A, B, C), budget_s, repeats))
+                for row, (((M, N, K), _), operands_) in enumerate(zip(shapes, problems)):
+                    seconds = best_time(_call(impl, operands_), budget_s, repeats)
+                    rates[row, column] = gflops(M, N, K, seconds)
             print(header)
             for ((M, N, K), origin), r in zip(shapes, rates):
                 print(f"{form:4} {np.dtype(dtype).name:7} {str((M, N, K)):>18} {origin:8} "
                       f"{r[0]:7.1f} {r[1]:7.1f} {r[2]:7.1f} {r[3]:9.1f} {r[4]:7.1f} {r[1] / r[4]:11.2f}",
                       flush=True)
+
+
+def _call(impl, operands_):
+    return lambda: impl(*operands_)
 
 
 def peak(dtype, repeats):

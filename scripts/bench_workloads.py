@@ -4,17 +4,12 @@
     python scripts/bench_workloads.py --only a b --dtype float32 --scale 0.5
     python scripts/bench_workloads.py --compile       # also cold/warm start-up times
 
-Workloads (random data; the sizes are what matter):
-  (a) 2-4-1 tanh/sigmoid, m = 400, full batch
-  (b) 12288-20-7-5-1 relu/sigmoid, m = 209, full batch
-  (c) 784-256-128-1 relu/sigmoid, m = 60000, mini-batches of 128
-  (d) 1024-1024-1024-1 relu/sigmoid, m = 8192, full batch
+Workloads: ``fastnn.workloads`` (a)-(d), on random data (the sizes are what matter).
 
 Both variants run side by side in one process, JIT warmed up first (compilation is not
 timed here), interleaved, best of ``--repeats``: the machine is shared, and the best of
-repeats is the least disturbed. FLOPs per epoch count the matrix products only:
-forward ``2 n_l n_{l-1} m`` per layer and backward twice that (``dW`` and ``dA_prev``),
-less the first layer's ``dA_prev`` (dX), which no variant computes: the work done.
+repeats is the least disturbed. FLOPs per epoch: ``fastnn.workloads.training_flops``
+(the matrix products the variants do).
 GFLOP/s is that count over the time; "peak" is OpenBLAS's (np.dot) 4096^2 product
 measured here, and "of peak" is the time floor (FLOPs / peak) over the time.
 """
@@ -33,34 +28,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from fastnn.workloads import WORKLOADS, random_problem  # noqa: E402
 from kernels import jit, vectorized  # noqa: E402
 
-WORKLOADS = {
-    "a": dict(sizes=(2, 4, 1), hidden="tanh", m=400, batch=None, epochs=(300, 20000)),
-    "b": dict(sizes=(12288, 20, 7, 5, 1), hidden="relu", m=209, batch=None, epochs=(10, 100)),
-    "c": dict(sizes=(784, 256, 128, 1), hidden="relu", m=60000, batch=128, epochs=(1, 2)),
-    "d": dict(sizes=(1024, 1024, 1024, 1), hidden="relu", m=8192, batch=None, epochs=(1, 3)),
-}
-#: epochs = (vectorized, jit) per timed call, before --scale
-
-
-def problem(spec, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    sizes, m = spec["sizes"], spec["m"]
-    weights = [(rng.standard_normal((n, p)) * np.sqrt(2.0 / p)).astype(dtype)
-               for p, n in zip(sizes, sizes[1:])]
-    biases = [np.zeros((n, 1), dtype) for n in sizes[1:]]
-    X = rng.standard_normal((sizes[0], m)).astype(dtype)
-    Y = (rng.random((1, m)) < 0.5).astype(dtype)
-    activations = [spec["hidden"]] * (len(sizes) - 2) + ["sigmoid"]
-    return weights, biases, X, Y, activations
-
-
-def flops_per_epoch(spec):
-    sizes, m = spec["sizes"], spec["m"]
-    forward = sum(2 * n * p * m for p, n in zip(sizes, sizes[1:]))
-    first_layer_dX = 2 * sizes[0] * sizes[1] * m
-    return 3 * forward - first_layer_dX
+#: Epochs per timed call (vectorized, jit), before --scale.
+EPOCHS = {"a": (300, 20000), "b": (10, 100), "c": (1, 2), "d": (1, 3)}
 
 
 def gemm_peak(dtype, n=4096, repeats=3):
@@ -77,15 +49,17 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-def time_train(module, spec, dtype, epochs, lr=0.01):
-    """Seconds per epoch of one call of ``module.train`` for ``epochs`` epochs (fresh parameters)."""
-    weights, biases, X, Y, activations = problem(spec, dtype)
+def time_train(module, workload, dtype, epochs):
+    """Seconds per epoch of one call of ``module.train`` for ``epochs`` epochs (fresh
+    parameters)."""
+    weights, biases, X, Y = random_problem(workload, dtype, np.random.default_rng(0))
     orders = None
-    if spec["batch"]:
+    if workload.batch_size:
         rng = np.random.default_rng(3)
-        orders = np.array([rng.permutation(spec["m"]) for _ in range(epochs)])
-    seconds = _timed(lambda: module.train(weights, biases, X, Y, activations, epochs, lr,
-                                          batch_size=spec["batch"], orders=orders))
+        orders = np.array([rng.permutation(workload.examples) for _ in range(epochs)])
+    seconds = _timed(lambda: module.train(weights, biases, X, Y, list(workload.activations),
+                                          epochs, workload.learning_rate,
+                                          batch_size=workload.batch_size, orders=orders))
     return seconds / epochs
 
 
@@ -100,15 +74,15 @@ def bench(names, dtypes, scale, repeats):
     print("-" * len(header))
     rows = []
     for name in names:
-        spec = WORKLOADS[name]
+        workload = WORKLOADS[name]
         for dtype in dtypes:
-            e_numpy, e_jit = (max(1, int(round(e * scale))) for e in spec["epochs"])
-            time_train(jit, spec, dtype, 1)  # compile / load from cache, warm up
+            e_numpy, e_jit = (max(1, int(round(e * scale))) for e in EPOCHS[name])
+            time_train(jit, workload, dtype, 1)  # compile / load from cache, warm up
             best_numpy, best_jit = np.inf, np.inf
             for _ in range(repeats):
-                best_numpy = min(best_numpy, time_train(vectorized, spec, dtype, e_numpy))
-                best_jit = min(best_jit, time_train(jit, spec, dtype, e_jit))
-            flops = flops_per_epoch(spec)
+                best_numpy = min(best_numpy, time_train(vectorized, workload, dtype, e_numpy))
+                best_jit = min(best_jit, time_train(jit, workload, dtype, e_jit))
+            flops = workload.flops_per_epoch()
             gflops = flops / best_jit / 1e9
             dname = np.dtype(dtype).name
             rows.append((name, dname, best_numpy, best_jit))

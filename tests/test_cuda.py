@@ -13,16 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import DTYPES, tolerance
+from numba import cuda
+
+# a hard import: numba-cuda is in the test extra, so a cuda variant that stops importing
+# fails here rather than skipping every test below
+from kernels import cuda as cuda_variant
 from kernels import cuda_kernels as ck
+from kernels import cuda_launch, cuda_train
 from kernels import vectorized as ref
+from kernels.contract import HIDDEN_ACTIVATIONS as HIDDEN
 
-cuda_variant = pytest.importorskip("kernels.cuda")
-from kernels import cuda_launch, cuda_train  # noqa: E402
-from numba import cuda  # noqa: E402
-
-HIDDEN = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -72,7 +73,7 @@ GPU_DEFAULT_TILES = sorted(set(cuda_launch.GPU_TILES))
 
 @pytest.mark.parametrize("tile", GPU_DEFAULT_TILES,
                          ids=lambda t: f"{t.BM}x{t.BN}x{t.BK}{'v' if t.VEC else ''}"
-                                       f"{'b%d' % t.MIN_BLOCKS if t.MIN_BLOCKS else ''}")
+                                       f"{f'b{t.MIN_BLOCKS}' if t.MIN_BLOCKS else ''}")
 def test_gemm_with_the_gpu_tiles(tile, rng):
     """The GPU's candidate tile shapes (256 threads a block) run here too, on one edge-only
     tile, each in one of the three forms."""
@@ -332,6 +333,9 @@ def test_train_rejects_bad_input(rng):
     X, Y = random(rng, (2, 7), np.float64), np.zeros((1, 7))
     with pytest.raises(ValueError, match="orders"):
         cuda_variant.train(weights, biases, X, Y, ["tanh", "sigmoid"], 2, 0.1, batch_size=3)
+    with pytest.raises(ValueError, match=r"shape \(2, 7\)"):  # exactly (epochs, m)
+        cuda_variant.train(weights, biases, X, Y, ["tanh", "sigmoid"], 2, 0.1, batch_size=3,
+                           orders=np.stack([rng.permutation(7) for _ in range(3)]))
     with pytest.raises(ValueError, match="columns"):
         cuda_variant.train(weights, biases, X[:1], Y, ["tanh", "sigmoid"], 2, 0.1)
     with pytest.raises(TypeError, match="one dtype"):

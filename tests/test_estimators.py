@@ -10,11 +10,12 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import tolerance
 
 import fastnn
 import kernels
-from conftest import tolerance
 from fastnn import training
+from fastnn.fitting import TrainingSpec
 from fastnn.progress import PlainProgress, SilentProgress
 
 
@@ -167,7 +168,7 @@ def test_loops_numpy_numba_agree_in_float64(case):
         model = cls(epochs=15, learning_rate=0.05, seed=11, backend=backend, **options)
         fitted[backend] = model.fit(X, y)
     assert "loops" in fitted and "numpy" in fitted
-    for backend, model in fitted.items():
+    for model in fitted.values():
         assert_parameters_close(model.parameters_, fitted["numpy"].parameters_, rtol=1e-9,
                                 atol=1e-12)
         np.testing.assert_allclose(model.history_, fitted["numpy"].history_, rtol=1e-9)
@@ -195,7 +196,6 @@ def test_same_seed_gives_bit_identical_parameters(backend, dtype):
 @pytest.mark.parametrize("batch_size", [None, 9])
 def test_chunking_does_not_change_the_result(backend, batch_size):
     """The run cut into chunks of 1, 3 or all epochs gives bit-identical parameters."""
-    module = kernels.get(backend)
     rng = np.random.default_rng(2)
     X = rng.standard_normal((3, 50))
     Y = (rng.random((1, 50)) > 0.5).astype(float)
@@ -204,8 +204,8 @@ def test_chunking_does_not_change_the_result(backend, batch_size):
         weights = [rng_w.copy() for rng_w in (np.full((4, 3), 0.1) * np.arange(12).reshape(4, 3),
                                               np.full((1, 4), -0.2))]
         biases = [np.zeros((4, 1)), np.zeros((1, 1))]
-        result = training.run(module, backend, weights, biases, X, Y, ["tanh", "sigmoid"], 12,
-                              0.3, batch_size, 0.9, 0.01, np.random.default_rng(4),
+        spec = TrainingSpec(("tanh", "sigmoid"), 12, 0.3, batch_size, 0.9, 0.01, backend)
+        result = training.run(spec, weights, biases, X, Y, np.random.default_rng(4),
                               SilentProgress(), chunk_epochs=chunk)
         assert result.chunks == [chunk] * (12 // chunk)
         results.append((weights + biases, result.costs))
@@ -229,8 +229,9 @@ def test_chunks_start_small_and_grow():
     Y = np.zeros((1, 30))
     Y[0, y == 1] = 1
     weights, biases = [np.full((1, 2), 0.1)], [np.zeros((1, 1))]
-    result = training.run(Recording(), "numpy", weights, biases, model_X, Y, ["sigmoid"], 500,
-                          0.1, None, 0.0, 0.0, None, SilentProgress())
+    spec = TrainingSpec(("sigmoid",), 500, 0.1, None, 0.0, 0.0, "numpy")
+    result = training.run(spec, weights, biases, model_X, Y, None, SilentProgress(),
+                          kernel_module=Recording())
     assert calls[0] == 1 and sum(calls) == 500 and len(result.costs) == 500
     assert all(b <= a * training.MAX_GROWTH for a, b in zip(calls, calls[1:]))
 
@@ -317,7 +318,7 @@ def _interrupting_progress(after_updates):
 
 def test_ctrl_c_between_chunks_stops_cleanly(monkeypatch):
     X, y = fastnn.datasets.blobs(m=60, seed=2)
-    monkeypatch.setattr("fastnn._network.make_progress", _interrupting_progress(3))
+    monkeypatch.setattr("fastnn.fitting.make_progress", _interrupting_progress(3))
     model = fastnn.MLPClassifier(hidden=(6,), epochs=100000, backend="numpy")
     with pytest.warns(fastnn.TrainingInterruptedWarning, match="interrupted after"):
         model.fit(X, y)
@@ -560,8 +561,9 @@ def test_cuda_chunks_are_longer(monkeypatch):
     Y = np.zeros((1, 5))
     for backend in ("numpy", "cuda"):
         weights, biases = [np.full((1, 2), 0.1)], [np.zeros((1, 1))]
-        training.run(kernels.get("numpy"), backend, weights, biases, X, Y, ["sigmoid"], 3,
-                     0.1, None, 0.0, 0.0, None, SilentProgress())
+        spec = TrainingSpec(("sigmoid",), 3, 0.1, None, 0.0, 0.0, backend)
+        training.run(spec, weights, biases, X, Y, None, SilentProgress(),
+                     kernel_module=kernels.get("numpy"))
     assert seen[0] == (training.CHUNK_SECONDS, training.LONG_CHUNK_SECONDS)
     assert seen[-1] == training.BACKEND_CHUNK_SECONDS["cuda"]
     assert seen[-1][0] > 10 * training.CHUNK_SECONDS

@@ -17,9 +17,9 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("fastnn.distributed needs Dask: pip install 'fastnn[dask]'") from error
 
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
+from .estimator import fit
 from .partitions import RowPartitions, load_partitions
 from .trainer import TrainingInterrupted, WorkerLost, train
-from .estimator import fit
 
 __all__ = ["LabelTargets", "NumericTargets", "RowPartitions", "TrainingInterrupted",
            "TransposedInputs", "WorkerLost", "fit", "load_partitions", "train"]

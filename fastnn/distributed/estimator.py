@@ -1,34 +1,36 @@
 """``fit(estimator, X, y, client)``: an estimator's ``fit``, data-parallel on a Dask cluster.
 
-It follows the estimators' own ``fit`` step by step, reusing its pieces (the
-hyperparameter checks, the target rules, the standardisation, the
-initialisation, the seeds, the fitted attributes), so that the result is the
-model a local ``fit`` on the concatenated rows would give — within rounding
-for full-batch and mini-batch descent, by construction different with
-``local_epochs`` — and an ordinary local estimator: ``predict``, ``save`` and
-``load`` need no cluster.
+It is the estimators' own pipeline (``fastnn.fitting``: the hyperparameter
+checks, the target rules, the warm-start checks, the initialisation and seeds,
+then ``finish``), so that the result is the model a local ``fit`` on the
+concatenated rows would give — within rounding for full-batch and mini-batch
+descent, by construction different with ``local_epochs`` — and an ordinary
+local estimator: ``predict``, ``save`` and ``load`` need no cluster.
 
-Only the data path differs: the rows stay on the workers. The column means and
-standard deviations are combined from per-block moments; the labels are the
-union of each block's distinct labels.
+Only the data path is distributed: the rows stay on the workers. The column
+means and standard deviations are combined from per-block moments; the labels
+are the union of each block's distinct labels.
 """
-
-import inspect
-import warnings
 
 import numpy as np
 
 import kernels
 
-from .. import exceptions, initialization, scaling
+from .. import fitting, scaling
 from .._base import ClassifierMixin
-from .._network import DEFAULT_SEED
 from ..progress import make_progress
+from ..targets import RegressorTargets
 from ..training import draw_orders
 from ..validation import check_integer, check_y_present, fit_feature_names
 from .encoding import LabelTargets, NumericTargets, TransposedInputs
-from .partitions import (as_dask_arrays, check_summaries, column_moments, distinct_labels,
-                         persist_partitions, summarize_blocks)
+from .partitions import (
+    as_dask_arrays,
+    check_summaries,
+    column_moments,
+    distinct_labels,
+    persist_partitions,
+    summarize_blocks,
+)
 from .trainer import TrainingInterrupted, WorkerLost, train
 
 
@@ -67,74 +69,47 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
     blocks = summarize_blocks(client, X, y, classification)
     n_features = check_summaries(blocks.summaries, classification)
     targets = _targets(estimator, blocks, config, classification)
-    layer_sizes = (n_features,) + config.hidden + (targets.n_outputs,)
-    warm = estimator._warm_parameters(config, layer_sizes)
+    architecture = fitting.check_architecture(estimator, config, targets, n_features)
     kernels.get(config.backend)  # a missing variant fails here, before any work
 
     fitted_scaling = _scaling(config, blocks, targets, n_features, scaling.rounding_eps(X.dtype))
-    dtype = config.dtype
-    target_encoder = (LabelTargets(targets.classes, dtype) if classification
-                      else NumericTargets(dtype, fitted_scaling))
-    partitions = persist_partitions(client, blocks, TransposedInputs(dtype, fitted_scaling),
-                                    target_encoder, n_features, targets.n_outputs, dtype)
-    init_sequence, order_sequence = np.random.SeedSequence(
-        DEFAULT_SEED if config.seed is None else config.seed).spawn(2)
-    if warm is not None:
-        weights, biases = scaling.unfold(*warm, fitted_scaling, dtype)
-    else:
-        weights, biases = initialization.initialize(
-            layer_sizes, config.init, np.random.default_rng(init_sequence), dtype)
-    activations = config.activations + (estimator._output_activation(targets),)
-    mini_batches = config.batch_size is not None and config.batch_size < partitions.m
-    orders = EpochOrders(np.random.default_rng(order_sequence), partitions.m) \
-        if mini_batches and local_epochs is None else None
+    target_encoder = (LabelTargets(targets.classes, config.dtype) if classification
+                      else NumericTargets(config.dtype, fitted_scaling))
+    partitions = persist_partitions(client, blocks, TransposedInputs(config.dtype, fitted_scaling),
+                                    target_encoder, n_features, targets.n_outputs, config.dtype)
+    plan = fitting.plan(estimator, config, architecture, targets, fitted_scaling, feature_names,
+                        partitions.m)
+    try:
+        outcome = _train(plan, partitions, local_epochs, fan_in)
+    finally:
+        partitions.release()
+    return fitting.finish(estimator, plan, outcome)
 
-    progress = make_progress(config.epochs, config.verbose, description=name)
+
+def _train(plan, partitions, local_epochs, fan_in):
+    """The plan's run on the cluster: an ``Outcome`` however it ends."""
+    spec = plan.spec
+    orders = None
+    if spec.mini_batch(plan.m) is not None and local_epochs is None:
+        orders = EpochOrders(np.random.default_rng(plan.order_seed), plan.m)
+    progress = make_progress(spec.epochs, plan.config.verbose, description=plan.estimator_name)
     interrupted, lost = False, None
     try:
-        costs = train(partitions, weights, biases, list(activations), config.epochs,
-                      config.learning_rate, config.batch_size, config.momentum, config.l2,
-                      orders, backend=config.backend, local_epochs=local_epochs,
-                      seed=order_sequence, fan_in=fan_in,
-                      callback=lambda epoch, cost: progress.update(epoch + 1, cost))
+        costs = train(partitions, plan.weights, plan.biases, list(spec.activations), spec.epochs,
+                      spec.learning_rate, spec.batch_size, spec.momentum, spec.l2, orders,
+                      backend=spec.backend, local_epochs=local_epochs, seed=plan.order_seed,
+                      fan_in=fan_in, callback=lambda epoch, cost: progress.update(epoch + 1, cost))
     except TrainingInterrupted as stop:
         costs, interrupted = stop.costs, True
     except WorkerLost as error:
         costs, lost = error.costs, error
     finally:
         progress.close()
-        partitions.release()
-
     finite = np.isfinite(costs)
     diverged = not finite.all()
     costs = costs[:int(np.argmin(finite))] if diverged else costs
-    if config.standardize:
-        weights, biases = scaling.fold(weights, biases, fitted_scaling, dtype)
-    previous = estimator.history_ if warm is not None and hasattr(estimator, "history_") else None
-    _set_fitted(estimator, targets=targets, layer_sizes=layer_sizes, activations=activations,
-                weights=weights, biases=biases, costs=costs, previous_history=previous,
-                feature_names=feature_names)
-
-    if lost is not None:
-        raise lost
-    if interrupted:
-        warnings.warn(f"{name}.fit was interrupted after {len(costs)} of {config.epochs} "
-                      "epochs; the model keeps the parameters of the last completed epoch",
-                      exceptions.TrainingInterruptedWarning, stacklevel=2)
-    if diverged:
-        epoch = len(estimator.history_) + 1
-        raise exceptions.TrainingDivergedError(
-            f"{name}.fit diverged: the cost of epoch {epoch} is not finite (NaN or "
-            f"infinity) with learning_rate={config.learning_rate:g}. Try a smaller "
-            "learning_rate (or standardize=True, or a smaller momentum). The model keeps "
-            f"the parameters of the last finite epoch ({epoch - 1}).", epoch)
-    return estimator
-
-
-def _set_fitted(estimator, **fitted):
-    """The estimator's own ``_set_fitted``, given the arguments its signature names."""
-    names = inspect.signature(estimator._set_fitted).parameters
-    estimator._set_fitted(**{name: value for name, value in fitted.items() if name in names})
+    return fitting.Outcome(plan.weights, plan.biases, costs, diverged=diverged,
+                           interrupted=interrupted, failure=lost)
 
 
 class EpochOrders:
@@ -168,11 +143,9 @@ def _targets(estimator, blocks, config, classification):
         labels = distinct_labels(blocks.summaries)
         if blocks.y_ndim == 2:
             labels = labels.reshape(-1, 1) if columns == 1 else np.zeros((2, columns))
-        return estimator._prepare_targets(labels, config)
+        return estimator._prepare_targets(labels, config).without_rows()
     stand_in = np.zeros(1) if blocks.y_ndim == 1 else np.zeros((1, columns))
-    targets = estimator._prepare_targets(stand_in, config)
-    targets.labels = targets.values = None
-    return targets
+    return estimator._prepare_targets(stand_in, config).without_rows()
 
 
 def _scaling(config, blocks, targets, n_features, x_eps):
@@ -184,7 +157,7 @@ def _scaling(config, blocks, targets, n_features, x_eps):
         x_scale = scaling.scale_from(x_mean, x_std, x_eps)  # the local rule, X's dtype
     else:
         x_mean, x_scale = np.zeros(n_features), np.ones(n_features)
-    if not targets.scale_targets:
+    if not isinstance(targets, RegressorTargets):
         return scaling.Scaling(x_mean, x_scale)
     y_mean, y_std, y_peak = column_moments(blocks.summaries, "y_moments")
     scaling.check_in_range(-y_peak, y_peak, config.dtype, "y")

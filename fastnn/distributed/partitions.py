@@ -17,8 +17,8 @@ source on another one. (The price is that the source is read twice.)
 
 import math
 
-import numpy as np
 import dask.array as da
+import numpy as np
 from dask import delayed
 from distributed import wait
 

@@ -32,6 +32,7 @@ from dask import delayed
 
 import kernels
 
+from ..fitting import TrainingSpec
 from . import worker
 from .reduce import tree_reduce
 
@@ -86,9 +87,12 @@ def train(partitions, weights, biases, activations, epochs, learning_rate, batch
     if velocities is None:
         velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     state = State.of(weights, biases, velocities)
-    run = _ExactRun if local_epochs is None else _AveragedRun
-    runner = run(partitions, activations, learning_rate, None if full_batch else batch_size,
-                 momentum, l2, orders, backend, local_epochs, seed, fan_in)
+    spec = TrainingSpec(tuple(activations), epochs, learning_rate,
+                        None if full_batch else batch_size, momentum, l2, backend)
+    if local_epochs is None:
+        runner = _ExactRun(partitions, spec, orders, fan_in)
+    else:
+        runner = _AveragedRun(partitions, spec, local_epochs, seed, fan_in)
     costs = np.full(epochs, np.nan, dtype=np.float64)
     committed = (state, 0)  # the last consistent (state, epochs done): replaced in one go
     try:
@@ -179,14 +183,9 @@ def _result(future, what):
 class _ExactRun:
     """Synchronous descent: one reduction per step, the update on the client."""
 
-    def __init__(self, partitions, activations, learning_rate, batch_size, momentum, l2, orders,
-                 backend, local_epochs, seed, fan_in):
-        self.partitions = partitions
-        self.client = partitions.client
-        self.activations = tuple(activations)
-        self.learning_rate, self.batch_size = learning_rate, batch_size
-        self.momentum, self.l2, self.orders = momentum, l2, orders
-        self.backend, self.fan_in = backend, fan_in
+    def __init__(self, partitions, spec, orders, fan_in):
+        self.partitions, self.client = partitions, partitions.client
+        self.spec, self.orders, self.fan_in = spec, orders, fan_in
         self.kernels = kernels.get("numpy")  # the update is a few element-wise passes
         self.start = None  # the state at the start of the current epoch
 
@@ -203,7 +202,7 @@ class _ExactRun:
             if sums.rows != batch_m:  # never update from part of a batch
                 raise _StepFailed(f"epoch {epoch}: the partitions summed {sums.rows} rows of a "
                                   f"batch of {batch_m}")
-            total += self.kernels.l2_penalty(state.weights, self.l2, m) * batch_m
+            total += self.kernels.l2_penalty(state.weights, self.spec.l2, m) * batch_m
             total += sums.loss_sum
             if not np.isfinite(total):
                 break
@@ -217,26 +216,27 @@ class _ExactRun:
 
     def _batches(self, epoch):
         """Per step: ``None`` (full batch) or ``{partition: local row numbers}``."""
-        if self.batch_size is None:
+        if self.spec.batch_size is None:
             yield None
             return
         order = np.asarray(self.orders[epoch])
         offsets = self.partitions.offsets
         owner = np.searchsorted(offsets, order, side="right") - 1
         local = order - offsets[owner]
-        for start in range(0, len(order), self.batch_size):
-            batch = slice(start, start + self.batch_size)
+        for start in range(0, len(order), self.spec.batch_size):
+            batch = slice(start, start + self.spec.batch_size)
             owners, rows = owner[batch], local[batch]
             yield {int(p): rows[owners == p] for p in np.unique(owners)}
 
     def _gradient_sums(self, state, rows, epoch):
         parameters = _send(self.client, (tuple(state.weights), tuple(state.biases)))
         task = delayed(worker.gradient_sums, pure=False)
+        spec = self.spec
         futures = self.partitions.futures
         if rows is None:
-            tasks = [task(f, parameters, self.activations, self.backend) for f in futures]
+            tasks = [task(f, parameters, spec.activations, spec.backend) for f in futures]
         else:
-            tasks = [task(futures[p], parameters, self.activations, self.backend, r)
+            tasks = [task(futures[p], parameters, spec.activations, spec.backend, r)
                      for p, r in sorted(rows.items())]
         total = self.client.compute(tree_reduce(tasks, self.fan_in))
         return _result(total, f"a step of epoch {epoch}")
@@ -246,30 +246,25 @@ class _ExactRun:
         new = state.copy()
         dtype = new.weights[0].dtype.type
         inv_m = dtype(1.0 / batch_m)
-        l2_scale = dtype(self.l2 / self.partitions.m)
+        l2_scale = dtype(self.spec.l2 / self.partitions.m)
         for layer in range(len(new.weights) - 1, -1, -1):
             dW = sums.dW[layer] * inv_m
-            if self.l2:
+            if self.spec.l2:
                 dW += state.weights[layer] * l2_scale
             db = sums.db[layer] * inv_m
             self.kernels.gradient_descent_step(new.weights[layer], dW, new.v_weights[layer],
-                                               self.learning_rate, self.momentum)
+                                               self.spec.learning_rate, self.spec.momentum)
             self.kernels.gradient_descent_step(new.biases[layer], db, new.v_biases[layer],
-                                               self.learning_rate, self.momentum)
+                                               self.spec.learning_rate, self.spec.momentum)
         return new
 
 
 class _AveragedRun:
     """Rounds of ``local_epochs`` epochs on each partition alone, then a weighted average."""
 
-    def __init__(self, partitions, activations, learning_rate, batch_size, momentum, l2, orders,
-                 backend, local_epochs, seed, fan_in):
-        self.partitions = partitions
-        self.client = partitions.client
-        self.activations = tuple(activations)
-        self.learning_rate, self.batch_size = learning_rate, batch_size
-        self.momentum, self.l2 = momentum, l2
-        self.backend, self.fan_in = backend, fan_in
+    def __init__(self, partitions, spec, local_epochs, seed, fan_in):
+        self.partitions, self.client = partitions, partitions.client
+        self.spec, self.fan_in = spec, fan_in
         self.local_epochs = int(local_epochs)
         self.seed = seed if isinstance(seed, np.random.SeedSequence) else \
             np.random.SeedSequence(seed)
@@ -285,8 +280,9 @@ class _AveragedRun:
         velocities = _send(client, (tuple(state.v_weights), tuple(state.v_biases)))
         seeds = self.seed.spawn(len(self.partitions.futures))  # fresh per round and partition
         task = delayed(worker.local_epochs, pure=False)
-        tasks = [task(f, parameters, velocities, self.activations, self.backend, epochs,
-                      self.learning_rate, self.batch_size, self.momentum, self.l2 / m, s)
+        spec = self.spec
+        tasks = [task(f, parameters, velocities, spec.activations, spec.backend, epochs,
+                      spec.learning_rate, spec.batch_size, spec.momentum, spec.l2 / m, s)
                  for f, s in zip(self.partitions.futures, seeds)]
         total = client.compute(tree_reduce(tasks, self.fan_in))
         run = _result(total, f"the round from epoch {epoch}")

@@ -171,6 +171,7 @@ def _gradient_sums(k, X, Y, weights, biases, activations, rows):
         dZ = k.output_gradient(A, Y)
         dW_sums, db_sums = [None] * len(weights), [None] * len(weights)
         scale = X.dtype.type(m)
+        dA = None  # the layer above's, from the previous iteration
         for layer in range(len(weights) - 1, -1, -1):
             A_prev, Z = caches[layer]
             if layer < len(weights) - 1:
@@ -193,7 +194,8 @@ def local_epochs(partition, parameters, velocities, activations, backend, epochs
     k = kernels.get(backend)
     X, Y = partition
     m = X.shape[1]
-    weights = [W.copy() for W in parameters[0]]  # the inputs may be shared: never train them in place
+    # the inputs may be shared: never train them in place
+    weights = [W.copy() for W in parameters[0]]
     biases = [b.copy() for b in parameters[1]]
     v_weights = [v.copy() for v in velocities[0]]
     v_biases = [v.copy() for v in velocities[1]]

@@ -1,0 +1,83 @@
+"""The argument checks every compiled variant makes before its kernels run, written once.
+
+``jit`` and ``cuda`` call these (``loops`` and ``vectorized`` are plain Python and
+check as they go), so that a wrong argument gets the same ``ValueError`` whichever
+variant trains, and the activations' integer codes come from ``contract`` only.
+"""
+
+import math
+
+import numpy as np
+
+from .contract import ACTIVATION_CODES, HIDDEN_ACTIVATIONS, OUTPUT_COSTS
+
+
+def hidden_code(activation):
+    """The integer code of a hidden-layer activation; ValueError naming the choices."""
+    if activation not in HIDDEN_ACTIVATIONS:
+        raise ValueError(f"hidden activation must be one of {sorted(HIDDEN_ACTIVATIONS)}, "
+                         f"got {activation!r}")
+    return ACTIVATION_CODES[activation]
+
+
+def output_code(activation):
+    """The integer code of an output activation (one with a cost); ValueError otherwise."""
+    if activation not in OUTPUT_COSTS:
+        raise ValueError(f"output activation must be one of {sorted(OUTPUT_COSTS)}, "
+                         f"got {activation!r}")
+    return ACTIVATION_CODES[activation]
+
+
+def network_codes(activations):
+    """``(hidden codes, output code)`` of a network's activations, one per layer, the
+    output's last."""
+    if len(activations) == 0:
+        raise ValueError("activations must name one activation per layer (at least one)")
+    return tuple(hidden_code(a) for a in activations[:-1]), output_code(activations[-1])
+
+
+def check_epochs(epochs):
+    """``epochs`` as an int >= 0."""
+    epochs = int(epochs)
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    return epochs
+
+
+def check_batches(batch_size, orders, epochs, m, index_dtype=np.intp):
+    """``(batch_size, orders)`` for ``m`` examples: ``(None, None)`` for full batch
+    (``batch_size`` None or >= m: ``orders`` is not used); else the batch size and the
+    orders as a C-contiguous ``index_dtype`` array of shape exactly ``(epochs, m)``,
+    every entry an example index in ``[0, m)``."""
+    if batch_size is not None and int(batch_size) < 1:
+        raise ValueError(f"batch_size must be None or >= 1, got {batch_size!r}")
+    if batch_size is None or batch_size >= m:
+        return None, None
+    orders = None if orders is None else np.asarray(orders)
+    if (orders is None or orders.shape != (epochs, m)
+            or not np.issubdtype(orders.dtype, np.integer)):
+        raise ValueError(f"orders must be an integer array of shape {(epochs, m)} for "
+                         f"mini-batches, got {None if orders is None else orders.shape}")
+    if orders.size and (orders.min() < 0 or orders.max() >= m):
+        raise ValueError(f"orders must hold example indices in [0, {m})")
+    return int(batch_size), np.ascontiguousarray(orders, dtype=index_dtype)
+
+
+def check_finite(**values):
+    """Each named number finite (a learning rate, a momentum, an L2 strength)."""
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+def check_velocities(velocities, weights, biases, dtype):
+    """``velocities = (v_weights, v_biases)``: one array per parameter, of its shape and
+    ``dtype``; None passes (the run starts from zero velocities)."""
+    if velocities is None:
+        return
+    v_weights, v_biases = velocities
+    if len(v_weights) != len(weights) or len(v_biases) != len(biases):
+        raise ValueError("velocities must hold one array per weight and per bias")
+    for v, p in zip(list(v_weights) + list(v_biases), list(weights) + list(biases)):
+        if np.shape(v) != np.shape(p) or np.asarray(v).dtype != dtype:
+            raise ValueError("velocities must match the parameters in shape and dtype")
