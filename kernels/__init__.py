@@ -12,6 +12,11 @@ functions with the same meaning (see ``kernels.contract``):
 
 import importlib
 
+# first, before anything imports numba: a cache directory that can be written
+from . import _cache
+
+_cache.configure()
+
 #: Variant name -> module name inside this package.
 VARIANTS = {"loops": "loops", "numpy": "vectorized", "numba": "jit", "cuda": "cuda"}
 
