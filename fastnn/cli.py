@@ -143,6 +143,8 @@ class Hyperparameter:
     metavar: str
     help: str
     choices: tuple = None
+    #: what a default of None means, for the help
+    none: str = "none"
 
     @property
     def flag(self):
@@ -157,27 +159,28 @@ HYPERPARAMETERS = (
                    "one per hidden layer"),
     Hyperparameter("learning_rate", _positive_float, "RATE", "learning rate"),
     Hyperparameter("epochs", _positive_int, "N", "epochs of training"),
-    Hyperparameter("batch_size", _positive_int, "N", "mini-batch size (none: full batch)"),
+    Hyperparameter("batch_size", _positive_int, "N", "mini-batch size", none="full batch"),
     Hyperparameter("momentum", _momentum, "BETA", "the course's momentum, in [0, 1)"),
     Hyperparameter("l2", _non_negative_float, "LAMBDA", "L2 regularisation strength"),
     Hyperparameter("backend", str, None, "kernel variant", tuple(kernels.VARIANTS)),
     Hyperparameter("dtype", str, None, "floating-point type", ("float64", "float32")),
     Hyperparameter("seed", int, "N",
                    "seed of the initial parameters, the batch order and the --validation "
-                   "split (none: 0)"),
+                   "split", none="0"),
 )
 
 
-def _shown(value):
+def _shown(value, none):
     if isinstance(value, tuple):
         return ",".join(str(item) for item in value) or "''"
-    return "none" if value is None else str(value)
+    return none if value is None else str(value)
 
 
-def api_default(name):
+def api_default(hyperparameter):
     """The estimators' default of a hyperparameter, as the help shows it (one owner:
     ``get_params`` of a fresh estimator)."""
-    defaults = {task: _shown(cls().get_params()[name]) for task, cls in ESTIMATORS.items()}
+    defaults = {task: _shown(cls().get_params()[hyperparameter.name], hyperparameter.none)
+                for task, cls in ESTIMATORS.items()}
     if len(set(defaults.values())) == 1:
         return defaults["classify"]
     return ", ".join(f"{value} to {task}" for task, value in defaults.items())
@@ -485,7 +488,7 @@ def _add_train(commands, common):
     for h in HYPERPARAMETERS:
         train.add_argument(h.flag, type=h.type, choices=h.choices, metavar=h.metavar,
                            default=argparse.SUPPRESS,
-                           help=f"{h.help} (default: {api_default(h.name)})")
+                           help=f"{h.help} (default: {api_default(h)})")
     train.add_argument("--validation", type=_fraction, default=None, metavar="FRACTION",
                        help="hold out this fraction of the rows at random (of each class, to "
                             "classify), train on the rest and print the held-out score")
