@@ -121,6 +121,14 @@ def configure(environ=os.environ):
     return decision
 
 
+def directory():
+    """Where the kernels' compiled code is kept in this process (None: uncached): the one
+    place to ask, for anything meant to be kept beside it."""
+    if configure() == "uncached":
+        return None
+    return os.environ.get(ENV) or os.path.join(PACKAGE_DIR, "__pycache__")
+
+
 def _run_kernels_uncached():
     """Make ``cache=True`` a no-op for the functions of this package (only): Numba has
     no switch for it, and with no locator it raises at decoration."""

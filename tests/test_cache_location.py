@@ -29,6 +29,7 @@ import kernels, kernels._cache
 print(kernels.__file__)
 print(kernels._cache.decision)
 kernels.get("numba").sigmoid(np.zeros((2, 3)))
+print(kernels._cache.directory())
 """
 
 
@@ -98,10 +99,11 @@ def test_a_read_only_package_without_a_writable_home_caches_in_the_temporary_dir
     assert result.returncode == 0, result.stderr
     assert "no locator available" not in result.stderr
     assert result.stdout.splitlines()[:2] == [str(package / "__init__.py"), "cache-dir"]
+    ours = tmp / f"fastnn-numba-{NOBODY if as_nobody else os.getuid()}"
+    assert result.stdout.splitlines()[2] == str(ours)
     assert index_files(package) == []
     cached = index_files(tmp)
-    assert cached and all(f"fastnn-numba-{NOBODY if as_nobody else os.getuid()}" in path
-                          for path in cached)
+    assert cached and all(path.startswith(str(ours)) for path in cached)
     assert stat.S_IMODE((tmp / Path(cached[0]).relative_to(tmp).parts[0]).stat().st_mode) == 0o700
 
 
@@ -114,7 +116,7 @@ def test_with_no_writable_place_at_all_the_kernels_run_uncached_with_one_line(sc
                "tempfile.gettempdir = nowhere\n")
     result = run_python(no_temp + COMPILE_ONE, env, as_nobody, cwd=scratch)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[1] == "uncached"
+    assert result.stdout.splitlines()[1:] == ["uncached", "None"]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no writable directory for Numba's compiled-code cache" in lines[0]
     assert "NUMBA_CACHE_DIR" in lines[0]
@@ -146,12 +148,14 @@ def test_numba_cache_dir_set_by_the_user_wins(scratch):
                             NUMBA_CACHE_DIR=str(mine))
     result = run_python(COMPILE_ONE, env, cwd=scratch)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[1] == "user"
+    assert result.stdout.splitlines()[1:] == ["user", str(mine)]
     assert index_files(mine) and not (scratch / "home").exists()
 
 
 def test_a_source_checkout_keeps_numbas_default():
     assert _cache.choose(environ={}, package_dir=str(ROOT / "kernels")) == ("in-tree", None)
+    if _cache.decision == "in-tree":  # this process: the checkout, unless NUMBA_CACHE_DIR is set
+        assert _cache.directory() == str(ROOT / "kernels" / "__pycache__")
 
 
 @pytest.mark.parametrize("parent, installed", [
