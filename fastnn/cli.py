@@ -1,23 +1,40 @@
-"""The ``fastnn`` command line: ``compare``, ``train`` and ``predict``.
+"""The ``fastnn`` command line: ``compare``, ``train``, ``predict`` and ``example-data``.
 
 ``fastnn compare`` times the kernel variants side by side (see ``fastnn.compare``);
 ``fastnn train`` fits an estimator on a CSV file and saves it; ``fastnn predict``
-loads it and writes predictions. Errors in the user's input (a missing file or
-column, a cell that is not a number) are reported in one line on stderr with
-exit status 1; a usage error exits with status 2, as argparse does.
+loads it and writes predictions; ``fastnn example-data`` writes the planar
+"flower" data as CSV. CSV files are read and written by ``fastnn.csv_io``.
+
+Exit status: 0 on success; 1 for an error in the user's input, files or
+environment, reported in one line on stderr (``--debug`` shows the traceback
+instead); 2 for a usage error, as argparse does; 130 after Ctrl-C; 141 when
+standard output is closed early (``fastnn predict ... | head``), silently.
 """
 
 import argparse
-import csv
 import math
+import os
 import sys
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import compare as comparison
+import kernels
 
-#: Exit status for an error in the user's input or files.
+from . import compare as comparison
+from . import csv_io, datasets
+from .estimators import MLPClassifier, MLPRegressor
+from .exceptions import TrainingDivergedError, TrainingInterruptedWarning
+from .persistence import load, save
+
 EXIT_ERROR = 1
+#: 128 + SIGINT and 128 + SIGPIPE: what a shell reports for a command stopped by them.
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+ESTIMATORS = {"classify": MLPClassifier, "regress": MLPRegressor}
+MEASURES = {"classify": "accuracy", "regress": "R^2"}
 
 
 class UserError(Exception):
@@ -49,6 +66,11 @@ def _name_list(text):
     return names[0] if len(names) == 1 else names
 
 
+def _column_list(text):
+    """``"id,date"`` -> ``["id", "date"]`` (column names, for --drop)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _variant_list(text):
     """``"numpy,numba"`` -> ``("numpy", "numba")``, each a kernel variant."""
     names = tuple(part.strip() for part in text.split(","))
@@ -69,105 +91,169 @@ def _positive_int(text):
     return value
 
 
-def _positive_float(text):
+def _number(text):
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or not math.isfinite(value):
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    value = _number(text)
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
     return value
 
 
+def _non_negative_float(text):
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _momentum(text):
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return value
+
+
+def _fraction(text):
+    value = _number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1), got {text!r}")
+    return value
+
+
 # ---------------------------------------------------------------------------
-# CSV files (the csv module: no pandas dependency)
+# train's estimator options: one line each; the defaults are the estimators'
 # ---------------------------------------------------------------------------
 
 
-def read_csv(path):
-    """``(header, rows)`` of a CSV file with a header line; rows are lists of strings."""
-    try:
-        with open(path, newline="") as file:
-            lines = [line for line in csv.reader(file) if line and any(cell.strip() for cell in line)]
-    except FileNotFoundError:
-        raise UserError(f"data file not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"data file is a directory: {path}") from None
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise UserError(f"{path} is not a readable CSV file: {error}") from None
-    if not lines:
-        raise UserError(f"{path} is empty: expected a header line and at least one row")
-    header = [name.strip() for name in lines[0]]
-    rows = lines[1:]
-    if not rows:
-        raise UserError(f"{path} has a header but no rows of data")
-    for number, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise UserError(f"{path}, line {number}: {len(row)} cells, but the header has "
-                            f"{len(header)} columns")
-    return header, rows
+@dataclass(frozen=True)
+class Hyperparameter:
+    """An estimator hyperparameter that ``train`` exposes as ``--name-with-dashes``."""
+
+    name: str
+    type: object
+    metavar: str
+    help: str
+    choices: tuple = None
+    #: what a default of None means, for the help
+    none: str = "none"
+
+    @property
+    def flag(self):
+        return "--" + self.name.replace("_", "-")
 
 
-def column_index(header, column, path):
-    """Index of a named column (or a 0-based number), or a UserError listing the columns."""
-    if column in header:
-        return header.index(column)
-    raise UserError(f"column {column!r} not found in {path}; its columns are: "
-                    + ", ".join(header))
+#: Adding an estimator option to the command line is one line here.
+HYPERPARAMETERS = (
+    Hyperparameter("hidden", _int_list, "N,N,...", "hidden layer sizes, '' for none"),
+    Hyperparameter("activation", _name_list, "NAME[,NAME...]",
+                   "hidden activation: relu, leaky_relu, tanh, sigmoid or linear, one name or "
+                   "one per hidden layer"),
+    Hyperparameter("learning_rate", _positive_float, "RATE", "learning rate"),
+    Hyperparameter("epochs", _positive_int, "N", "epochs of training"),
+    Hyperparameter("batch_size", _positive_int, "N", "mini-batch size", none="full batch"),
+    Hyperparameter("momentum", _momentum, "BETA", "the course's momentum, in [0, 1)"),
+    Hyperparameter("l2", _non_negative_float, "LAMBDA", "L2 regularisation strength"),
+    Hyperparameter("backend", str, None, "kernel variant", tuple(kernels.VARIANTS)),
+    Hyperparameter("dtype", str, None, "floating-point type", ("float64", "float32")),
+    Hyperparameter("seed", int, "N",
+                   "seed of the initial parameters, the batch order and the --validation "
+                   "split", none="0"),
+)
 
 
-def numeric_matrix(rows, columns, header, path):
-    """The given columns of ``rows`` as a float64 array (m, len(columns)); a UserError
-    names the first cell that is not a finite number."""
-    X = np.empty((len(rows), len(columns)))
-    for i, row in enumerate(rows):
-        for j, column in enumerate(columns):
-            cell = row[column].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise UserError(f"{path}, line {i + 2}, column {header[column]!r}: "
-                                f"{cell!r} is not a finite number")
-            X[i, j] = value
-    return X
+def _shown(value, none):
+    if isinstance(value, tuple):
+        return ",".join(str(item) for item in value) or "''"
+    return none if value is None else str(value)
 
 
-def target_labels(rows, column):
-    """Class labels of a column: integers or numbers where every cell is one, else strings."""
-    cells = [row[column].strip() for row in rows]
-    for convert in (int, float):
+def api_default(hyperparameter):
+    """The estimators' default of a hyperparameter, as the help shows it (one owner:
+    ``get_params`` of a fresh estimator)."""
+    defaults = {task: _shown(cls().get_params()[hyperparameter.name], hyperparameter.none)
+                for task, cls in ESTIMATORS.items()}
+    if len(set(defaults.values())) == 1:
+        return defaults["classify"]
+    return ", ".join(f"{value} to {task}" for task, value in defaults.items())
+
+
+def estimator_options(args):
+    """The hyperparameters given on the command line (the others keep the defaults)."""
+    return {h.name: getattr(args, h.name) for h in HYPERPARAMETERS if hasattr(args, h.name)}
+
+
+# ---------------------------------------------------------------------------
+# Helpers of the commands
+# ---------------------------------------------------------------------------
+
+
+def _require_gpu(what):
+    if not comparison.gpu_present():
+        raise UserError(f"{what} needs a CUDA GPU (and numba-cuda: pip install 'fastnn[cuda]'), "
+                        "and none was found; use --backend numba to run on the CPU")
+
+
+def _columns(table, names):
+    """Indices of the named columns (a CSVError names an unknown one)."""
+    return [table.column(name) for name in names]
+
+
+def held_out_split(y, fraction, seed, stratify):
+    """``(train, held_out)`` index arrays: ``fraction`` of the examples held out at
+    random (of each class, when ``stratify``), every class kept in training."""
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(y == label) for label in np.unique(y)] if stratify \
+        else [np.arange(len(y))]
+    held = []
+    for group in groups:
+        count = min(int(round(fraction * len(group))), len(group) - 1)
+        held.append(rng.permutation(group)[:count])
+    held = np.sort(np.concatenate(held))
+    if held.size == 0:
+        raise UserError(f"--validation {fraction:g} of {len(y)} examples holds out none; "
+                        "give more data or a larger fraction")
+    train = np.setdiff1d(np.arange(len(y)), held, assume_unique=True)
+    return train, held
+
+
+def _scored(model, X, y):
+    # feature names are matched by the CLI itself (columns are taken by name), so an
+    # estimator's note that X has no column names is noise here
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*feature names")
+        return model.score(X, y)
+
+
+def _fit(model, X, y):
+    """Fit; ``True`` when Ctrl-C stopped it (the model keeps the completed epochs)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingInterruptedWarning)
         try:
-            return np.array([convert(cell) for cell in cells])
-        except ValueError:
-            continue
-    return np.array(cells, dtype=object)
+            model.fit(X, y)
+        except TrainingInterruptedWarning:
+            return True
+        except TrainingDivergedError as error:
+            raise UserError(f"training diverged, nothing saved: {error}") from None
+        except (ValueError, TypeError) as error:  # the estimator names what is wrong
+            raise UserError(f"training failed: {error}") from None
+    return False
 
 
-def write_predictions(predictions, out):
-    """Write one prediction per line under a ``prediction`` header (several columns for
-    several targets) to the path ``out``, or to stdout when ``out`` is None."""
-    predictions = np.asarray(predictions)
-    if predictions.ndim == 1:
-        predictions = predictions.reshape(-1, 1)
-    names = (["prediction"] if predictions.shape[1] == 1
-             else [f"prediction_{k}" for k in range(predictions.shape[1])])
-    file = sys.stdout if out is None else open(out, "w", newline="")
+def _save(model, path):
     try:
-        writer = csv.writer(file)
-        writer.writerow(names)
-        for row in predictions:
-            writer.writerow([_cell(value) for value in row])
-    finally:
-        if out is not None:
-            file.close()
-
-
-def _cell(value):
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    return str(value.item() if isinstance(value, np.generic) else value)
+        save(model, path)
+    except OSError as error:
+        raise UserError(f"could not save the model to {path}: "
+                        f"{error.strerror or error}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +268,7 @@ def run_compare(args):
         sizes=sizes, sweep=args.sweep, hidden=args.hidden, examples=args.examples,
         epochs=args.epochs, dtype=args.dtype, learning_rate=args.learning_rate,
         batch_size=args.batch_size, variants=args.variants, loops_limit=args.loops_limit,
-        repeat=args.repeat)
+        repeat=args.repeat, log=log)
     if args.sweep == "examples":
         what = (f"layers 2-{'-'.join(str(h) for h in args.hidden)}-1, "
                 f"m = {', '.join(str(size) for size in sizes)}")
@@ -213,77 +299,120 @@ def run_compare(args):
     return EXIT_ERROR if failed else 0
 
 
-def _estimators():
-    """The estimator classes and save/load of the fastnn API."""
-    import fastnn
-
-    try:
-        return (fastnn.MLPClassifier, fastnn.MLPRegressor, fastnn.save, fastnn.load)
-    except AttributeError as error:
-        raise UserError(f"this fastnn has no estimators yet ({error})") from None
-
-
 def run_train(args):
-    MLPClassifier, MLPRegressor, save, _ = _estimators()
-    header, rows = read_csv(args.data)
-    target = column_index(header, args.target, args.data)
-    features = [j for j in range(len(header)) if j != target]
-    if not features:
-        raise UserError(f"{args.data} has no feature columns besides the target {args.target!r}")
-    X = numeric_matrix(rows, features, header, args.data)
-    if args.task == "classify":
-        y = target_labels(rows, target)
-        estimator = MLPClassifier
-    else:
-        y = numeric_matrix(rows, [target], header, args.data).ravel()
-        estimator = MLPRegressor
-    options = dict(hidden=args.hidden, activation=args.activation, epochs=args.epochs,
-                   batch_size=args.batch_size, backend=args.backend, dtype=args.dtype,
-                   seed=args.seed)
-    if args.learning_rate is not None:
-        options["learning_rate"] = args.learning_rate
-    model = estimator(**options)
-    try:
-        model.fit(X, y)
-    except (ValueError, TypeError) as error:  # the estimator names what is wrong
-        raise UserError(f"training failed: {error}") from None
+    csv_io.check_writable_path(args.out, "model file")  # before the work, not after it
+    options = estimator_options(args)
+    if options.get("backend") == "cuda":
+        _require_gpu("--backend cuda")
+    kind = "labels" if args.task == "classify" else "values"
+    with csv_io.Table(args.data) as table:
+        target = table.column(args.target)
+        dropped = set(_columns(table, [name for group in args.drop for name in group]))
+        if target in dropped:
+            raise UserError(f"--drop names the target column {args.target!r}")
+        features = [j for j in range(len(table.header)) if j != target and j not in dropped]
+        if not features:
+            raise UserError(f"{args.data} has no feature columns besides the target "
+                            f"{args.target!r}")
+        X, y = table.read(features, target, kind)
+        names = [table.header[j] for j in features]
+
+    held_out = None
+    if args.validation is not None:
+        train, held = held_out_split(y, args.validation, options.get("seed") or 0,
+                                     stratify=args.task == "classify")
+        X, y, held_out = X[train], y[train], (X[held], y[held])
+
+    model = ESTIMATORS[args.task](**options, verbose=args.verbose)
+    interrupted = _fit(model, X, y)
     # scikit-learn's attribute for column names: saved with the model, used by predict
-    model.feature_names_in_ = np.array([header[j] for j in features], dtype=object)
-    try:
-        save(model, args.out)
-    except OSError as error:
-        raise UserError(f"could not save the model to {args.out}: {error}") from None
-    score = model.score(X, y)
-    measure = "accuracy" if args.task == "classify" else "R^2"
-    print(f"trained {type(model).__name__} on {X.shape[0]} examples x {X.shape[1]} features "
-          f"({', '.join(header[j] for j in features)}); final cost {model.history_[-1]:.6g}, "
-          f"training {measure} {score:.4f}; saved to {args.out}")
+    model.feature_names_in_ = np.array(names, dtype=object)
+    if interrupted:
+        done, total = getattr(model, "n_epochs_", 0), model.epochs
+        if args.save_partial and done:
+            _save(model, args.out)
+            outcome = f"the partly trained model is saved to {args.out}"
+        else:
+            outcome = "nothing saved (--save-partial keeps a partly trained model)"
+        print(f"fastnn train: interrupted after {done} of {total} epochs; {outcome}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    _save(model, args.out)
+
+    measure = MEASURES[args.task]
+    scores = f"training {measure} {_scored(model, X, y):.4f}"
+    if held_out is not None:
+        scores += (f", validation {measure} {_scored(model, *held_out):.4f} on "
+                   f"{len(held_out[1])} held-out examples")
+    print(f"trained {type(model).__name__} on {X.shape[0]} examples x {X.shape[1]} features; "
+          f"final cost {model.history_[-1]:.6g}, {scores}; saved to {args.out}")
     return 0
 
 
-def run_predict(args):
-    _, _, _, load = _estimators()
+def _load(path):
     try:
-        model = load(args.model)
+        return load(path)
     except FileNotFoundError:
-        raise UserError(f"model file not found: {args.model}") from None
+        raise UserError(f"model file not found: {path}") from None
     except (OSError, ValueError) as error:  # fastnn.load refuses corrupt or foreign files
-        raise UserError(f"could not load the model {args.model}: {error}") from None
-    header, rows = read_csv(args.data)
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        features = [column_index(header, str(name), args.data) for name in names]
-    else:
-        features = [j for j in range(len(header)) if header[j] not in (args.drop or [])]
-    expected = model.n_features_in_
-    if len(features) != expected:
-        raise UserError(f"the model expects {expected} feature columns, {args.data} has "
-                        f"{len(features)} ({', '.join(header[j] for j in features)}); "
-                        "drop the others with --drop COLUMN")
-    X = numeric_matrix(rows, features, header, args.data)
-    write_predictions(model.predict(X), args.out)
+        raise UserError(f"could not load the model {path}: {error}") from None
+
+
+def _prediction_backend(model, requested):
+    """The backend to predict with: ``--backend``, else the model's; a model trained on
+    a GPU predicts on the CPU (numpy) where there is none, with a note."""
+    if requested is not None:
+        if requested == "cuda":
+            _require_gpu("--backend cuda")
+        return requested
+    backend = model.get_params().get("backend")
+    if backend == "cuda" and not comparison.gpu_present():
+        print("fastnn predict: note: the model was trained with backend 'cuda' and there is "
+              "no GPU here; predicting with 'numpy' on the CPU", file=sys.stderr)
+        return "numpy"
+    return backend
+
+
+def run_predict(args):
     if args.out is not None:
-        print(f"{len(rows)} predictions written to {args.out}", file=sys.stderr)
+        csv_io.check_writable_path(args.out, "predictions file")
+    model = _load(args.model)
+    model.set_params(backend=_prediction_backend(model, args.backend))
+    names = getattr(model, "feature_names_in_", None)
+    with csv_io.Table(args.data) as table:
+        if names is not None:
+            features = _columns(table, [str(name) for name in names])
+        else:
+            dropped = set(_columns(table, [n for group in args.drop for n in group]))
+            features = [j for j in range(len(table.header)) if j not in dropped]
+        expected = model.n_features_in_
+        if len(features) != expected:
+            raise UserError(f"the model expects {expected} feature columns, {args.data} has "
+                            f"{len(features)}; drop the others with --drop COLUMNS")
+        X, _ = table.read(features)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*feature names")  # matched by name above
+        try:
+            predictions = model.predict(X)
+        except (ValueError, TypeError) as error:
+            raise UserError(f"prediction failed: {error}") from None
+    csv_io.write_predictions(predictions, args.out)
+    if args.out is not None:
+        print(f"{len(X)} predictions written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_example_data(args):
+    csv_io.check_writable_path(args.path, "data file")
+    X, y = datasets.planar(m=args.examples, seed=args.seed)
+    columns = [X[:, 0], X[:, 1]]
+    header = ["x1", "x2"]
+    if not args.no_target:
+        columns.append(np.where(y == 1, "blue", "red"))
+        header.append("colour")
+    csv_io.write_examples(args.path, header, columns)
+    print(f"{len(X)} examples of the planar flower data written to {args.path} "
+          f"(columns {', '.join(header)})", file=sys.stderr)
     return 0
 
 
@@ -292,16 +421,9 @@ def run_predict(args):
 # ---------------------------------------------------------------------------
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="fastnn",
-        description="Fully connected networks of the 'Neural Networks and Deep Learning' notes: "
-                    "explicit loops, vectorized NumPy and Numba JIT side by side.",
-        epilog="Run 'fastnn COMMAND --help' for the options of a command.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_compare(commands, common):
     cmp = commands.add_parser(
-        "compare", help="time the kernel variants side by side on the planar data",
+        "compare", parents=[common], help="time the kernel variants side by side on the planar data",
         description="Train the same planar-data network (2-hidden-1, tanh then sigmoid, the same "
                     "initial parameters) with each kernel variant (loops, numpy, numba, and cuda "
                     "when a GPU is present) and print, per variant: time per epoch, speed-up over "
@@ -339,43 +461,47 @@ def build_parser():
     cmp.add_argument("--plot", metavar="FILE.png",
                      help="draw time per epoch against size, log-log, one line per variant "
                           "(needs matplotlib)")
-    cmp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    cmp.add_argument("--quiet", action="store_true",
+                     help="no progress lines on stderr (one per variant and size)")
     cmp.set_defaults(run=run_compare)
 
+
+def _add_train(commands, common):
     train = commands.add_parser(
-        "train", help="train a network on a CSV file and save it",
+        "train", parents=[common], help="train a network on a CSV file and save it",
         description="Train an MLPClassifier (--task classify) or MLPRegressor (--task regress) "
                     "on a CSV file with a header line: the --target column is what to predict, "
-                    "every other column is a numeric feature. The model is saved with "
-                    "fastnn.save (a .npz file, no pickle).")
+                    "every other column not dropped with --drop is a numeric feature. The model "
+                    "is saved with fastnn.save (a .npz file, no pickle). Unset options take the "
+                    "estimators' defaults. Ctrl-C stops training (exit status 130) and saves "
+                    "nothing unless --save-partial is given.")
     train.add_argument("--data", required=True, metavar="FILE.csv", help="training data (CSV)")
     train.add_argument("--target", required=True, metavar="COLUMN",
                        help="name of the column to predict")
     train.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the model")
-    train.add_argument("--task", choices=("classify", "regress"), default="classify",
+    train.add_argument("--task", choices=tuple(ESTIMATORS), default="classify",
                        help="classification (labels: numbers or strings) or regression "
                             "(default: classify)")
-    train.add_argument("--hidden", type=_int_list, default=(20, 7, 5), metavar="N,N,...",
-                       help="hidden layer sizes, '' for none (default: 20,7,5)")
-    train.add_argument("--activation", type=_name_list, default="relu", metavar="NAME[,NAME...]",
-                       help="hidden activation: relu, leaky_relu, tanh, sigmoid or linear, one "
-                            "name or one per hidden layer (default: relu)")
-    train.add_argument("--epochs", type=_positive_int, default=1000,
-                       help="epochs of gradient descent (default: %(default)s)")
-    train.add_argument("--learning-rate", type=_positive_float, default=None,
-                       help="learning rate (default: the estimator's)")
-    train.add_argument("--batch-size", type=_positive_int, default=None,
-                       help="mini-batch size (default: full batch)")
-    train.add_argument("--backend", choices=comparison.VARIANTS, default="numba",
-                       help="kernel variant (default: numba)")
-    train.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                       help="floating-point type (default: float64)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="seed of the initial parameters and batch order (default: 0)")
+    train.add_argument("--drop", type=_column_list, action="append", default=[],
+                       metavar="COLUMNS", help="comma-separated columns that are not features "
+                                               "(an id, a date); repeatable")
+    for h in HYPERPARAMETERS:
+        train.add_argument(h.flag, type=h.type, choices=h.choices, metavar=h.metavar,
+                           default=argparse.SUPPRESS,
+                           help=f"{h.help} (default: {api_default(h)})")
+    train.add_argument("--validation", type=_fraction, default=None, metavar="FRACTION",
+                       help="hold out this fraction of the rows at random (of each class, to "
+                            "classify), train on the rest and print the held-out score")
+    train.add_argument("--verbose", action="store_true",
+                       help="a progress bar with the current cost on stderr")
+    train.add_argument("--save-partial", action="store_true",
+                       help="after Ctrl-C, save the model of the epochs completed")
     train.set_defaults(run=run_train)
 
+
+def _add_predict(commands, common):
     predict = commands.add_parser(
-        "predict", help="predict with a saved model",
+        "predict", parents=[common], help="predict with a saved model",
         description="Load a model saved by 'fastnn train' and predict one row per example of a "
                     "CSV file with a header line. The model's feature columns are taken by "
                     "name when the model knows them, otherwise every column not dropped with "
@@ -384,19 +510,93 @@ def build_parser():
     predict.add_argument("--data", required=True, metavar="FILE.csv", help="examples (CSV)")
     predict.add_argument("--out", metavar="PREDS.csv",
                          help="where to write the predictions (default: standard output)")
-    predict.add_argument("--drop", action="append", metavar="COLUMN",
-                         help="a column that is not a feature (repeatable)")
+    predict.add_argument("--drop", type=_column_list, action="append", default=[],
+                         metavar="COLUMNS",
+                         help="comma-separated columns that are not features, for a model "
+                              "that does not know its column names; repeatable")
+    predict.add_argument("--backend", choices=tuple(kernels.VARIANTS), default=None,
+                         help="kernel variant to predict with (default: the model's; numpy "
+                              "for a cuda model where there is no GPU)")
     predict.set_defaults(run=run_predict)
+
+
+def _add_example_data(commands, common):
+    example = commands.add_parser(
+        "example-data", parents=[common], help="write the planar flower data as CSV",
+        description="Write the notes' planar 'flower' data (fastnn.datasets.planar) to a CSV "
+                    "file: columns x1, x2 and colour (red or blue), the data of the README's "
+                    "examples.")
+    example.add_argument("path", metavar="FILE.csv", help="where to write the data")
+    example.add_argument("--examples", type=_positive_int, default=400, metavar="M",
+                         help="number of points (default: %(default)s)")
+    example.add_argument("--seed", type=int, default=1,
+                         help="seed of the noise (default: %(default)s)")
+    example.add_argument("--no-target", action="store_true",
+                         help="leave out the colour column (data to predict)")
+    example.set_defaults(run=run_example_data)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastnn",
+        description="Fully connected networks of the 'Neural Networks and Deep Learning' notes: "
+                    "explicit loops, vectorized NumPy and Numba JIT side by side.",
+        epilog="Run 'fastnn COMMAND --help' for the options of a command.")
+    debug_help = "show the traceback of an error instead of a one-line message"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    # --debug after the command too; SUPPRESS keeps a --debug given before it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=debug_help)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_compare, _add_train, _add_predict, _add_example_data):
+        add(commands, common)
     return parser
+
+
+def _one_line(error):
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _quiet_stdout():
+    """After a closed pipe: point stdout at /dev/null, so that the interpreter's last
+    flush does not complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        pass
 
 
 def main(argv=None):
     """Entry point of the ``fastnn`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    prefix = f"fastnn {args.command}"
     try:
         return args.run(args)
-    except UserError as error:
-        print(f"fastnn {args.command}: error: {error}", file=sys.stderr)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (UserError, csv_io.CSVError) as error:
+        if args.debug:
+            raise
+        print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_ERROR
+    except MemoryError as error:
+        if args.debug:
+            raise
+        print(f"{prefix}: error: not enough memory ({_one_line(error)})", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as error:  # unexpected: still one line, the traceback on request
+        if args.debug:
+            raise
+        print(f"{prefix}: error: {type(error).__name__}: {_one_line(error)} "
+              "(run with --debug for the traceback)", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -18,6 +18,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .contract import Variant
 
+# first, before anything imports numba: a cache directory that can be written
+from . import _cache
+
+_cache.configure()
+
 #: Variant name -> module name inside this package.
 VARIANTS = {"loops": "loops", "numpy": "vectorized", "numba": "jit", "cuda": "cuda"}
 

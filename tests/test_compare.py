@@ -109,3 +109,13 @@ def test_cli_rejects_an_unknown_variant(capsys):
         cli.main(["compare", "--variants", "numpy,fortran"])
     assert exit_info.value.code == 2
     assert "unknown variant 'fortran'" in capsys.readouterr().err
+
+
+def test_cli_progress_lines_go_to_stderr_unless_quiet(capsys):
+    argv = ["compare", "--examples", "30", "--epochs", "2", "--repeat", "1", "--variants", "numpy"]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == ["numpy at examples = 30 ..."]
+    assert "numpy at" not in captured.out
+    assert cli.main(argv + ["--quiet"]) == 0
+    assert capsys.readouterr().err == ""
