@@ -78,6 +78,9 @@ def check_velocities(velocities, weights, biases, dtype):
     v_weights, v_biases = velocities
     if len(v_weights) != len(weights) or len(v_biases) != len(biases):
         raise ValueError("velocities must hold one array per weight and per bias")
-    for v, p in zip(list(v_weights) + list(v_biases), list(weights) + list(biases)):
-        if np.shape(v) != np.shape(p) or np.asarray(v).dtype != dtype:
-            raise ValueError("velocities must match the parameters in shape and dtype")
+    for name, params, vs in (("weights", weights, v_weights), ("biases", biases, v_biases)):
+        for l, (p, v) in enumerate(zip(params, vs)):
+            if np.shape(v) != np.shape(p) or np.asarray(v).dtype != dtype:
+                raise ValueError(f"velocities of {name}[{l}] must match the parameter in shape "
+                                 f"and dtype: {np.shape(p)} {np.dtype(dtype)}, got {np.shape(v)} "
+                                 f"{np.asarray(v).dtype}")

@@ -23,10 +23,9 @@ import sys
 
 import numpy as np
 
-from . import jit_products, jit_sweeps, jit_train
-from .contract import (ACTIVATION_CODES, ADAM, HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_COSTS,
-                       bias_correction, check_optimizer, check_schedule, epoch_learning_rates,
-                       resolve_state)
+from . import checks, jit_products, jit_sweeps, jit_train
+from .contract import (ADAM, LEAKY_SLOPE, activation_code, bias_correction, check_optimizer,
+                       check_schedule, epoch_learning_rates, resolve_state)
 from .jit_products import NN, NT, TN
 from .jit_sweeps import BACKWARD, DERIVATIVE, FORWARD, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 
@@ -84,26 +83,6 @@ def _same_dtype(dtype, **arrays):
     for name, x in arrays.items():
         if x.dtype != dtype:
             raise TypeError(f"{name} must have dtype {dtype} like the other arrays, got {x.dtype}")
-
-
-def _hidden_code(activation):
-    if activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(
-            f"hidden activation must be one of {sorted(HIDDEN_ACTIVATIONS)}, got {activation!r}")
-    return ACTIVATION_CODES[activation]
-
-
-def _any_code(activation):
-    if activation not in ACTIVATION_CODES:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATION_CODES)}, got {activation!r}")
-    return ACTIVATION_CODES[activation]
-
-
-def _output_code(activation):
-    if activation not in OUTPUT_COSTS:
-        raise ValueError(
-            f"output activation must be one of {sorted(OUTPUT_COSTS)}, got {activation!r}")
-    return ACTIVATION_CODES[activation]
 
 
 # ---------------------------------------------------------------------------
@@ -180,7 +159,7 @@ def softmax(Z):
 
 def activation_forward(Z, activation):
     """``g(Z)`` for an activation name."""
-    code = _any_code(activation)
+    code = activation_code(activation)
     if code == SOFTMAX:
         return softmax(Z)
     return _elementwise(FORWARD, Z, code)
@@ -192,7 +171,7 @@ def activation_backward(dA, Z, activation):
     Softmax has no entry: as an output its ``dZ`` comes from the cost
     (``output_gradient``).
     """
-    code = _hidden_code(activation)
+    code = checks.hidden_code(activation)
     Z = _float_array(Z, "Z")
     dA = _float_array(dA, "dA")
     _same_dtype(Z.dtype, dA=dA)
@@ -247,7 +226,7 @@ def _check_layer(A_prev, W, b=None):
 
 def dense_forward(A_prev, W, b, activation):
     """``Z = W A_prev + b``, ``A = g(Z)``; returns ``(A, Z)`` (Z is what backward needs)."""
-    code = _any_code(activation)
+    code = activation_code(activation)
     A_prev, W, b = _check_layer(A_prev, W, b)
     n, m = W.shape[0], A_prev.shape[1]
     Z = _product(NN, W, A_prev, np.empty((n, m), W.dtype))
@@ -353,7 +332,7 @@ def output_gradient(A, Y):
 
 def cost(Z, A, Y, output_activation):
     """The cost paired with an output activation (sigmoid, softmax, linear)."""
-    code = _output_code(output_activation)
+    code = checks.output_code(output_activation)
     if code == LINEAR:
         return mean_squared_error(A, Y)
     if code == SIGMOID:
@@ -446,7 +425,8 @@ def _check_network(weights, biases, X, activations, contiguous=True):
     activations = list(activations) if not isinstance(activations, str) else [activations]
     if len(activations) != L:
         raise ValueError(f"activations must name one activation per layer ({L}), got {len(activations)}")
-    codes = tuple([_hidden_code(a) for a in activations[:-1]] + [_output_code(activations[-1])])
+    hidden_codes, output_code = checks.network_codes(activations)
+    codes = hidden_codes + (output_code,)
     n_prev = X.shape[0]
     for l in range(L):
         W, b = weights[l], biases[l]
@@ -513,34 +493,12 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
         raise ValueError(f"Y must have shape {(weights[-1].shape[0], m)}, got {Y.shape}")
     if m == 0:
         raise ValueError("X must have at least one column (example)")
-    epochs = int(epochs)
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
-    full_batch = batch_size is None or batch_size >= m
-    if full_batch:
-        batch = m
-        orders = np.zeros((0, 0), np.intp)
-    else:
-        batch = int(batch_size)
-        if batch < 1:
-            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size!r}")
-        if orders is None:
-            raise ValueError("orders (epochs, m) is required for mini-batch training")
-        orders = np.ascontiguousarray(orders, dtype=np.intp)
-        if orders.ndim != 2 or orders.shape[0] < epochs or orders.shape[1] != m:
-            raise ValueError(f"orders must have shape ({epochs}, {m}), got {orders.shape}")
-        if orders.size and (orders.min() < 0 or orders.max() >= m):
-            raise ValueError(f"orders must hold example indices in [0, {m})")
+    epochs = checks.check_epochs(epochs)
+    batch, orders = checks.check_batches(batch_size, orders, epochs, m)
+    if batch is None:  # full batch: the run reads no orders
+        batch, orders = m, np.zeros((0, 0), np.intp)
     code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
-    if velocities is not None:
-        v_weights, v_biases = velocities
-        if len(v_weights) != len(weights) or len(v_biases) != len(biases):
-            raise ValueError("velocities must hold one array per weight and per bias")
-        for name, params, vs in (("weights", weights, v_weights), ("biases", biases, v_biases)):
-            for l, (p, v) in enumerate(zip(params, vs)):
-                if not isinstance(v, np.ndarray) or v.dtype != dtype or v.shape != p.shape:
-                    raise ValueError(f"velocities of {name}[{l}] must be an array of shape "
-                                     f"{p.shape} and dtype {dtype}")
+    checks.check_velocities(velocities, weights, biases, dtype)
     state = resolve_state(weights, biases, code, check_schedule(schedule)[0], state, velocities)
     moments = [state.v_weights, state.v_biases] + (
         [state.s_weights, state.s_biases] if code == ADAM else [])

@@ -26,10 +26,10 @@ it is measured on the machine that runs it, the way FFTW keeps "wisdom":
 - products large on every side (``LARGE_SIDE`` and up) take OpenBLAS without a measurement:
   there the hand kernels measured 0.4-0.98 of OpenBLAS with AVX-512 and less with AVX2
   (docs/performance.md), and timing them would cost a first fit a second or more;
-- the choices are kept in memory and in ``fastnn-wisdom.json`` beside Numba's cache (the
-  directory Numba caches in, or ``kernels/__pycache__``), under a key naming the CPU, its vector
-  features, the BLAS core type and the thread count: a machine, or an ``NUMBA_CPU_NAME`` /
-  ``OPENBLAS_CORETYPE`` stand-in, has its own.
+- the choices are kept in memory and in ``fastnn-wisdom.json`` beside the compiled code
+  (``kernels._cache.directory()``), under a key naming the CPU, its vector features, the BLAS
+  core type and the thread count: a machine, or an ``NUMBA_CPU_NAME`` / ``OPENBLAS_CORETYPE``
+  stand-in, has its own.
 
 ``explain()`` prints what was chosen and why, ``reset()`` forgets it (memory and file), and
 ``forced(path)`` (or ``FASTNN_PRODUCT_PATH=blas|loops|tiles`` in the environment) sends every product to
@@ -49,7 +49,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from . import jit_gemm
+from . import _cache, jit_gemm
 
 #: the forms of a product
 NN, NT, TN = 0, 1, 2
@@ -182,8 +182,11 @@ def machine_key():
 
 
 def wisdom_path():
-    """Where the choices are kept: beside Numba's cache; None where nothing is writable."""
-    directory = numba.config.CACHE_DIR or os.path.join(os.path.dirname(__file__), "__pycache__")
+    """Where the choices are kept: beside the compiled code (``kernels._cache.directory``);
+    None where nothing is cached (then they are kept in memory only)."""
+    directory = _cache.directory()
+    if directory is None:
+        return None
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError:

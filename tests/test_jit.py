@@ -439,7 +439,7 @@ def test_bad_training_inputs_raise_clear_errors(rng):
     with pytest.raises(ValueError, match=r"orders must hold example indices in \[0, 7\)"):
         jit.train(weights, biases, X, Y, acts, 2, 0.1, batch_size=3,
                   orders=np.full((2, 7), 7))
-    with pytest.raises(ValueError, match="orders must have shape"):
+    with pytest.raises(ValueError, match=r"orders must be an integer array of shape \(2, 7\)"):
         jit.train(weights, biases, X, Y, acts, 2, 0.1, batch_size=3, orders=np.zeros((1, 7)))
     with pytest.raises(ValueError, match="Y must have shape"):
         jit.train(weights, biases, X, Y[:, :3], acts, 2, 0.1)
