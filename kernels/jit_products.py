@@ -26,6 +26,8 @@ it is measured on the machine that runs it, the way FFTW keeps "wisdom":
 - products large on every side (``LARGE_SIDE`` and up) take OpenBLAS without a measurement:
   there the hand kernels measured 0.4-0.98 of OpenBLAS with AVX-512 and less with AVX2
   (docs/performance.md), and timing them would cost a first fit a second or more;
+- a choice measured while the machine's load exceeded its cores is provisional: a later
+  process that finds the machine quieter measures it again;
 - the choices are kept in memory and in ``fastnn-wisdom.json`` beside the compiled code
   (``kernels._cache.directory()``), under a key naming the CPU, its vector features, the BLAS
   core type and the thread count: a machine, or an ``NUMBA_CPU_NAME`` / ``OPENBLAS_CORETYPE``
@@ -170,13 +172,17 @@ def machine_key():
     from llvmlite import binding as llvm
 
     cpu = numba.config.CPU_NAME or llvm.get_host_cpu_name()
-    features = numba.config.CPU_FEATURES or llvm.get_host_cpu_features().flatten()
+    # NUMBA_CPU_FEATURES="" means the named CPU's own features (an AVX2 stand-in needs it:
+    # NUMBA_CPU_NAME alone keeps the host's features, AVX-512 included)
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        features = llvm.get_host_cpu_features().flatten()
     vector = sorted(f[1:] for f in features.split(",")
                     if f.startswith("+") and f[1:].startswith(("avx", "fma", "sse4")))
     threads = (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
                or str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else os.cpu_count()))
-    return (f"cpu={cpu} vector={'+'.join(vector)} "
+    return (f"cpu={cpu} vector={'+'.join(vector) or '(the cpu defaults)'} "
             f"openblas_coretype={os.environ.get('OPENBLAS_CORETYPE', '')} threads={threads} "
             f"numba={numba.__version__}")
 
@@ -209,12 +215,33 @@ def _read_wisdom():
     return machines if isinstance(machines, dict) else {}
 
 
+def _load_average():
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def _cpus():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _provisional(record, load_now):
+    """A choice measured while the machine was busier than it has cores (another process's
+    load stalls OpenBLAS's threads, and the measurement says more of the moment than of the
+    machine) is measured again by a later process that finds the machine quieter."""
+    load = record.get("load", 0.0)
+    return load > _cpus() and load_now < load
+
+
 def _load():
     global _loaded
     if not _loaded:
         stored = _read_wisdom().get(machine_key(), {})
+        load_now = _load_average()
         for key, record in stored.items():
-            if isinstance(record, dict) and record.get("path") in PATH_NAMES:
+            if (isinstance(record, dict) and record.get("path") in PATH_NAMES
+                    and not _provisional(record, load_now)):
                 _choices.setdefault(key, record)
         _loaded = True
 
@@ -274,7 +301,7 @@ def _measure(form, M, N, K, dtype):
             for _ in calls[path]:
                 product(form, path, A, B, C, work)
             best[path] = min(best[path], (time.perf_counter() - start) / len(calls[path]))
-    record = {"shape": [M, N, K]}
+    record = {"shape": [M, N, K], "load": round(_load_average(), 2)}
     record.update({f"{PATH_NAMES[path]}_us": round(best[path] * 1e6, 3) for path in candidates})
     record["path"] = PATH_NAMES[min(candidates, key=best.get)]
     return record
@@ -340,7 +367,8 @@ def explain():
         M, N, K = record.get("shape", ("?", "?", "?"))
         times = ", ".join(f"{name} {record[name + '_us']} us" for name in PATH_NAMES
                           if name + "_us" in record)
-        lines.append(f"{key:28} -> {record['path']:5}  measured on {M}x{N}x{K}: {times}")
+        lines.append(f"{key:28} -> {record['path']:5}  measured on {M}x{N}x{K} at load "
+                     f"{record.get('load', '?')}: {times}")
     return "\n".join(lines)
 
 

@@ -35,24 +35,31 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from bench_workloads import WORKLOADS, flops_per_epoch, gemm_peak  # noqa: E402
+from fastnn.workloads import WORKLOADS, he_parameters  # noqa: E402
 
 PEERS = ("fastnn", "numpy", "torch", "torch_compile", "jax", "sklearn")
 #: (epochs per timed run, repeats) by workload; (c) epochs are long
 TIMED = {"a": (2000, 3), "b": (40, 3), "c": (1, 2), "d": (2, 2)}
-LEARNING_RATE = {"a": 1.2, "b": 0.0075, "c": 0.01, "d": 0.01}
 REQUIRES = {"torch": "torch", "torch_compile": "torch", "jax": "jax", "sklearn": "sklearn"}
 
 
+def gemm_peak(dtype, n=4096, repeats=3):
+    """GFLOP/s of NumPy's n x n product (its BLAS, all threads): the machine's GEMM peak."""
+    A = np.random.default_rng(1).standard_normal((n, n)).astype(dtype)
+    B = A.T.copy()
+    A @ B
+    best = min(best_of(lambda: A @ B, 1)[0] for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
 def write_problem(path, name, dtype, seed=0):
-    spec = WORKLOADS[name]
+    workload = WORKLOADS[name]
     rng = np.random.default_rng(seed)
-    sizes, m = spec["sizes"], spec["m"]
-    arrays = {f"W{l + 1}": (rng.standard_normal((n, p)) * np.sqrt(2.0 / p)).astype(dtype)
-              for l, (p, n) in enumerate(zip(sizes, sizes[1:]))}
-    arrays.update({f"b{l + 1}": np.zeros((n, 1), dtype) for l, n in enumerate(sizes[1:])})
-    arrays["X"] = rng.standard_normal((m, sizes[0])).astype(dtype)  # rows are examples
+    weights, biases = he_parameters(workload.sizes, rng, dtype)
+    arrays = {f"W{l + 1}": W for l, W in enumerate(weights)}
+    arrays.update({f"b{l + 1}": b for l, b in enumerate(biases)})
+    m = workload.examples
+    arrays["X"] = rng.standard_normal((m, workload.sizes[0])).astype(dtype)  # rows: examples
     arrays["y"] = (rng.random(m) < 0.5).astype(np.int64)
     np.savez(path, **arrays)
 
@@ -80,8 +87,8 @@ def peer_fastnn(weights, biases, X, y, spec, lr, epochs, repeats):
     import fastnn
 
     hidden = tuple(W.shape[0] for W in weights[:-1])
-    model = fastnn.MLPClassifier(hidden=hidden, activation=spec["hidden"], learning_rate=lr,
-                                 epochs=epochs, batch_size=spec["batch"], standardize=False,
+    model = fastnn.MLPClassifier(hidden=hidden, activation=spec.hidden_activation, learning_rate=lr,
+                                 epochs=epochs, batch_size=spec.batch_size, standardize=False,
                                  warm_start=True, dtype=X.dtype.name)
     start = {**{f"W{l + 1}": W for l, W in enumerate(weights)},
              **{f"b{l + 1}": b for l, b in enumerate(biases)}}
@@ -105,14 +112,14 @@ def peer_numpy(weights, biases, X, y, spec, lr, epochs, repeats):
 
     XT = np.ascontiguousarray(X.T)
     Y = y.reshape(1, -1).astype(X.dtype)
-    activations = [spec["hidden"]] * (len(weights) - 1) + ["sigmoid"]
+    activations = [spec.hidden_activation] * (len(weights) - 1) + ["sigmoid"]
     rng = np.random.default_rng(3)
-    orders = np.array([rng.permutation(len(y)) for _ in range(epochs)]) if spec["batch"] else None
+    orders = np.array([rng.permutation(len(y)) for _ in range(epochs)]) if spec.batch_size else None
 
     def run():
         W, b = [w.copy() for w in weights], [x.copy() for x in biases]
         return float(vectorized.train(W, b, XT, Y, activations, epochs, lr,
-                                      batch_size=spec["batch"], orders=orders)[-1])
+                                      batch_size=spec.batch_size, orders=orders)[-1])
 
     seconds, cost = best_of(run, repeats)
     return seconds / epochs, cost
@@ -152,9 +159,9 @@ def _peer_torch(weights, biases, X, y, spec, lr, epochs, repeats, compiled):
     torch.set_num_threads(os.cpu_count())
     XT = torch.from_numpy(np.ascontiguousarray(X.T))
     Y = torch.from_numpy(y.reshape(1, -1).astype(X.dtype))
-    relu = spec["hidden"] == "relu"
+    relu = spec.hidden_activation == "relu"
     step = _torch_step(torch, compiled)
-    batch, m = spec["batch"], len(y)
+    batch, m = spec.batch_size, len(y)
     rng = np.random.default_rng(3)
 
     def run(n_epochs=epochs):
@@ -192,10 +199,10 @@ def peer_jax(weights, biases, X, y, spec, lr, epochs, repeats):
         jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    relu = spec["hidden"] == "relu"
+    relu = spec.hidden_activation == "relu"
     XT = jnp.asarray(np.ascontiguousarray(X.T))
     Y = jnp.asarray(y.reshape(1, -1).astype(X.dtype))
-    batch, m = spec["batch"], len(y)
+    batch, m = spec.batch_size, len(y)
 
     def cost_of(params, Xb, Yb):
         A = Xb
@@ -253,9 +260,9 @@ def peer_sklearn(weights, biases, X, y, spec, lr, epochs, repeats):
     from sklearn.neural_network import MLPClassifier
 
     hidden = tuple(W.shape[0] for W in weights[:-1])
-    model = MLPClassifier(hidden_layer_sizes=hidden, activation=spec["hidden"], solver="sgd",
+    model = MLPClassifier(hidden_layer_sizes=hidden, activation=spec.hidden_activation, solver="sgd",
                           learning_rate_init=lr, momentum=0.0, alpha=0.0, shuffle=True,
-                          batch_size=spec["batch"] or len(y), random_state=3, warm_start=True,
+                          batch_size=spec.batch_size or len(y), random_state=3, warm_start=True,
                           max_iter=1, tol=0.0, n_iter_no_change=10**9)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -277,7 +284,7 @@ def peer_sklearn(weights, biases, X, y, spec, lr, epochs, repeats):
 def worker(peer, problem, name, epochs, repeats):
     weights, biases, X, y = load_problem(problem)
     spec = WORKLOADS[name]
-    seconds, cost = globals()[f"peer_{peer}"](weights, biases, X, y, spec, LEARNING_RATE[name],
+    seconds, cost = globals()[f"peer_{peer}"](weights, biases, X, y, spec, spec.learning_rate,
                                               epochs, repeats)
     json.dump({"seconds": seconds, "cost": cost}, sys.stdout)
 
@@ -330,7 +337,7 @@ def main(argv=None):
     peaks = {d: gemm_peak(np.dtype(d).type) for d in args.dtype}
     from threadpoolctl import threadpool_info
     kernels = sorted({str(i.get("architecture")) for i in threadpool_info()})
-    print(f"GEMM peak (NumPy 4096^2): " + ", ".join(f"{d} {p:.0f} GFLOP/s" for d, p in peaks.items())
+    print("GEMM peak (NumPy 4096^2): " + ", ".join(f"{d} {p:.0f} GFLOP/s" for d, p in peaks.items())
           + f"; OpenBLAS kernel {'/'.join(kernels)}; NUMBA_CPU_NAME="
           f"{os.environ.get('NUMBA_CPU_NAME', '(host)')}")
     header = f"{'load':4} {'dtype':7} " + " ".join(f"{p:>13}" for p in peers)
@@ -357,7 +364,7 @@ def main(argv=None):
 def print_row(name, dtype, results, peers, peak, header):
     if header:
         print(header)
-    flops = flops_per_epoch(WORKLOADS[name])
+    flops = WORKLOADS[name].flops_per_epoch()
     times = {p: r["seconds"] for p, r in results.items() if r}
     print(f"({name})  {dtype:7} " + " ".join(f"{_fmt(times[p]) if p in times else 'n/a':>13}"
                                             for p in peers))
@@ -369,7 +376,7 @@ def print_row(name, dtype, results, peers, peak, header):
               f"({floor / ours:.0%} of peak); faster than: {ratios}")
     if dtype == "float64" and "numpy" in results and results["numpy"]:
         reference = results["numpy"]["cost"]
-        loose = WORKLOADS[name]["batch"] is not None
+        loose = WORKLOADS[name].batch_size is not None
         for p, r in results.items():
             if r and abs(r["cost"] - reference) > (2e-2 if loose else 1e-6) * abs(reference):
                 print(f"      cost check: {p} ends at {r['cost']:.8g}, numpy at {reference:.8g}")

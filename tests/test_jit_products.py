@@ -187,3 +187,35 @@ def test_a_first_compilation_says_so_once_and_a_cached_start_says_nothing(tmp_pa
     assert not [line for line in warm if "compiling" in line]
     # the choices of the first process were kept beside the cache, for the second
     assert (tmp_path / "cache" / jit_products.WISDOM_FILE).exists()
+
+
+def test_a_choice_measured_on_a_busy_machine_is_measured_again_when_quieter(
+        fresh_wisdom, monkeypatch):
+    calls = []
+    measure = jit_products._measure
+    monkeypatch.setattr(jit_products, "_measure", lambda *a: calls.append(a) or measure(*a))
+    cpus = jit_products._cpus()
+    monkeypatch.setattr(jit_products, "_load_average", lambda: 3.0 * cpus)
+    jit_products.choose(jit_products.NN, 3, 5, 7, np.float64)
+    (record,) = jit_products._choices.values()
+    assert record["load"] == 3.0 * cpus
+    # a later process, as busy: the stored choice is used
+    jit_products._choices.clear()
+    jit_products._loaded = False
+    jit_products.choose(jit_products.NN, 3, 5, 7, np.float64)
+    assert len(calls) == 1
+    # a later process on a quieter machine measures again
+    monkeypatch.setattr(jit_products, "_load_average", lambda: 0.5)
+    jit_products._choices.clear()
+    jit_products._loaded = False
+    jit_products.choose(jit_products.NN, 3, 5, 7, np.float64)
+    assert len(calls) == 2
+
+
+def test_an_avx2_stand_in_has_its_own_machine_key(monkeypatch):
+    import numba
+
+    monkeypatch.setattr(numba.config, "CPU_NAME", "haswell")
+    monkeypatch.setattr(numba.config, "CPU_FEATURES", "")
+    key = jit_products.machine_key()
+    assert "cpu=haswell vector=(the cpu defaults)" in key
