@@ -151,7 +151,7 @@ def test_loops_numpy_numba_agree_in_float64(case):
     else:
         cls = fastnn.MLPClassifier
     fitted = {}
-    for backend in ("loops", "numpy", "numba"):
+    for backend in (name for name in kernels.VARIANTS if name != "cuda"):  # the CPU variants
         model = cls(epochs=15, learning_rate=0.05, seed=11, backend=backend, **options)
         fitted[backend] = model.fit(X, y)
     for model in fitted.values():
