@@ -143,21 +143,21 @@ def prepare(estimator, X, y) -> FitPlan:
     feature_names = fit_feature_names(estimator, X, config.warm_start)
     X = check_X(X, check_finite=False)  # checked from its column ranges in prepare_inputs
     targets = estimator._prepare_targets(y, config)
-    check_same_length(X, range(targets.n_examples))
+    check_same_length(X, range(targets.n_examples))  # only the lengths are compared
     m, n_features = X.shape
     architecture = check_architecture(estimator, config, targets, n_features)
     check_fit_memory(type(estimator).__name__, architecture.layer_sizes, m, config,
                      isinstance(targets, RegressorTargets))
     # mini-batches gather examples: they want the examples contiguous (see prepare_inputs)
     by_example = mini_batch(config.batch_size, m) is not None
-    XT, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize,
-                                                 by_example=by_example)
+    X_notes, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize,
+                                                      by_example=by_example)
     fitted_scaling = targets.scaling(x_mean, x_scale, config.standardize)
     del X  # only its shape is needed from here on; let a converted copy go
     kernels.get(config.backend)  # a missing variant fails here, before any work
-    YT = targets.transposed(fitted_scaling, config.dtype)
+    Y_notes = targets.transposed(fitted_scaling, config.dtype)
     return plan(estimator, config, architecture, targets, fitted_scaling, feature_names, m,
-                XT, YT)
+                X_notes, Y_notes)
 
 
 def check_architecture(estimator, config: FitConfig, targets: Targets,

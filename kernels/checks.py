@@ -1,8 +1,11 @@
-"""The argument checks every compiled variant makes before its kernels run, written once.
+"""The argument checks of the kernel contract, written once for every variant.
 
-``jit`` and ``cuda`` call these (``loops`` and ``vectorized`` are plain Python and
-check as they go), so that a wrong argument gets the same ``ValueError`` whichever
-variant trains, and the activations' integer codes come from ``contract`` only.
+A wrong argument should get the same ``ValueError`` whichever variant trains, and the
+compiled variants' integer activation codes come from ``contract`` only. ``cuda`` calls
+these; ``jit`` is to call them in place of its own copies, and ``loops``/``vectorized``
+to call ``check_batches`` (today they index with the orders unchecked: an index out of
+range is an IndexError, a negative one wraps). ``tests/test_variants.py`` marks each
+variant that does not yet check as the contract says.
 """
 
 import math

@@ -1,9 +1,10 @@
-"""The CUDA variant against the NumPy reference, under the CUDA simulator (conftest sets it).
+"""What only the CUDA variant has, under the CUDA simulator (conftest sets it): the tiled
+product in its three forms, both simulator tiles and the GPU's, split-K, the gathered first
+layer with the bias column; device arrays; its errors. The function-by-function comparison
+with the reference is in ``test_variants.py``.
 
-The simulator runs every GPU thread as a Python thread (milliseconds each), so
-shapes are tiny and awkward (1, primes, not multiples of any tile) and each
-case is chosen to reach a different path: both tile shapes of the simulator,
-split-K, the bias column, the gathered first layer, every epilogue.
+The simulator runs every GPU thread as a Python thread (milliseconds each), so shapes are
+tiny and awkward (1, primes, not multiples of any tile).
 """
 
 import os
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DTYPES, tolerance
 from numba import cuda
 
 # a hard import: numba-cuda is in the test extra, so a cuda variant that stops importing
@@ -21,8 +21,8 @@ from numba import cuda
 from kernels import cuda as cuda_variant
 from kernels import cuda_kernels as ck
 from kernels import cuda_launch, cuda_train
-from kernels import vectorized as ref
-from kernels.contract import HIDDEN_ACTIVATIONS as HIDDEN
+
+from conftest import DTYPES, tolerance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,30 +133,8 @@ def test_matmul_and_zero_depth(rng):
 
 
 # ---------------------------------------------------------------------------
-# Activations, softmax, output gradient
+# Errors, device arrays
 # ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_activations_and_derivatives(dtype, rng):
-    Z = random(rng, (7, 13), dtype, 3.0)
-    Z[0, :3] = [0.0, 1e4, -1e4]   # relu'(0) = 0; extremes stay finite
-    for name in HIDDEN:
-        for suffix in ("", "_derivative"):
-            got = getattr(cuda_variant, name + suffix)(Z)
-            want = getattr(ref, name + suffix)(Z)
-            assert got.dtype == dtype and np.isfinite(got).all(), name + suffix
-            np.testing.assert_allclose(got, want, **tolerance(dtype), err_msg=name + suffix)
-    for name in HIDDEN + ("softmax",):
-        np.testing.assert_allclose(cuda_variant.activation_forward(Z, name),
-                                   ref.activation_forward(Z, name), **tolerance(dtype))
-    dA = random(rng, Z.shape, dtype)
-    for name in HIDDEN:
-        np.testing.assert_allclose(cuda_variant.activation_backward(dA, Z, name),
-                                   ref.activation_backward(dA, Z, name), **tolerance(dtype))
-    Y = random(rng, Z.shape, dtype)
-    np.testing.assert_allclose(cuda_variant.output_gradient(Z, Y), ref.output_gradient(Z, Y),
-                               **tolerance(dtype))
 
 
 def test_activation_errors():
@@ -171,165 +149,20 @@ def test_activation_errors():
         cuda_variant.leaky_relu(Z, slope=0.2)
 
 
-# ---------------------------------------------------------------------------
-# Dense layer, costs, L2, the update
-# ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_dense_forward(dtype, rng):
-    for (n, n_prev, m), activation in zip([(7, 13, 3), (1, 2, 17), (3, 5, 1)],
-                                          ["tanh", "sigmoid", "softmax"]):
-        A_prev, W, b = random(rng, (n_prev, m), dtype), random(rng, (n, n_prev), dtype), \
-            random(rng, (n, 1), dtype)
-        A, Z = cuda_variant.dense_forward(A_prev, W, b, activation)
-        A_ref, Z_ref = ref.dense_forward(A_prev, W, b, activation)
-        np.testing.assert_allclose(Z, Z_ref, **product_tolerance(dtype, n_prev))
-        np.testing.assert_allclose(A, A_ref, **product_tolerance(dtype, n_prev))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_linear_and_dense_backward(dtype, rng):
-    n, n_prev, m = 7, 3, 13
-    dZ, A_prev, W = random(rng, (n, m), dtype), random(rng, (n_prev, m), dtype), \
-        random(rng, (n, n_prev), dtype)
-    for got, want in zip(cuda_variant.linear_backward(dZ, A_prev, W, l2=0.7, m_total=31),
-                         ref.linear_backward(dZ, A_prev, W, l2=0.7, m_total=31)):
-        assert got.shape == want.shape and got.dtype == dtype
-        np.testing.assert_allclose(got, want, **product_tolerance(dtype, m))
-    Z = random(rng, (n, m), dtype)
-    for got, want in zip(cuda_variant.dense_backward(dZ, A_prev, W, Z, "relu"),
-                         ref.dense_backward(dZ, A_prev, W, Z, "relu")):
-        np.testing.assert_allclose(got, want, **product_tolerance(dtype, m))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_costs(dtype, rng):
-    Z = random(rng, (3, 13), dtype, 4.0)
-    Z[0, 0] = 1e4  # a saturated prediction stays finite
-    Y_binary = (rng.random(Z.shape) > 0.5).astype(dtype)
-    Y_onehot = np.eye(3, dtype=dtype)[:, rng.integers(0, 3, 13)]
-    A = ref.sigmoid(Z)
-    cases = [("binary_cross_entropy", (Z, Y_binary)), ("categorical_cross_entropy", (Z, Y_onehot)),
-             ("mean_squared_error", (A, Y_binary))]
-    for name, args in cases:
-        got, want = getattr(cuda_variant, name)(*args), getattr(ref, name)(*args)
-        assert np.asarray(got).dtype == dtype and np.isfinite(got)
-        np.testing.assert_allclose(got, want, **tolerance(dtype), err_msg=name)
-    for output in ("sigmoid", "softmax", "linear"):
-        Y = Y_onehot if output == "softmax" else Y_binary
-        np.testing.assert_allclose(cuda_variant.cost(Z, A, Y, output), ref.cost(Z, A, Y, output),
-                                   **tolerance(dtype))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_l2_penalty_and_gradient_step(dtype, rng):
-    weights = [random(rng, (7, 3), dtype), random(rng, (1, 7), dtype)]
-    np.testing.assert_allclose(cuda_variant.l2_penalty(weights, 0.7, 13),
-                               ref.l2_penalty(weights, 0.7, 13), **tolerance(dtype))
-    param, grad, velocity = (random(rng, (13, 7), dtype) for _ in range(3))
-    p_ref, v_ref = param.copy(), velocity.copy()
-    ref.gradient_descent_step(p_ref, grad, v_ref, 0.3, 0.9)
-    cuda_variant.gradient_descent_step(param, grad, velocity, 0.3, 0.9)
-    np.testing.assert_allclose(param, p_ref, **tolerance(dtype))
-    np.testing.assert_allclose(velocity, v_ref, **tolerance(dtype))
-    assert param.dtype == dtype
-
-
 def test_device_arrays_are_accepted(rng):
-    from numba import cuda
     A, B = random(rng, (3, 5), np.float32), random(rng, (5, 2), np.float32)
     got = cuda_variant.matmul(cuda.to_device(A), cuda.to_device(B))
     np.testing.assert_allclose(got, A @ B, **product_tolerance(np.float32, 5))
 
 
 # ---------------------------------------------------------------------------
-# The network: forward and whole training runs against vectorized
+# Training: its own errors (the runs against the reference: test_variants.py)
 # ---------------------------------------------------------------------------
 
 
-def network(rng, sizes, dtype):
-    weights = [random(rng, (sizes[l + 1], sizes[l]), dtype, 0.7) for l in range(len(sizes) - 1)]
-    biases = [random(rng, (sizes[l + 1], 1), dtype, 0.1) for l in range(len(sizes) - 1)]
-    return weights, biases
-
-
-def copies(arrays):
-    return [a.copy() for a in arrays]
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_forward(dtype, rng):
-    weights, biases = network(rng, [3, 7, 2], dtype)
-    X = random(rng, (3, 13), dtype)
-    for activations in (["leaky_relu", "softmax"], ["tanh", "linear"]):
-        np.testing.assert_allclose(cuda_variant.forward(weights, biases, X, activations),
-                                   ref.forward(weights, biases, X, activations),
-                                   **product_tolerance(dtype, 7))
-
-
-TRAIN_CASES = [
-    # (sizes, activations, batch size, momentum, l2)
-    ([2, 4, 1], ["tanh", "sigmoid"], None, 0.0, 0.0),      # the notes' 2-4-1, full batch
-    ([3, 5, 3], ["relu", "softmax"], 4, 0.9, 0.7),          # mini-batch, last batch short
-    ([2, 3, 2], ["sigmoid", "linear"], 5, 0.5, 0.0),
-]
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", range(len(TRAIN_CASES)))
-def test_train_matches_vectorized(case, dtype, rng):
-    sizes, activations, batch_size, momentum, l2 = TRAIN_CASES[case]
-    m, epochs = 13, 3
-    X = random(rng, (sizes[0], m), dtype)
-    if activations[-1] == "softmax":
-        Y = np.eye(sizes[-1], dtype=dtype)[:, rng.integers(0, sizes[-1], m)]
-    elif activations[-1] == "sigmoid":
-        Y = (rng.random((sizes[-1], m)) > 0.5).astype(dtype)
-    else:
-        Y = random(rng, (sizes[-1], m), dtype)
-    orders = np.stack([rng.permutation(m) for _ in range(epochs)])
-    weights, biases = network(rng, sizes, dtype)
-    velocities = ([random(rng, W.shape, dtype, 0.01) for W in weights],
-                  [random(rng, b.shape, dtype, 0.01) for b in biases])
-    runs = []
-    for variant in (ref, cuda_variant):
-        W, b = copies(weights), copies(biases)
-        v = (copies(velocities[0]), copies(velocities[1]))
-        costs = variant.train(W, b, X, Y, activations, epochs, 0.5, batch_size, momentum, l2,
-                              orders, v)
-        runs.append((costs, W + b + v[0] + v[1]))
-    (costs_ref, params_ref), (costs, params) = runs
-    assert costs.dtype == np.float64 and costs.shape == (epochs,)
-    np.testing.assert_allclose(costs, costs_ref, **tolerance(dtype))
-    for got, want in zip(params, params_ref):
-        assert got.dtype == dtype
-        np.testing.assert_allclose(got, want, **product_tolerance(dtype, m))
-
-
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # simulated threads overflow in NumPy
-def test_train_divergence_stops_and_restores(rng):
-    X = random(rng, (2, 7), np.float64, 50.0)
-    Y = random(rng, (1, 7), np.float64)
-    weights, biases = network(rng, [2, 3, 1], np.float64)
-    results = []
-    for variant in (ref, cuda_variant):
-        W, b = copies(weights), copies(biases)
-        with np.errstate(all="ignore"):
-            results.append((variant.train(W, b, X, Y, ["relu", "linear"], 6, 1e8), W + b))
-    (costs_ref, params_ref), (costs, params) = results
-    # The same epochs finite, then one non-finite cost and NaN after the stop.
-    np.testing.assert_array_equal(np.isfinite(costs), np.isfinite(costs_ref))
-    np.testing.assert_array_equal(np.isnan(costs[-2:]), np.isnan(costs_ref[-2:]))
-    np.testing.assert_allclose(costs[np.isfinite(costs)], costs_ref[np.isfinite(costs_ref)],
-                               rtol=1e-10)
-    for got, want in zip(params, params_ref):
-        assert np.isfinite(got).all()
-        np.testing.assert_allclose(got, want, rtol=1e-10)
-
-
 def test_train_rejects_bad_input(rng):
-    weights, biases = network(rng, [2, 3, 1], np.float64)
+    weights = [random(rng, (3, 2), np.float64, 0.7), random(rng, (1, 3), np.float64, 0.7)]
+    biases = [np.zeros((3, 1)), np.zeros((1, 1))]
     X, Y = random(rng, (2, 7), np.float64), np.zeros((1, 7))
     with pytest.raises(ValueError, match="orders"):
         cuda_variant.train(weights, biases, X, Y, ["tanh", "sigmoid"], 2, 0.1, batch_size=3)

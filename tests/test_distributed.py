@@ -10,20 +10,19 @@ import os
 import signal
 import threading
 
+# dask[distributed,dataframe] is in the test extra: these import, or the tests fail
+import dask.array as da
+import distributed
 import numpy as np
 import pytest
+from dask import delayed
 
-distributed = pytest.importorskip("distributed")
-da = pytest.importorskip("dask.array")
-from dask import delayed  # noqa: E402
+import fastnn
+import kernels.vectorized as reference
+from fastnn import distributed as fastnn_distributed
+from fastnn.distributed import TrainingInterrupted, WorkerLost, load_partitions, train
 
-import fastnn  # noqa: E402
-import kernels.vectorized as reference  # noqa: E402
-from fastnn import distributed as fastnn_distributed  # noqa: E402
-from fastnn.distributed import (TrainingInterrupted, WorkerLost, load_partitions,  # noqa: E402
-                                train)
-
-from conftest import tolerance  # noqa: E402
+from conftest import tolerance
 
 ACTIVATIONS = ("tanh", "relu", "linear")
 
@@ -121,7 +120,6 @@ def test_mini_batches_equal_the_local_run_with_the_same_orders(client, rng):
 
 
 def test_numba_kernels_on_the_workers_equal_the_local_run(client, rng):
-    pytest.importorskip("numba")
     X, Y = problem(rng)
     parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
     weights, biases = initial(rng, (5, 7, 3, 2))
@@ -522,8 +520,8 @@ def test_fit_with_local_epochs_learns(client, rng):
 
 def test_fit_on_a_dask_dataframe_equals_the_local_fit(client, rng):
     """A dask DataFrame of named columns: its rows as partitions, its names as feature names."""
-    pd = pytest.importorskip("pandas")
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
+    import pandas as pd
     X, y = flower_labels(rng)
     frame = pd.DataFrame(X, columns=["x_left", "x_right"])
     params = dict(hidden=(5,), activation="tanh", learning_rate=0.3, epochs=6, backend="numpy",

@@ -11,8 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-sklearn = pytest.importorskip("sklearn")
-
+# scikit-learn is in the test extra: it imports, or these tests fail
 from sklearn.base import clone, is_classifier, is_regressor  # noqa: E402
 from sklearn.exceptions import DataConversionWarning as SklearnDataConversionWarning  # noqa: E402
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError  # noqa: E402
@@ -23,7 +22,6 @@ from sklearn.utils import get_tags  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks  # noqa: E402
 
 import fastnn  # noqa: E402
-import kernels  # noqa: E402
 
 # fastnn's estimators implement the protocol without subclassing scikit-learn's
 # BaseEstimator (scikit-learn is not a dependency); the checks warn about that.
@@ -33,25 +31,11 @@ pytestmark = pytest.mark.filterwarnings(
 ESTIMATORS = (fastnn.MLPClassifier, fastnn.MLPRegressor, fastnn.LogisticRegression)
 
 
-def _numba_variant_available():
-    try:
-        kernels.get("numba")
-    except ImportError:
-        return False
-    return True
-
-
-requires_numba = pytest.mark.skipif(not _numba_variant_available(),
-                                    reason="the numba kernel variant (kernels/jit.py) is not "
-                                           "importable")
-
-
 with warnings.catch_warnings():  # the same warning, raised while the checks are collected
     warnings.filterwarnings("ignore", "Estimator .* does not inherit from", UserWarning)
     ALL_CHECKS = parametrize_with_checks([cls() for cls in ESTIMATORS])
 
 
-@requires_numba
 @ALL_CHECKS
 def test_sklearn_checks_with_defaults(estimator, check):
     """Every check of ``check_estimator`` on the default estimators (backend numba)."""

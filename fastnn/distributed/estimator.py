@@ -12,12 +12,15 @@ means and standard deviations are combined from per-block moments; the labels
 are the union of each block's distinct labels.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 import kernels
 
 from .. import fitting, scaling
 from .._base import ClassifierMixin
+from .._network import Network
 from ..progress import make_progress
 from ..targets import RegressorTargets
 from ..training import draw_orders
@@ -34,7 +37,8 @@ from .partitions import (
 from .trainer import TrainingInterrupted, WorkerLost, train
 
 
-def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
+def fit(estimator: Network, X, y, client, *, local_epochs: int | None = None,
+        fan_in: int = 4) -> Network:
     """Fit ``estimator`` (MLPClassifier, MLPRegressor, LogisticRegression) on a Dask cluster.
 
     ``X``: a dask array (n_samples, n_features) partitioned by rows, or a dask
