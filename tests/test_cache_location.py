@@ -5,7 +5,8 @@ The process tests copy ``kernels`` somewhere else, import it there in a fresh
 Python with a chosen environment, and compile one small kernel (the numba
 variant's ``sigmoid``): Numba raises "no locator available" when the module is
 imported (decorated) if no cache directory works, and writes its ``.nbi`` index
-when the function is compiled.
+when the function is compiled. Without ``kernels._cache``, the read-only setup
+below reproduces "no locator available" (as root too).
 """
 
 import os
@@ -13,7 +14,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -56,50 +56,45 @@ def clean_environment(**extra):
     return env
 
 
-def run_python(code, env, as_nobody=False, cwd=None):
-    command = [sys.executable, "-c", code]
-    if as_nobody:
-        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] + command
-    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+def run_python(code, env, cwd=None):
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
 
 
 @pytest.fixture
-def scratch():
-    """A scratch folder anyone may enter (pytest's tmp_path is private to its user)."""
-    folder = Path(tempfile.mkdtemp(prefix="fastnn-cache-test-"))
-    folder.chmod(0o755)
-    yield folder
-    for path in [folder, *folder.rglob("*")]:  # read-only folders cannot be emptied
+def scratch(tmp_path):
+    yield tmp_path
+    for path in [tmp_path, *tmp_path.rglob("*")]:  # read-only folders cannot be emptied
         if path.is_dir() and not path.is_symlink():
             path.chmod(0o755)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def read_only_setup(scratch):
-    """A read-only copy of the package, an unwritable HOME and a temporary directory of
-    its own; as root (which writes anywhere) the process runs as nobody instead."""
-    as_nobody = os.geteuid() == 0 if hasattr(os, "geteuid") else False
-    if as_nobody and shutil.which("setpriv") is None:
-        pytest.fail("running as root, and setpriv (util-linux) is missing to drop privileges")
+    """A copy of the package where nothing can be written, a HOME where nothing can be
+    written, and a temporary directory of its own.
+
+    Permissions alone do not stop root, so each place is also blocked in a way that
+    stops anyone: ``kernels/__pycache__`` is a plain file (Numba's in-tree cache and
+    our probe both need it to be a directory), and HOME lies under a plain file."""
     package = copy_package(scratch / "lib")
+    (package / "__pycache__").write_text("not a directory\n")
     make_read_only(scratch / "lib")
-    home = scratch / "home"
-    home.mkdir()
-    home.chmod(0o555)  # exists, not writable
+    blocker = scratch / "blocker"
+    blocker.write_text("HOME is under this file: nothing can be created there\n")
     tmp = scratch / "tmp"
     tmp.mkdir()
-    tmp.chmod(0o1777)
-    env = clean_environment(PYTHONPATH=str(scratch / "lib"), HOME=str(home), TMPDIR=str(tmp))
-    return package, tmp, env, as_nobody
+    env = clean_environment(PYTHONPATH=str(scratch / "lib"), HOME=str(blocker / "home"),
+                            TMPDIR=str(tmp))
+    return package, tmp, env
 
 
 def test_a_read_only_package_without_a_writable_home_caches_in_the_temporary_directory(scratch):
-    package, tmp, env, as_nobody = read_only_setup(scratch)
-    result = run_python(COMPILE_ONE, env, as_nobody, cwd=scratch)
+    package, tmp, env = read_only_setup(scratch)
+    result = run_python(COMPILE_ONE, env, cwd=scratch)
     assert result.returncode == 0, result.stderr
     assert "no locator available" not in result.stderr
     assert result.stdout.splitlines()[:2] == [str(package / "__init__.py"), "cache-dir"]
-    ours = tmp / f"fastnn-numba-{NOBODY if as_nobody else os.getuid()}"
+    ours = tmp / f"fastnn-numba-{os.getuid()}"
     assert result.stdout.splitlines()[2] == str(ours)
     assert index_files(package) == []
     cached = index_files(tmp)
@@ -108,13 +103,12 @@ def test_a_read_only_package_without_a_writable_home_caches_in_the_temporary_dir
 
 
 def test_with_no_writable_place_at_all_the_kernels_run_uncached_with_one_line(scratch):
-    package, tmp, env, as_nobody = read_only_setup(scratch)
-    tmp.chmod(0o555)
+    package, tmp, env = read_only_setup(scratch)
     no_temp = ("import tempfile\n"
                "def nowhere():\n"
                "    raise FileNotFoundError('No usable temporary directory found')\n"
                "tempfile.gettempdir = nowhere\n")
-    result = run_python(no_temp + COMPILE_ONE, env, as_nobody, cwd=scratch)
+    result = run_python(no_temp + COMPILE_ONE, env, cwd=scratch)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:] == ["uncached", "None"]
     lines = result.stderr.strip().splitlines()
