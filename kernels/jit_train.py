@@ -56,8 +56,9 @@ GATHER_ROWS_FROM = 8
 @njit(**_JIT)
 def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
     """One parameter's update, in one sweep (flat arrays): ``g = grad * inv_m (+ l2c * param)``,
-    then the optimiser's rule; returns a finiteness check of the new values (NaN iff one is not
-    finite); the old values go to ``saved`` when ``save``.
+    then the optimiser's rule; returns ``(sum param^2, fin)`` of the new values: their squares'
+    sum, and a finiteness check (NaN iff one is not finite); the old values go to ``saved`` when
+    ``save``.
 
     ``rule``: ``(adam, beta, one_minus_beta, beta2, one_minus_beta2, c1, c2, epsilon)`` in the
     parameters' dtype. Gradient descent (``adam`` False): the course's momentum,
@@ -67,6 +68,7 @@ def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
     adam, beta, one_minus_beta, beta2, one_minus_beta2, c1, c2, epsilon = rule
     n = param.size
     zero = param.dtype.type(0)
+    sq = zero
     fin = zero
     if save:
         for i in range(n):
@@ -81,6 +83,7 @@ def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
             s[i] = si
             p = p - lr * (vi / c1) / (np.sqrt(si / c2) + epsilon)
             param[i] = p
+            sq += p * p
             fin += p * zero
     else:
         for i in range(n):
@@ -90,8 +93,9 @@ def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
             v[i] = vi
             p = p - lr * vi
             param[i] = p
+            sq += p * p
             fin += p * zero
-    return fin
+    return sq, fin
 
 
 @njit(**_JIT)
@@ -104,7 +108,7 @@ def _restore(params, saved):
 @njit(**_JIT, inline="always")  # one call site: one compilation level less
 def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_forms, A0, A0T, Y,
                slope, lr, rule, l2c, acts, grad_a, grad_b, dW, work, db, colmax, colsum, saved,
-               save):
+               save, sq):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
     ``offsets[l]``: where layer l's ``W`` starts in ``params`` (its ``b`` follows it);
@@ -164,10 +168,12 @@ def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_f
         else:
             product(NN, paths[0, 1], dZ, A0T, g, work)
         bias = slice(p + n_w, p + n_w + n_l)
-        fin += update(params[p:p + n_w], dW[:n_w], velocity[p:p + n_w], moments[p:p + n_w],
-                      saved[p:p + n_w], save, lr, l2c, inv_m, rule)
-        fin += update(params[bias], db[:n_l], velocity[bias], moments[bias], saved[bias], save,
-                      lr, zero, dtype.type(1), rule)
+        w_sq, w_fin = update(params[p:p + n_w], dW[:n_w], velocity[p:p + n_w],
+                             moments[p:p + n_w], saved[p:p + n_w], save, lr, l2c, inv_m, rule)
+        b_sq, b_fin = update(params[bias], db[:n_l], velocity[bias], moments[bias], saved[bias],
+                             save, lr, zero, dtype.type(1), rule)
+        sq[l] = w_sq
+        fin += w_fin + b_fin
         if l > 0:
             derivative_from_output(dA_prev, A_prev, codes[l - 1], slope, db, inv_m)
         use_a = not use_a
@@ -230,6 +236,9 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
     x_batch = np.empty(0 if full else n_x * mb, dtype)
     y_batch = np.empty(0 if full else n_y * mb, dtype)
     no_input = matrix_view(x_batch, 0, 0, 0)
+    sq = np.empty(L, dtype)  # sum W^2 per layer, after each update (see the L2 term below)
+    for l in range(L):
+        sq[l] = sum_squares(params[offsets[l]:offsets[l] + shapes[l, 0] * shapes[l, 1]])
     finite = finite_check(params) == zero
     have_saved = False
 
@@ -250,14 +259,21 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
             rule = (use_adam, dtype.type(beta), dtype.type(1.0 - beta), dtype.type(beta2),
                     dtype.type(1.0 - beta2), dtype.type(c1), dtype.type(c2), dtype.type(epsilon))
             nb = min(mb, m - start)
-            # the L2 term of this batch, from the current weights (NaN/inf when they are not);
-            # summed afresh each batch, so that a run cut into calls adds the same numbers
-            if l2 != 0.0:
-                s = 0.0
-                for l in range(L):
+            # the L2 term of this batch, from the current weights (NaN/inf when they are not).
+            # With L2 its sum is taken afresh, so that a run cut into calls adds the same
+            # numbers; without, only its finiteness counts (0 * inf is NaN, as the reference's
+            # 0 * sum), and the update's by-product tells it.
+            s = 0.0
+            for l in range(L):
+                if l2 != 0.0:
                     n_w = shapes[l, 0] * shapes[l, 1]
                     s += np.float64(sum_squares(params[offsets[l]:offsets[l] + n_w]))
+                else:
+                    s += np.float64(sq[l])
+            if l2 != 0.0:
                 total += l2_cost * s * nb
+            elif not np.isfinite(s):
+                total += np.nan
             if full:
                 Xb, XbT, Yb = X, XT, Y
             else:
@@ -286,15 +302,13 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
                     XbT = no_input
             loss, fin = batch_step(params, velocity, moments, offsets, shapes, codes, paths,
                                    first_forms, Xb, XbT, Yb, slope, lr, rule, l2c, acts, grad_a,
-                                   grad_b, dW, work, db, colmax, colsum, saved, not saved_now)
+                                   grad_b, dW, work, db, colmax, colsum, saved, not saved_now, sq)
             total += loss
             if not np.isfinite(loss):
                 break
             saved_now = True
             have_saved = True
             finite = fin == zero
-            if not finite and start + mb < m:
-                total = np.nan  # the next batch's L2 term would be (the reference's rule)
             if not np.isfinite(total):
                 break
         costs[epoch] = total / m

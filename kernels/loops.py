@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from . import checks
 from .contract import (ADAM, LEAKY_SLOPE, OUTPUT_COSTS, bias_correction, check_optimizer,
                        check_output_activation, check_schedule, epoch_learning_rates,
                        resolve_state)
@@ -474,9 +475,8 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     the same way (its cost, finite, is kept).
     """
     m = X.shape[1]
+    _, orders = checks.check_batches(batch_size, orders, epochs, m)
     full_batch = batch_size is None or batch_size >= m
-    if not full_batch and orders is None:
-        raise ValueError("orders (epochs, m) is required for mini-batch training")
     code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
     state = resolve_state(weights, biases, code, check_schedule(schedule)[0], state, velocities)
     adam = (beta1, beta2, epsilon) if code == ADAM else None

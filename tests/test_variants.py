@@ -355,17 +355,7 @@ def test_train_divergence_stops_where_the_reference_does(variant, batch_size, le
         np.testing.assert_allclose(got, want, rtol=1e-9)
 
 
-#: Variants whose ``train`` does not check its orders as the contract says yet (they are to
-#: call ``kernels.checks.check_batches``, as cuda does); strict: the test says when they do.
-ORDERS_NOT_CHECKED = {
-    "numba": "jit.train accepts orders with more rows than epochs",
-    "loops": "loops.train indexes with the orders unchecked (IndexError, negative wraps)",
-}
-
-
-def test_mini_batches_need_orders_of_shape_epochs_by_m(variant, rng, request):
-    if variant in ORDERS_NOT_CHECKED:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=ORDERS_NOT_CHECKED[variant]))
+def test_mini_batches_need_orders_of_shape_epochs_by_m(variant, rng):
     weights, biases = network(rng, (3, 4, 1), np.float64)
     X, Y = random_array(rng, (3, 7), np.float64), labels(rng, "sigmoid", 1, 7, np.float64)
     train = kernels_of(variant).train
