@@ -14,12 +14,11 @@ before any compiled code runs), maps activation names to the integer codes of
 - ``jit_math``: exp, log, tanh and sigmoid as plain arithmetic that LLVM vectorises.
 
 Arrays in, arrays out; float32 stays float32 (constants are typed). Every kernel is compiled with
-``cache=True``, once per dtype in use: a first call compiles (a few seconds, said once on stderr),
-later processes load it from Numba's cache. Numba's cache does not notice edits to another file
+``cache=True``, once per dtype in use: a first call compiles (a few seconds, said once on stderr;
+``jit_compile`` does it in a helper process, so that every process runs the cached code), later
+processes load it from Numba's cache. Numba's cache does not notice edits to another file
 that a kernel calls: after editing one of the jit_* modules, delete ``kernels/__pycache__``.
 """
-
-import sys
 
 import numpy as np
 
@@ -30,33 +29,6 @@ from .jit_products import NN, NT, TN
 from .jit_sweeps import BACKWARD, DERIVATIVE, FORWARD, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 
 _FLOATS = (np.float32, np.float64)
-_announced = set()
-
-
-def _announce_compilation(dtype):
-    """One line on stderr the first time a dtype's kernels are used in a process whose cache may
-    not hold them yet, so that a first compilation is not taken for a hang."""
-    name = np.dtype(dtype).name
-    if name not in _announced:
-        _announced.add(name)
-        if not _cached(name):
-            print(f"fastnn: compiling the numba kernels for {name} (once; cached for later runs)",
-                  file=sys.stderr, flush=True)
-
-
-def _cached(dtype_name):
-    """Whether the training kernel of this dtype is in Numba's cache already."""
-    kernel = jit_train.train_kernel
-    if kernel.signatures:
-        return True
-    cache = getattr(kernel, "_cache", None)
-    try:
-        index = cache._cache_file._load_index() if cache is not None else {}
-    except Exception:  # an unreadable index: the compilation will say so itself
-        return False
-    return any(dtype_name in str(key) for key in index)
-
-
 # ---------------------------------------------------------------------------
 # Argument checks (Python, before compiled code)
 # ---------------------------------------------------------------------------
@@ -446,7 +418,6 @@ def _check_network(weights, biases, X, activations, contiguous=True):
 def forward(weights, biases, X, activations):
     """``A[L]`` of the network for inputs ``X`` (n_x, m)."""
     weights, biases, X, codes = _check_network(weights, biases, X, activations)
-    _announce_compilation(X.dtype)
     weights = [np.ascontiguousarray(W) for W in weights]
     biases = [np.ascontiguousarray(b) for b in biases]
     return jit_train.forward(weights, biases, X, codes, LEAKY_SLOPE)
@@ -511,7 +482,6 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     rates = epoch_learning_rates(learning_rate, schedule, state.epoch, epochs)
     costs = np.full(epochs, np.nan)
     if epochs:
-        _announce_compilation(dtype)
         optimizer_rule = (float(code == ADAM), beta1 if code == ADAM else momentum, beta2, epsilon)
         costs = jit_train.run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer_rule,
                               l2, orders, state, LEAKY_SLOPE)

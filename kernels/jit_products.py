@@ -26,8 +26,10 @@ it is measured on the machine that runs it, the way FFTW keeps "wisdom":
 - products large on every side (``LARGE_SIDE`` and up) take OpenBLAS without a measurement:
   there the hand kernels measured 0.4-0.98 of OpenBLAS with AVX-512 and less with AVX2
   (docs/performance.md), and timing them would cost a first fit a second or more;
-- a choice measured while the machine's load exceeded its cores is provisional: a later
-  process that finds the machine quieter measures it again;
+- each choice records the machine's load when it was measured (``explain`` shows it): one made
+  while other processes held the cores (OpenBLAS's threads stall then) is worth a ``reset()``
+  on a quieter machine. It is not measured again by itself: a stored choice also keeps the
+  machine's results the same from one process to the next (paths round differently);
 - the choices are kept in memory and in ``fastnn-wisdom.json`` beside the compiled code
   (``kernels._cache.directory()``), under a key naming the CPU, its vector features, the BLAS
   core type and the thread count: a machine, or an ``NUMBA_CPU_NAME`` / ``OPENBLAS_CORETYPE``
@@ -226,22 +228,12 @@ def _cpus():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _provisional(record, load_now):
-    """A choice measured while the machine was busier than it has cores (another process's
-    load stalls OpenBLAS's threads, and the measurement says more of the moment than of the
-    machine) is measured again by a later process that finds the machine quieter."""
-    load = record.get("load", 0.0)
-    return load > _cpus() and load_now < load
-
-
 def _load():
     global _loaded
     if not _loaded:
         stored = _read_wisdom().get(machine_key(), {})
-        load_now = _load_average()
         for key, record in stored.items():
-            if (isinstance(record, dict) and record.get("path") in PATH_NAMES
-                    and not _provisional(record, load_now)):
+            if isinstance(record, dict) and record.get("path") in PATH_NAMES:
                 _choices.setdefault(key, record)
         _loaded = True
 
@@ -292,6 +284,9 @@ def _measure(form, M, N, K, dtype):
     B = rng.standard_normal(shape_b).astype(dtype)
     C = np.empty((M, N), dtype)
     candidates = [BLAS, LOOPS] + ([TILES] if tiles_may_pay(M, N, K) else [])
+    from . import jit_compile  # (imports the run's modules, which import this one)
+
+    jit_compile.ensure_compiled(dtype, tiles=TILES in candidates)
     work = np.empty(work_size(M, N, K), dtype) if TILES in candidates else None
     calls = {path: _calls_per_round(form, path, A, B, C, work) for path in candidates}
     best = dict.fromkeys(candidates, np.inf)

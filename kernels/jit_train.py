@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import njit
 
-from . import jit_products
+from . import jit_compile, jit_products
 from .jit_products import NN, NT, TN, product
 from .jit_sweeps import (LINEAR, SOFTMAX, bias_activation, derivative_from_output, finite_check,
                          matrix_view, output_sweep, softmax_columns, sum_squares, transpose)
@@ -408,6 +408,7 @@ def run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, order
     in place; return the costs (see ``jit.train``, which checks every argument first).
     ``rates``: the learning rate of each epoch; ``optimizer``: ``(adam, beta, beta2, epsilon)``."""
     dtype = X.dtype
+    jit_compile.ensure_compiled(dtype)  # before any kernel runs here, the calibration's too
     n_x, m = X.shape
     nb = min(batch, m)
     params, offsets, shapes = flatten(weights, biases)
@@ -426,6 +427,8 @@ def run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, order
                     jit_products.choose(TN, n_in, nb, n_l, dtype))
     if not _writeable_c(Y):
         Y = np.array(Y, order="C")
+    if (paths == jit_products.TILES).any():
+        jit_compile.ensure_compiled(dtype, tiles=True)
     costs = np.full(epochs, np.nan)
     rule = tuple(float(x) for x in optimizer) + (float(state.step + 1),)
     train_kernel(params, velocity, moments, offsets, shapes, np.asarray(codes, np.int64), paths,
@@ -444,6 +447,7 @@ def forward(weights, biases, X, codes, slope):
     training run's compiled product and sweeps (a few microseconds of Python a layer; no kernel of
     its own to compile)."""
     dtype = X.dtype
+    jit_compile.ensure_compiled(dtype)
     m = X.shape[1]
     dt = dtype.type
     A = np.ascontiguousarray(X)
@@ -452,8 +456,10 @@ def forward(weights, biases, X, codes, slope):
         Z = np.empty((n_l, m), dtype)
         if m:
             path = jit_products.choose(NN, n_l, m, n_in, dtype)
-            work = (np.empty(jit_products.work_size(n_l, m, n_in), dtype)
-                    if path == jit_products.TILES else None)
+            work = None
+            if path == jit_products.TILES:
+                jit_compile.ensure_compiled(dtype, tiles=True)
+                work = np.empty(jit_products.work_size(n_l, m, n_in), dtype)
             product(NN, path, np.ascontiguousarray(W), A, Z, work)
             bias = np.ascontiguousarray(b).reshape(-1)
             if code == SOFTMAX:
