@@ -224,10 +224,6 @@ def _load_average():
         return 0.0
 
 
-def _cpus():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
 def _load():
     global _loaded
     if not _loaded:
