@@ -262,6 +262,12 @@ def _save(model, path):
 
 
 def run_compare(args):
+    if args.reset_choices:
+        from kernels import jit_products
+
+        jit_products.reset()
+        print("the numba variant's product choices of this machine are forgotten: the next "
+              "products are measured again")
     sizes = args.sizes or ((args.examples,) if args.sweep == "examples" else (args.hidden[0],))
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     results, notes = comparison.compare(
@@ -295,6 +301,11 @@ def run_compare(args):
         except ImportError as error:  # matplotlib is an optional extra
             raise UserError(str(error)) from None
         print(f"plot written to {args.plot}")
+    if args.explain:
+        from kernels import jit_products
+
+        print("\nThe numba variant's matrix products on this machine (kernels.jit_products):")
+        print(jit_products.explain())
     failed = [result for result in results if " failed " in result.note]
     return EXIT_ERROR if failed else 0
 
@@ -463,6 +474,12 @@ def _add_compare(commands, common):
                           "(needs matplotlib)")
     cmp.add_argument("--quiet", action="store_true",
                      help="no progress lines on stderr (one per variant and size)")
+    cmp.add_argument("--explain", action="store_true",
+                     help="also print which path (OpenBLAS, plain loops, tiled kernels) each "
+                          "product of the numba variant takes on this machine, and why")
+    cmp.add_argument("--reset-choices", action="store_true",
+                     help="forget the numba variant's measured product choices first (they "
+                          "are measured again, e.g. after a run on a busy machine)")
     cmp.set_defaults(run=run_compare)
 
 

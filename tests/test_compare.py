@@ -105,3 +105,18 @@ def test_cli_progress_lines_go_to_stderr_unless_quiet(capsys):
     assert "numpy at" not in captured.out
     assert cli.main(argv + ["--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_cli_explains_and_resets_the_numba_product_choices(capsys, monkeypatch, tmp_path):
+    from kernels import jit_products
+
+    monkeypatch.setattr(jit_products, "wisdom_path", lambda: str(tmp_path / "wisdom.json"))
+    monkeypatch.setattr(jit_products, "_choices", {})
+    monkeypatch.setattr(jit_products, "_loaded", False)
+    status = cli.main(["compare", "--examples", "40", "--epochs", "2", "--repeat", "1",
+                       "--variants", "numba", "--explain", "--reset-choices", "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "product choices of this machine are forgotten" in out
+    assert "The numba variant's matrix products on this machine" in out
+    assert "machine: cpu=" in out and "measured on" in out
