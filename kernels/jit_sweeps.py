@@ -1,7 +1,7 @@
 """The element-wise passes of the JIT variant, each fused into one sweep over its arrays.
 
     elementwise(mode, z, dA, out, code, slope)  g(z), g'(z) or dA * g'(z) of a hidden activation
-    softmax_columns(Z, out, colmax, colsum)     column-wise softmax
+    softmax_columns(Z, out, colmax, colsum)     column-wise softmax (column_max: its first pass)
     bias_activation(Z, b, code, slope)          in place Z <- g(Z + b): the pass after a forward product
     derivative_from_output(dA, A, code, slope, db, inv_m)
                                                 in place dA <- dA * g'(Z) from A = g(Z), and db
@@ -94,12 +94,8 @@ def elementwise(mode, z, dA, out, code, slope):
 
 
 @njit(**_JIT)
-def softmax_columns(Z, out, colmax, colsum):
-    """Column-wise softmax of Z (n, m) into out, shifted by the column max.
-
-    Rows are swept whole (contiguous, vectorised), with per-column running max
-    and sum in ``colmax``/``colsum`` (length m).
-    """
+def column_max(Z, colmax):
+    """``colmax[j] = max_k Z[k, j]``, rows swept whole (contiguous, vectorised)."""
     n, m = Z.shape
     z0 = Z[0]
     for j in range(m):
@@ -109,6 +105,17 @@ def softmax_columns(Z, out, colmax, colsum):
         for j in range(m):
             v = zk[j]
             colmax[j] = v if v > colmax[j] else colmax[j]
+
+
+@njit(**_JIT)
+def softmax_columns(Z, out, colmax, colsum):
+    """Column-wise softmax of Z (n, m) into out, shifted by the column max.
+
+    Rows are swept whole (contiguous, vectorised), with per-column running max
+    and sum in ``colmax``/``colsum`` (length m).
+    """
+    n, m = Z.shape
+    column_max(Z, colmax)
     for j in range(m):
         colsum[j] = 0
     for k in range(n):
@@ -306,14 +313,7 @@ def loss_sum(code, Z, Y):
     elif code == SOFTMAX:
         colmax = np.empty(m, Z.dtype)
         colsum = np.empty(m, Z.dtype)
-        z0 = Z[0]
-        for j in range(m):
-            colmax[j] = z0[j]
-        for k in range(1, n):
-            zk = Z[k]
-            for j in range(m):
-                v = zk[j]
-                colmax[j] = v if v > colmax[j] else colmax[j]
+        column_max(Z, colmax)
         for j in range(m):
             colsum[j] = 0
         for k in range(n):

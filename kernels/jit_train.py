@@ -99,6 +99,16 @@ def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
 
 
 @njit(**_JIT)
+def _gather_columns(source, idx, batch):
+    """``batch[:, j] = source[:, idx[j]]``: a mini-batch's examples, row by row."""
+    for k in range(batch.shape[0]):
+        src = source[k]
+        dst = batch[k]
+        for j in range(batch.shape[1]):
+            dst[j] = src[idx[j]]
+
+
+@njit(**_JIT)
 def _restore(params, saved):
     """``params[:] = saved``, as a loop (a slice assignment compiles a second of error paths)."""
     for i in range(params.size):
@@ -279,11 +289,7 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
             else:
                 idx = orders[epoch, start:start + nb]
                 Yb = matrix_view(y_batch, 0, n_y, nb)
-                for k in range(n_y):
-                    src = Y[k]
-                    dst = Yb[k]
-                    for j in range(nb):
-                        dst[j] = src[idx[j]]
+                _gather_columns(Y, idx, Yb)
                 if by_example:
                     XbT = matrix_view(x_batch, 0, nb, n_x)
                     for j in range(nb):
@@ -294,11 +300,7 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
                     Xb = no_input
                 else:
                     Xb = matrix_view(x_batch, 0, n_x, nb)
-                    for k in range(n_x):
-                        src = X[k]
-                        dst = Xb[k]
-                        for j in range(nb):
-                            dst[j] = src[idx[j]]
+                    _gather_columns(X, idx, Xb)
                     XbT = no_input
             loss, fin = batch_step(params, velocity, moments, offsets, shapes, codes, paths,
                                    first_forms, Xb, XbT, Yb, slope, lr, rule, l2c, acts, grad_a,
