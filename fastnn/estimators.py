@@ -84,11 +84,14 @@ class MLPClassifier(_Classifier):
         one name for every hidden layer or one per hidden layer.
     init : {"he", "xavier", "small"}, default "he"
         Initial ``W[l]``: randn times sqrt(2/n[l-1]), sqrt(1/n[l-1]) or 0.01; b = 0.
-    solver : {"sgd", "adam"}, default "sgd"
+    solver : {"sgd", "adam"}, default "adam"
         "sgd": the notes' gradient descent (with ``momentum``); "adam": the course's
-        bias-corrected Adam (``beta_1``, ``beta_2``, ``epsilon``).
-    learning_rate : float > 0, default 0.1
-        The initial learning rate (scikit-learn's ``learning_rate_init``).
+        bias-corrected Adam (``beta_1``, ``beta_2``, ``epsilon``). The notes'
+        full-batch gradient descent is ``solver="sgd", batch_size=None,
+        learning_rate=0.1``.
+    learning_rate : float > 0, default 0.001
+        The initial learning rate (scikit-learn's ``learning_rate_init``); 0.001 is
+        Adam's usual rate; gradient descent wants about 0.1.
     learning_rate_schedule : {"constant", "inverse_time", "exponential"}, default "constant"
         With ``k = epoch // decay_epochs``: ``learning_rate``,
         ``learning_rate / (1 + decay_rate k)`` (the course's decay) or
@@ -98,8 +101,10 @@ class MLPClassifier(_Classifier):
         Epochs between changes of the scheduled rate.
     epochs : int >= 1, default 200
         Epochs of training per call of ``fit`` (fewer with ``early_stopping``).
-    batch_size : int >= 1 or None, default None
-        Mini-batch size; None for full-batch gradient descent.
+    batch_size : int >= 1 or None, default 32
+        Mini-batch size (Keras's default); None for full batch. The defaults (Adam,
+        0.001, 32, 200 epochs) match scikit-learn's default MLP on its bundled data
+        sets without tuning (docs/real_data.md).
     momentum : float in [0, 1), default 0.0
         "sgd" only, the course's momentum: ``v = momentum v + (1 - momentum) dW;
         W -= learning_rate v``.
@@ -151,8 +156,8 @@ class MLPClassifier(_Classifier):
         Epochs trained (all warm-started fits together).
     """
 
-    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.1,
-                 epochs=200, batch_size=None, momentum=0.0, l2=0.0, solver="sgd",
+    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.001,
+                 epochs=200, batch_size=32, momentum=0.0, l2=0.0, solver="adam",
                  learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
@@ -171,8 +176,8 @@ class LogisticRegression(_Classifier):
 
     _fixed = {"hidden": (), "activation": (), "init": "zeros"}
 
-    def __init__(self, learning_rate=0.1, epochs=200, batch_size=None, momentum=0.0, l2=0.0,
-                 solver="sgd",
+    def __init__(self, learning_rate=0.001, epochs=200, batch_size=32, momentum=0.0, l2=0.0,
+                 solver="adam",
                  learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
@@ -185,11 +190,12 @@ class MLPRegressor(RegressorMixin, Network):
     """A fully connected network for regression: linear output, half mean squared error,
     one or several targets.
 
-    The hyperparameters are MLPClassifier's, with a smaller default
-    ``learning_rate`` (0.01): the squared error's curvature grows with the width
-    of the last hidden layer (about its width at He initialisation, so gradient
-    descent is stable below about 2 / 100 for the default 100 units), while
-    the cross-entropies' is at most a quarter of it. With ``standardize=True``
+    The hyperparameters and defaults are MLPClassifier's. With ``solver="sgd"``
+    take a smaller ``learning_rate`` than for a classifier (about 0.01): the
+    squared error's curvature grows with the width of the last hidden layer
+    (about its width at He initialisation, so gradient descent is stable below
+    about 2 / 100 for the default 100 units), while the cross-entropies' is at
+    most a quarter of it. With ``standardize=True``
     (default) the targets are standardised too, so unscaled targets train with
     the default learning rate; ``history_`` is then the cost in standardised
     units.
@@ -199,8 +205,8 @@ class MLPRegressor(RegressorMixin, Network):
     (n_samples, n_outputs) otherwise.
     """
 
-    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.01,
-                 epochs=200, batch_size=None, momentum=0.0, l2=0.0, solver="sgd",
+    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.001,
+                 epochs=200, batch_size=32, momentum=0.0, l2=0.0, solver="adam",
                  learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
