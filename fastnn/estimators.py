@@ -201,8 +201,10 @@ class MLPRegressor(RegressorMixin, Network):
     units.
 
     Attributes: ``parameters_``, ``history_``, ``n_features_in_``, ``n_epochs_``,
-    ``n_outputs_``. ``predict`` returns shape (n_samples,) when fitted on a 1-D y,
-    (n_samples, n_outputs) otherwise.
+    ``n_outputs_``, and with ``early_stopping`` ``validation_history_`` (half the mean
+    squared error on the validation rows, standardised units, no L2 term),
+    ``validation_scores_`` (R^2) and ``best_epoch_``. ``predict`` returns shape
+    (n_samples,) when fitted on a 1-D y, (n_samples, n_outputs) otherwise.
     """
 
     def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.001,

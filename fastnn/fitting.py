@@ -27,6 +27,7 @@ import numpy as np
 import kernels
 
 from . import early_stopping, exceptions, initialization, scaling, training
+from ._threading import kernel_guard
 from .early_stopping import StoppingSettings, ValidationMonitor
 from .memory import check_fit_memory
 from .optimizers import OptimizerSettings
@@ -265,7 +266,13 @@ def validation_monitor(plan: FitPlan) -> ValidationMonitor | None:
     """The per-epoch check of early stopping on the plan's validation set, or None."""
     if plan.validation is None:
         return None
-    forward = kernels.get(plan.spec.backend).forward
+    backend = plan.spec.backend
+    kernel_forward = kernels.get(backend).forward
+
+    def forward(*args):
+        with kernel_guard(backend):  # as every kernel call (one thread at a time where needed)
+            return kernel_forward(*args)
+
     return ValidationMonitor(*plan.validation, plan.targets.output_activation,
                              plan.config.stopping, forward)
 
