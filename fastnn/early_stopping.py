@@ -2,7 +2,7 @@
 
 With ``early_stopping=True`` the fit holds out ``validation_fraction`` of the
 rows (of each class, for a classifier), trains on the rest and, after each
-epoch, computes on the held-out rows with the kernels' ``forward``:
+epoch, computes on the held-out rows with the reference kernels' ``forward``:
 
 - the validation cost: the training cost's loss (cross-entropy, or half the
   mean squared error in standardised units) *without* the L2 term, so that it
