@@ -266,9 +266,9 @@ def validation_monitor(plan: FitPlan) -> ValidationMonitor | None:
     """The per-epoch check of early stopping on the plan's validation set, or None."""
     if plan.validation is None:
         return None
-    # the reference variant's forward (NumPy's BLAS products) whatever the backend: on a
-    # validation set it is a few products, and it skips the compiled variant's dispatch
-    # (about 0.35 ms a product measured on digits-sized data, a third of an epoch there)
+    # the reference variant's forward (NumPy's BLAS products) whatever the backend: a few
+    # products, as fast as the numba variant's (0.055 ms both on a digits-sized validation
+    # set, measured side by side), and no copy to and from a GPU each epoch
     return ValidationMonitor(*plan.validation, plan.targets.output_activation,
                              plan.config.stopping, vectorized.forward)
 
