@@ -11,10 +11,10 @@ initial parameters and seeds (``plan``).
 
 A cluster replaces only the data steps: it calls ``check_architecture`` and ``plan``
 itself, with the targets, scaling and example count it computed from the
-partitions. Where a later feature fits: a validation split is made in
-``prepare`` once the targets are known (before the scaling statistics) and
-travels in the plan; an early stop hands ``finish`` an ``Outcome`` holding the
-best epoch's parameters rather than the last.
+partitions. Early stopping's validation split is made in ``prepare`` once the
+targets are known (before the scaling statistics: ``hold_out_validation``) and
+travels in the plan; ``train`` checks it after every epoch and hands ``finish``
+an ``Outcome`` holding the best epoch's parameters rather than the last.
 """
 
 from __future__ import annotations
