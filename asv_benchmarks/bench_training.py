@@ -73,7 +73,7 @@ class EstimatorFit:
         self.model = MLPClassifier(hidden=tuple(problem.sizes[1:-1]),
                                    activation=problem.activations[0],
                                    learning_rate=problem.learning_rate, epochs=problem.epochs,
-                                   batch_size=problem.batch_size, backend=backend,
+                                   batch_size=problem.batch_size, solver="sgd", backend=backend,
                                    dtype="float64", seed=0)
         self.model.fit(self.X, self.y)  # JIT warm-up
         problem.train(self.kernels, epochs=1)

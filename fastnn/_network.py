@@ -14,6 +14,8 @@ import kernels
 from . import exceptions, fitting, initialization
 from ._base import BaseEstimator
 from ._threading import kernel_guard
+from .early_stopping import check_stopping_settings
+from .optimizers import check_optimizer_settings
 from .validation import (
     INITS,
     check_activations,
@@ -71,6 +73,7 @@ class Network(BaseEstimator):
         init = get("init")
         if "init" not in self._fixed:
             check_choice(init, "init", INITS)
+        momentum = check_real(get("momentum"), "momentum", low=0, high=1, high_open=True)
         return fitting.FitConfig(
             hidden=hidden,
             activations=check_activations(get("activation"), len(hidden)),
@@ -79,7 +82,7 @@ class Network(BaseEstimator):
             epochs=check_integer(get("epochs"), "epochs", minimum=1),
             batch_size=check_integer(get("batch_size"), "batch_size", minimum=1,
                                      allow_none=True),
-            momentum=check_real(get("momentum"), "momentum", low=0, high=1, high_open=True),
+            momentum=momentum,
             l2=check_real(get("l2"), "l2", low=0),
             backend=check_backend(get("backend")),
             dtype=check_dtype(get("dtype")),
@@ -87,6 +90,8 @@ class Network(BaseEstimator):
             warm_start=_check_flag(get("warm_start"), "warm_start"),
             standardize=_check_flag(get("standardize"), "standardize"),
             verbose=_check_verbose(get("verbose")),
+            optimizer=check_optimizer_settings(get, momentum),
+            stopping=check_stopping_settings(get, _check_flag),
         )
 
     # -- fit -----------------------------------------------------------------

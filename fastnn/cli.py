@@ -21,9 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import kernels
+from kernels.contract import SCHEDULES
 
 from . import compare as comparison
 from . import csv_io, datasets
+from .early_stopping import validation_split
 from .estimators import MLPClassifier, MLPRegressor
 from .exceptions import TrainingDivergedError, TrainingInterruptedWarning
 from .persistence import load, save
@@ -91,6 +93,11 @@ def _positive_int(text):
     return value
 
 
+def _batch_size(text):
+    # the API's None (one batch of every example) has a word on the command line
+    return None if text.strip().lower() == "full" else _positive_int(text)
+
+
 def _number(text):
     try:
         value = float(text)
@@ -120,6 +127,20 @@ def _momentum(text):
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
     return value
+
+
+def _unit_interval(text):
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return value
+
+
+def _boolean(text):
+    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    if text.lower() not in words:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return words[text.lower()]
 
 
 def _fraction(text):
@@ -157,11 +178,29 @@ HYPERPARAMETERS = (
     Hyperparameter("activation", _name_list, "NAME[,NAME...]",
                    "hidden activation: relu, leaky_relu, tanh, sigmoid or linear, one name or "
                    "one per hidden layer"),
-    Hyperparameter("learning_rate", _positive_float, "RATE", "learning rate"),
+    Hyperparameter("solver", str, None, "update rule: the notes' gradient descent or Adam",
+                   ("sgd", "adam")),
+    Hyperparameter("learning_rate", _positive_float, "RATE", "(initial) learning rate"),
+    Hyperparameter("learning_rate_schedule", str, None, "how the rate changes per epoch",
+                   SCHEDULES),
+    Hyperparameter("decay_rate", _non_negative_float, "RATE",
+                   "the schedule's decay (in (0, 1] for exponential)"),
+    Hyperparameter("decay_epochs", _positive_int, "N", "epochs between the schedule's steps"),
     Hyperparameter("epochs", _positive_int, "N", "epochs of training"),
-    Hyperparameter("batch_size", _positive_int, "N", "mini-batch size", none="full batch"),
-    Hyperparameter("momentum", _momentum, "BETA", "the course's momentum, in [0, 1)"),
+    Hyperparameter("batch_size", _batch_size, "N|full", "mini-batch size, 'full' for full batch",
+                   none="full"),
+    Hyperparameter("momentum", _momentum, "BETA", "sgd's momentum (the course's), in [0, 1)"),
+    Hyperparameter("beta_1", _unit_interval, "BETA", "adam's first-moment decay, in [0, 1)"),
+    Hyperparameter("beta_2", _unit_interval, "BETA", "adam's second-moment decay, in [0, 1)"),
+    Hyperparameter("epsilon", _positive_float, "EPS", "adam's denominator term"),
     Hyperparameter("l2", _non_negative_float, "LAMBDA", "L2 regularisation strength"),
+    Hyperparameter("early_stopping", _boolean, "true|false",
+                   "stop when the cost on a held-out validation split stops improving"),
+    Hyperparameter("validation_fraction", _fraction, "FRACTION",
+                   "rows the estimator holds out for early stopping"),
+    Hyperparameter("n_iter_no_change", _positive_int, "N",
+                   "epochs without improvement before early stopping"),
+    Hyperparameter("tol", _non_negative_float, "TOL", "the improvement that counts"),
     Hyperparameter("backend", str, None, "kernel variant", tuple(kernels.VARIANTS)),
     Hyperparameter("dtype", str, None, "floating-point type", ("float64", "float32")),
     Hyperparameter("seed", int, "N",
@@ -210,19 +249,12 @@ def _columns(table, names):
 def held_out_split(y, fraction, seed, stratify):
     """``(train, held_out)`` index arrays: ``fraction`` of the examples held out at
     random (of each class, when ``stratify``), every class kept in training."""
-    rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(y == label) for label in np.unique(y)] if stratify \
-        else [np.arange(len(y))]
-    held = []
-    for group in groups:
-        count = min(int(round(fraction * len(group))), len(group) - 1)
-        held.append(rng.permutation(group)[:count])
-    held = np.sort(np.concatenate(held))
-    if held.size == 0:
+    groups = np.unique(y, return_inverse=True)[1].reshape(-1) if stratify else None
+    try:  # the estimators' own split (early_stopping's), drawn from the CLI's seed
+        return validation_split(len(y), fraction, np.random.default_rng(seed), groups)
+    except ValueError:
         raise UserError(f"--validation {fraction:g} of {len(y)} examples holds out none; "
-                        "give more data or a larger fraction")
-    train = np.setdiff1d(np.arange(len(y)), held, assume_unique=True)
-    return train, held
+                        "give more data or a larger fraction") from None
 
 
 def _scored(model, X, y):
@@ -355,6 +387,9 @@ def run_train(args):
     if held_out is not None:
         scores += (f", validation {measure} {_scored(model, *held_out):.4f} on "
                    f"{len(held_out[1])} held-out examples")
+    if getattr(model, "best_epoch_", None) is not None:
+        scores += (f"; early stopping kept epoch {model.best_epoch_} of {model.n_epochs_} "
+                   f"(validation cost {model.validation_history_[model.best_epoch_ - 1]:.6g})")
     print(f"trained {type(model).__name__} on {X.shape[0]} examples x {X.shape[1]} features; "
           f"final cost {model.history_[-1]:.6g}, {scores}; saved to {args.out}")
     return 0
@@ -508,7 +543,10 @@ def _add_train(commands, common):
                            help=f"{h.help} (default: {api_default(h)})")
     train.add_argument("--validation", type=_fraction, default=None, metavar="FRACTION",
                        help="hold out this fraction of the rows at random (of each class, to "
-                            "classify), train on the rest and print the held-out score")
+                            "classify), train on the rest and print the held-out score (rows "
+                            "the model never sees; with --early-stopping true the estimator "
+                            "holds out --validation-fraction of the rest to decide when to "
+                            "stop)")
     train.add_argument("--verbose", action="store_true",
                        help="a progress bar with the current cost on stderr")
     train.add_argument("--save-partial", action="store_true",

@@ -84,15 +84,44 @@ class MLPClassifier(_Classifier):
         one name for every hidden layer or one per hidden layer.
     init : {"he", "xavier", "small"}, default "he"
         Initial ``W[l]``: randn times sqrt(2/n[l-1]), sqrt(1/n[l-1]) or 0.01; b = 0.
-    learning_rate : float > 0, default 0.1
+    solver : {"sgd", "adam"}, default "adam"
+        "sgd": the notes' gradient descent (with ``momentum``); "adam": the course's
+        bias-corrected Adam (``beta_1``, ``beta_2``, ``epsilon``). The notes'
+        full-batch gradient descent is ``solver="sgd", batch_size=None,
+        learning_rate=0.1``.
+    learning_rate : float > 0, default 0.001
+        The initial learning rate (scikit-learn's ``learning_rate_init``); 0.001 is
+        Adam's usual rate; gradient descent wants about 0.1.
+    learning_rate_schedule : {"constant", "inverse_time", "exponential"}, default "constant"
+        With ``k = epoch // decay_epochs``: ``learning_rate``,
+        ``learning_rate / (1 + decay_rate k)`` (the course's decay) or
+        ``learning_rate * decay_rate**k``.
+    decay_rate : float >= 0 (in (0, 1] for "exponential"), default 1.0
+    decay_epochs : int >= 1, default 1
+        Epochs between changes of the scheduled rate.
     epochs : int >= 1, default 200
-        Epochs of gradient descent per call of ``fit``.
-    batch_size : int >= 1 or None, default None
-        Mini-batch size; None for full-batch gradient descent.
+        Epochs of training per call of ``fit`` (fewer with ``early_stopping``).
+    batch_size : int >= 1 or None, default 32
+        Mini-batch size (Keras's default); None for full batch. The defaults (Adam,
+        0.001, 32, 200 epochs) match scikit-learn's default MLP on its bundled data
+        sets without tuning (docs/real_data.md).
     momentum : float in [0, 1), default 0.0
-        The course's momentum: ``v = momentum v + (1 - momentum) dW; W -= learning_rate v``.
+        "sgd" only, the course's momentum: ``v = momentum v + (1 - momentum) dW;
+        W -= learning_rate v``.
+    beta_1, beta_2 : float in [0, 1), default 0.9, 0.999
+        "adam" only: the decay rates of the first and second moments.
+    epsilon : float > 0, default 1e-8
+        "adam" only: added to the denominator.
     l2 : float >= 0, default 0.0
         L2 regularisation: ``l2 / (2 m) sum ||W||^2`` added to the cost.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the rows (stratified for a classifier),
+        check the validation cost after every epoch, stop when it has not improved by
+        more than ``tol`` for ``n_iter_no_change`` epochs, and keep the best epoch's
+        parameters.
+    validation_fraction : float in (0, 1), default 0.1
+    n_iter_no_change : int >= 1, default 10
+    tol : float >= 0, default 1e-4
     backend : {"numba", "numpy", "loops", "cuda"}, default "numba"
         The kernel variant that trains and predicts.
     dtype : {"float64", "float32"}, default "float64"
@@ -111,6 +140,15 @@ class MLPClassifier(_Classifier):
         ``{"W1": (n1, n_features), "b1": (n1, 1), ..., "WL": ..., "bL": ...}``.
     history_ : ndarray
         Cost of each epoch (L2 term included).
+    validation_history_ : ndarray or None
+        With ``early_stopping``: the validation cost of each epoch, the cost of
+        ``history_`` *without* the L2 term (NaN for epochs of earlier fits that had
+        no validation set); None otherwise.
+    validation_scores_ : ndarray or None
+        Likewise, the validation accuracy of each epoch.
+    best_epoch_ : int or None
+        With ``early_stopping``: the epoch (1-based, counted as ``history_``) whose
+        parameters the model keeps.
     classes_ : ndarray
         The sorted class labels.
     n_features_in_ : int
@@ -118,8 +156,11 @@ class MLPClassifier(_Classifier):
         Epochs trained (all warm-started fits together).
     """
 
-    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.1,
-                 epochs=200, batch_size=None, momentum=0.0, l2=0.0, backend="numba",
+    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.001,
+                 epochs=200, batch_size=32, momentum=0.0, l2=0.0, solver="adam",
+                 learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
                  dtype="float64", seed=None, warm_start=False, standardize=True,
                  verbose=False):
         self._store_hyperparameters(locals())
@@ -135,8 +176,12 @@ class LogisticRegression(_Classifier):
 
     _fixed = {"hidden": (), "activation": (), "init": "zeros"}
 
-    def __init__(self, learning_rate=0.1, epochs=200, batch_size=None, momentum=0.0, l2=0.0,
-                 backend="numba", dtype="float64", seed=None, warm_start=False,
+    def __init__(self, learning_rate=0.001, epochs=200, batch_size=32, momentum=0.0, l2=0.0,
+                 solver="adam",
+                 learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
+                 dtype="float64", seed=None, warm_start=False,
                  standardize=True, verbose=False):
         self._store_hyperparameters(locals())
 
@@ -145,22 +190,28 @@ class MLPRegressor(RegressorMixin, Network):
     """A fully connected network for regression: linear output, half mean squared error,
     one or several targets.
 
-    The hyperparameters are MLPClassifier's, with a smaller default
-    ``learning_rate`` (0.01): the squared error's curvature grows with the width
-    of the last hidden layer (about its width at He initialisation, so gradient
-    descent is stable below about 2 / 100 for the default 100 units), while
-    the cross-entropies' is at most a quarter of it. With ``standardize=True``
+    The hyperparameters and defaults are MLPClassifier's. With ``solver="sgd"``
+    take a smaller ``learning_rate`` than for a classifier (about 0.01): the
+    squared error's curvature grows with the width of the last hidden layer
+    (about its width at He initialisation, so gradient descent is stable below
+    about 2 / 100 for the default 100 units), while the cross-entropies' is at
+    most a quarter of it. With ``standardize=True``
     (default) the targets are standardised too, so unscaled targets train with
     the default learning rate; ``history_`` is then the cost in standardised
     units.
 
     Attributes: ``parameters_``, ``history_``, ``n_features_in_``, ``n_epochs_``,
-    ``n_outputs_``. ``predict`` returns shape (n_samples,) when fitted on a 1-D y,
-    (n_samples, n_outputs) otherwise.
+    ``n_outputs_``, and with ``early_stopping`` ``validation_history_`` (half the mean
+    squared error on the validation rows, standardised units, no L2 term),
+    ``validation_scores_`` (R^2) and ``best_epoch_``. ``predict`` returns shape
+    (n_samples,) when fitted on a 1-D y, (n_samples, n_outputs) otherwise.
     """
 
-    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.01,
-                 epochs=200, batch_size=None, momentum=0.0, l2=0.0, backend="numba",
+    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.001,
+                 epochs=200, batch_size=32, momentum=0.0, l2=0.0, solver="adam",
+                 learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
                  dtype="float64", seed=None, warm_start=False, standardize=True,
                  verbose=False):
         self._store_hyperparameters(locals())

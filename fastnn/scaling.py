@@ -228,6 +228,16 @@ def prepare_inputs(X, dtype, standardize, by_example=False):
     return (out.T if by_example else out), mean, scale
 
 
+def scaled_transposed(X, scaling, dtype):
+    """``(X - x_mean) / x_scale`` as ``(n_x, m)``, C-contiguous, ``dtype``: other rows
+    (a validation split) scaled with the training rows' statistics."""
+    lowest, highest = _column_range(X)
+    _check_finite_range(X, lowest, highest, "X")  # NaN or infinity named as for training rows
+    check_in_range(lowest, highest, dtype, "X")
+    XT = (np.asarray(X, dtype=np.float64).T - scaling.x_mean[:, None]) / scaling.x_scale[:, None]
+    return np.ascontiguousarray(XT, dtype=dtype)
+
+
 def target_scaling(Y):
     """Mean and scale of each target column of ``Y`` (m, n_outputs), overflow-safe."""
     mean, std, _, _ = column_statistics(Y, "y")

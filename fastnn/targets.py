@@ -40,6 +40,10 @@ class ClassifierTargets:
     def without_rows(self) -> ClassifierTargets:
         return dataclasses.replace(self, indices=None)
 
+    def rows(self, index) -> ClassifierTargets:
+        """The targets of the rows ``index`` (every class kept: a validation split)."""
+        return dataclasses.replace(self, indices=self.indices[index])
+
     def scaling(self, x_mean, x_scale, standardize, y_mean_scale=None) -> scaling.Scaling:
         """Labels are never scaled."""
         return scaling.Scaling(x_mean, x_scale)
@@ -74,6 +78,10 @@ class RegressorTargets:
 
     def without_rows(self) -> RegressorTargets:
         return dataclasses.replace(self, values=None)
+
+    def rows(self, index) -> RegressorTargets:
+        """The targets of the rows ``index`` (a validation split)."""
+        return dataclasses.replace(self, values=self.values[index])
 
     def scaling(self, x_mean, x_scale, standardize, y_mean_scale=None) -> scaling.Scaling:
         """The inputs' scaling and the targets': standardised with ``standardize`` (from

@@ -10,10 +10,14 @@ net on 8192 examples). Measured for the 784-256-128-1 net on 60000 examples
 (about 1 s an epoch): one epoch per call made fit 1.13-1.26x the single kernel
 call; with several epochs per call (5 s chunks) it is within 1.1x. Ctrl-C is then
 honoured within about 5 s.
-The momentum velocities are carried from chunk to chunk, and the mini-batch
-orders are drawn one epoch after the other from one Generator, so the result
-does not depend on where the chunks fall: the same seed gives the same
-parameters however the run is cut.
+One ``kernels.contract.OptimizerState`` (momentum velocities or Adam's
+moments, Adam's update count and the schedule's epoch) is carried from chunk to
+chunk, and the mini-batch orders are drawn one epoch after the other from one
+Generator, so the result does not depend on where the chunks fall: the same
+seed gives the same parameters however the run is cut.
+
+With a validation monitor (early stopping) every chunk is one epoch, and the
+monitor looks at the parameters after each; it may end the run.
 """
 
 import time
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import kernels
+from kernels.contract import OptimizerState
 
 from ._threading import kernel_guard
 
@@ -97,13 +102,15 @@ class _ChunkSizer:
 
 
 def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
-        chunk_seconds=None, chunk_epochs=None) -> RunResult:
+        chunk_seconds=None, chunk_epochs=None, monitor=None) -> RunResult:
     """Train ``weights``/``biases`` in place on ``X (n_x, m)``, ``Y (n_out, m)`` as ``spec``
     (a ``fitting.TrainingSpec``) says; mini-batch orders from ``order_rng``.
 
     ``kernel_module`` stands in for ``spec.backend``'s kernels (tests).
     ``chunk_epochs`` fixes the chunk length (tests); by default it adapts to
     ``chunk_seconds`` (default: by backend, ``BACKEND_CHUNK_SECONDS``).
+    ``monitor``: an ``early_stopping.ValidationMonitor``, called after every epoch
+    (chunks are then one epoch long); the run ends when it says so.
     Stops early at divergence (the kernel puts back the last finite parameters)
     or at KeyboardInterrupt (the parameters of the last completed chunk are put
     back; the interrupted chunk is discarded).
@@ -112,8 +119,9 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
         kernel_module = kernels.get(spec.backend)
     m = X.shape[1]
     batch_size = spec.mini_batch(m)
-    sizer = _ChunkSizer(spec.backend, chunk_seconds, chunk_epochs)
-    velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
+    sizer = _ChunkSizer(spec.backend, chunk_seconds, 1 if monitor is not None else chunk_epochs)
+    # one state for every chunk: a chunked run is the same numbers as one call
+    state = OptimizerState.zeros(weights, biases, spec.optimizer.name)
     params = weights + biases
     committed = []  # the costs of each completed chunk; appending one commits it
     chunks, diverged_epoch, interrupted, done = [], None, False, 0
@@ -128,7 +136,7 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
                 chunk_costs = kernel_module.train(
                     weights, biases, X, Y, list(spec.activations), n, spec.learning_rate,
                     batch_size=batch_size, momentum=spec.momentum, l2=spec.l2, orders=orders,
-                    velocities=velocities)
+                    state=state, **spec.optimizer_arguments())
             sizer.measured(n, time.perf_counter() - start)
             chunk_costs = np.asarray(chunk_costs, dtype=np.float64)[:n]
             chunks.append(n)
@@ -140,6 +148,8 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
             committed.append(chunk_costs)
             done += n
             progress.update(done, float(chunk_costs[-1]))
+            if monitor is not None and monitor.observe(weights, biases, spec.activations):
+                break
     except KeyboardInterrupt:
         interrupted = True
         if snapshot is not None and len(committed) == pending:

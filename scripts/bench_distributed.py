@@ -141,7 +141,7 @@ def memory(backend, repeat, rows=300_000, features=256, chunk_rows=12_500,
         y = (X @ teacher > 0).astype(np.int64)
         epochs = 3
         model = fastnn.MLPClassifier(hidden=(32,), epochs=epochs, learning_rate=0.5,
-                                     backend=backend)
+                                     solver="sgd", batch_size=None, backend=backend)
         start = time.perf_counter()
         fit(model, X, y, client)
         elapsed = time.perf_counter() - start
@@ -203,14 +203,16 @@ def averaging(backend, repeat):
               + " | ".join(str(e + 1) for e in marks) + " | final cost | accuracy | round trips "
               "| time |")
         print("|---|---|" + "---|" * len(marks) + "---|---|---|---|")
-        warm_up = fastnn.MLPClassifier(hidden=(8,), activation="tanh", epochs=2, backend=backend)
+        warm_up = fastnn.MLPClassifier(hidden=(8,), activation="tanh", epochs=2, solver="sgd",
+                                       learning_rate=0.1, batch_size=None, backend=backend)
         for k in (None, 1):  # compile both kernels' paths on the workers before timing
             fit(warm_up, X[shuffled[:100]], y[shuffled[:100]], client, local_epochs=k)
         for label, (Xs, ys) in data.items():
             Xd, yd = da.from_array(Xs, chunks=(1000, 2)), da.from_array(ys, chunks=1000)
             for k in (None, 5, 25, 100):
                 model = fastnn.MLPClassifier(hidden=(8,), activation="tanh", learning_rate=1.2,
-                                             epochs=epochs, backend=backend)
+                                             epochs=epochs, solver="sgd", batch_size=None,
+                                             backend=backend)
                 start = time.perf_counter()
                 fit(model, Xd, yd, client, local_epochs=k)
                 elapsed = time.perf_counter() - start
@@ -229,7 +231,8 @@ def averaging(backend, repeat):
         Xd, yd = da.from_array(Xs, chunks=(1000, 2)), da.from_array(ys, chunks=1000)
         for k in (None, 1, 2, 5):
             model = fastnn.MLPClassifier(hidden=(8,), activation="tanh", learning_rate=0.3,
-                                         epochs=10, batch_size=64, backend=backend)
+                                         epochs=10, batch_size=64, solver="sgd",
+                                         backend=backend)
             start = time.perf_counter()
             fit(model, Xd, yd, client, local_epochs=k)
             elapsed = time.perf_counter() - start

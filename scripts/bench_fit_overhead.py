@@ -88,6 +88,7 @@ def measure(name, dtype, repeat, scale):
     model = fastnn.MLPClassifier(hidden=workload.sizes[1:-1],
                                  activation=workload.hidden_activation, init="he",
                                  learning_rate=LEARNING_RATE, epochs=epochs, batch_size=batch,
+                                 solver="sgd",
                                  backend="numba", dtype=dtype, seed=0)
     direct = direct_run(module, model, X, y, epochs, dtype)
     fit = fit_run(model, X, y)

@@ -88,7 +88,8 @@ def peer_fastnn(weights, biases, X, y, spec, lr, epochs, repeats):
 
     hidden = tuple(W.shape[0] for W in weights[:-1])
     model = fastnn.MLPClassifier(hidden=hidden, activation=spec.hidden_activation, learning_rate=lr,
-                                 epochs=epochs, batch_size=spec.batch_size, standardize=False,
+                                 epochs=epochs, batch_size=spec.batch_size, solver="sgd",
+                                 standardize=False,
                                  warm_start=True, dtype=X.dtype.name)
     start = {**{f"W{l + 1}": W for l, W in enumerate(weights)},
              **{f"b{l + 1}": b for l, b in enumerate(biases)}}

@@ -14,8 +14,9 @@ from fastnn.datasets import planar
 
 # numpy backend: no compilation, so these tests stay fast; the numba backend is
 # the same API and is tested by the estimator tests.
+# the notes' planar network: full-batch gradient descent
 FAST = ["--backend", "numpy", "--epochs", "300", "--hidden", "4", "--activation", "tanh",
-        "--learning-rate", "1.2"]
+        "--learning-rate", "1.2", "--solver", "sgd", "--batch-size", "full"]
 
 
 def write_csv(path, header, rows):
@@ -262,7 +263,8 @@ def test_a_diverging_learning_rate_is_one_line_and_saves_nothing(tmp_path, capsy
     data = write_csv(tmp_path / "d.csv", ["a", "b", "y"], np.column_stack([X, X @ [3, -2]]))
     model = tmp_path / "m.npz"
     status, err = run_error(["train", "--data", data, "--target", "y", "--task", "regress",
-                             "--backend", "numpy", "--learning-rate", "1e6", "--epochs", "50",
+                             "--backend", "numpy", "--solver", "sgd", "--learning-rate", "1e6",
+                             "--epochs", "50",
                              "--out", str(model)], capsys)
     assert status == 1 and not model.exists()
     one_line_error(err, "training diverged, nothing saved", "learning_rate")
@@ -367,13 +369,13 @@ def test_unset_options_take_the_estimators_defaults(tmp_path, flower_csv, capsys
                      "--backend", "numpy", "--epochs", "2"]) == 0
     saved = fastnn.load(model).get_params()
     defaults = fastnn.MLPClassifier().get_params()
-    for name in ("hidden", "activation", "learning_rate", "batch_size", "momentum", "l2",
-                 "dtype", "seed"):
+    for name in {h.name for h in cli.HYPERPARAMETERS} - {"backend", "epochs"}:  # given
         assert saved[name] == defaults[name], name
     # the help shows the same defaults, per task where they differ
     helps = {action.dest: action.help for action in cli.build_parser()._subparsers
              ._group_actions[0].choices["train"]._actions}
-    assert "(default: 0.1 to classify, 0.01 to regress)" in helps["learning_rate"]
+    assert "(default: 0.001)" in helps["learning_rate"]
+    assert "(default: adam)" in helps["solver"] and "(default: 32)" in helps["batch_size"]
     assert "(default: 100)" in helps["hidden"] and "(default: 200)" in helps["epochs"]
 
 
@@ -383,12 +385,44 @@ def test_momentum_l2_and_the_other_options_reach_the_estimator(tmp_path, flower_
     assert cli.main(["train", "--data", data, "--target", "colour", "--out", model,
                      "--backend", "numpy", "--epochs", "3", "--hidden", "5,3", "--momentum",
                      "0.9", "--l2", "0.01", "--batch-size", "16", "--dtype", "float32",
-                     "--seed", "7", "--activation", "tanh,relu", "--learning-rate", "0.05"]) == 0
+                     "--seed", "7", "--activation", "tanh,relu", "--learning-rate", "0.05",
+                     "--solver", "sgd", "--learning-rate-schedule", "exponential",
+                     "--decay-rate", "0.5", "--decay-epochs", "2"]) == 0
     params = fastnn.load(model).get_params()
     assert (params["momentum"], params["l2"], params["batch_size"], params["dtype"],
             params["seed"], params["hidden"], params["activation"],
             params["learning_rate"]) == (0.9, 0.01, 16, "float32", 7, (5, 3),
                                          ("tanh", "relu"), 0.05)
+    assert (params["solver"], params["learning_rate_schedule"], params["decay_rate"],
+            params["decay_epochs"]) == ("sgd", "exponential", 0.5, 2)
+
+
+def test_adam_and_early_stopping_options_reach_the_estimator(tmp_path, flower_csv, capsys):
+    data, _, _ = flower_csv
+    model = str(tmp_path / "m.npz")
+    assert cli.main(["train", "--data", data, "--target", "colour", "--out", model,
+                     "--backend", "numpy", "--epochs", "400", "--hidden", "8",
+                     "--learning-rate", "0.01", "--beta-1", "0.8", "--beta-2", "0.99",
+                     "--epsilon", "1e-7", "--early-stopping", "true",
+                     "--validation-fraction", "0.2", "--n-iter-no-change", "3", "--tol", "0",
+                     "--validation", "0.2"]) == 0
+    out = capsys.readouterr().out
+    params = fastnn.load(model).get_params()
+    assert (params["beta_1"], params["beta_2"], params["epsilon"], params["early_stopping"],
+            params["validation_fraction"], params["n_iter_no_change"], params["tol"]) == \
+        (0.8, 0.99, 1e-7, True, 0.2, 3, 0.0)
+    assert "validation accuracy" in out and "early stopping kept epoch" in out
+
+
+def test_batch_size_full_is_the_full_batch(tmp_path, flower_csv, capsys):
+    data, _, _ = flower_csv
+    model = str(tmp_path / "m.npz")
+    assert cli.main(["train", "--data", data, "--target", "colour", "--out", model,
+                     "--backend", "numpy", "--epochs", "2", "--batch-size", "full"]) == 0
+    assert fastnn.load(model).get_params()["batch_size"] is None
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--data", data, "--target", "colour", "--out", model,
+                  "--early-stopping", "maybe"])
 
 
 @pytest.mark.parametrize("argv", [["--momentum", "1"], ["--momentum", "-0.1"], ["--l2", "-1"],

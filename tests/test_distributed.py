@@ -22,7 +22,7 @@ import kernels.vectorized as reference
 from fastnn import distributed as fastnn_distributed
 from fastnn.distributed import TrainingInterrupted, WorkerLost, load_partitions, train
 
-from conftest import tolerance
+from conftest import notes, tolerance
 
 ACTIVATIONS = ("tanh", "relu", "linear")
 
@@ -378,8 +378,8 @@ def test_fit_classifier_equals_the_local_fit_and_works_without_the_cluster(clien
     X, y = flower_labels(rng)
     params = dict(hidden=(5,), activation="tanh", learning_rate=0.3, epochs=6, batch_size=50,
                   momentum=0.5, l2=0.1, backend="numpy", seed=5)
-    local = fastnn.MLPClassifier(**params).fit(X, y)
-    model = fastnn_distributed.fit(fastnn.MLPClassifier(**params), chunked(X, (67, 1, 135)),
+    local = notes(fastnn.MLPClassifier, **params).fit(X, y)
+    model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params), chunked(X, (67, 1, 135)),
                                    chunked(y, (67, 1, 135)), client)
     assert_same_model(model, local)
     assert model.classes_.tolist() == ["blue", "red"]
@@ -396,8 +396,8 @@ def test_fit_regressor_multi_output_equals_the_local_fit(client, rng):
     Y = np.column_stack([X @ [1.0, 0.2, 0.03], np.abs(X[:, 0])]) * 50.0 + 1000.0
     params = dict(hidden=(6, 4), activation=("relu", "tanh"), epochs=20, learning_rate=0.02,
                   momentum=0.9, backend="numpy")
-    local = fastnn.MLPRegressor(**params).fit(X, Y)
-    model = fastnn_distributed.fit(fastnn.MLPRegressor(**params), chunked(X, (31, 89)),
+    local = notes(fastnn.MLPRegressor, **params).fit(X, Y)
+    model = fastnn_distributed.fit(notes(fastnn.MLPRegressor, **params), chunked(X, (31, 89)),
                                    chunked(Y, (31, 89)), client)
     assert_same_model(model, local)
     assert model.n_outputs_ == 2 and model.predict(X[:3]).shape == (3, 2)
@@ -407,8 +407,8 @@ def test_fit_multiclass_warm_start_continues_as_locally(client, rng):
     X, y = fastnn.datasets.blobs(150, centers=3, seed=2)
     params = dict(hidden=(4,), epochs=4, learning_rate=0.2, backend="numpy", warm_start=True,
                   standardize=False)
-    local = fastnn.MLPClassifier(**params).fit(X, y).fit(X, y)
-    model = fastnn.MLPClassifier(**params)
+    local = notes(fastnn.MLPClassifier, **params).fit(X, y).fit(X, y)
+    model = notes(fastnn.MLPClassifier, **params)
     for _ in range(2):
         fastnn_distributed.fit(model, chunked(X, (70, 80)), chunked(y, (70, 80)), client)
     assert_same_model(model, local)
@@ -418,23 +418,23 @@ def test_fit_multiclass_warm_start_continues_as_locally(client, rng):
 def test_fit_refuses_what_a_local_fit_refuses_before_training(client, rng):
     X, y = flower_labels(rng, m=40)
     Xd, yd = chunked(X, (20, 20)), chunked(y, (20, 20))
-    model = fastnn.MLPClassifier(backend="numpy", learning_rate=-1.0)
+    model = notes(fastnn.MLPClassifier, backend="numpy", learning_rate=-1.0)
     with pytest.raises(ValueError, match="learning_rate"):
         fastnn_distributed.fit(model, Xd, yd, client)
     assert not hasattr(model, "parameters_")
     X_nan = X.copy()
     X_nan[25, 0] = np.nan
     with pytest.raises(ValueError, match=r"Input X contains NaN \(partition 1\)"):
-        fastnn_distributed.fit(fastnn.MLPClassifier(backend="numpy"), chunked(X_nan, (20, 20)),
-                               yd, client)
+        fastnn_distributed.fit(notes(fastnn.MLPClassifier, backend="numpy"),
+                               chunked(X_nan, (20, 20)), yd, client)
     with pytest.raises(ValueError, match="only 1 class"):
-        fastnn_distributed.fit(fastnn.MLPClassifier(backend="numpy"), Xd,
+        fastnn_distributed.fit(notes(fastnn.MLPClassifier, backend="numpy"), Xd,
                                da.from_array(np.array(["red"] * 40), chunks=20), client)
     with pytest.raises(ValueError, match="different numbers of columns"):
-        fastnn_distributed.fit(fastnn.MLPRegressor(backend="numpy"), ragged_columns(),
+        fastnn_distributed.fit(notes(fastnn.MLPRegressor, backend="numpy"), ragged_columns(),
                                da.zeros(10, chunks=5), client)
     # labels the fitted model has not seen: warm start refuses them, as locally
-    fitted = fastnn.MLPClassifier(backend="numpy", epochs=1, warm_start=True).fit(X, y)
+    fitted = notes(fastnn.MLPClassifier, backend="numpy", epochs=1, warm_start=True).fit(X, y)
     before = {key: value.copy() for key, value in fitted.parameters_.items()}
     green = np.where(np.arange(40) == 33, "green", y)
     with pytest.raises(ValueError, match="does not know"):
@@ -458,9 +458,9 @@ def test_fit_interrupted_keeps_the_completed_epochs(client, rng, monkeypatch):
     monkeypatch.setattr("fastnn.distributed.estimator.make_progress",
                         lambda *args, **kwargs: InterruptAtThree())
     with pytest.warns(fastnn.TrainingInterruptedWarning, match="after 3 of 10 epochs"):
-        model = fastnn_distributed.fit(fastnn.MLPClassifier(**params), chunked(X, (30, 30)),
+        model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params), chunked(X, (30, 30)),
                                        chunked(y, (30, 30)), client)
-    local = fastnn.MLPClassifier(**dict(params, epochs=3)).fit(X, y)
+    local = notes(fastnn.MLPClassifier, **dict(params, epochs=3)).fit(X, y)
     assert_same_model(model, local)
     assert model.predict(X).shape == (60,)
 
@@ -481,10 +481,10 @@ def test_fit_stops_on_a_real_ctrl_c_in_the_middle_of_a_step(client, rng, monkeyp
     monkeypatch.setattr("fastnn.distributed.estimator.make_progress",
                         lambda *args, **kwargs: CtrlCSoon())
     with pytest.warns(fastnn.TrainingInterruptedWarning):
-        model = fastnn_distributed.fit(fastnn.MLPClassifier(**params), chunked(X, (200, 200)),
-                                       chunked(y, (200, 200)), client)
+        model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params),
+                                       chunked(X, (200, 200)), chunked(y, (200, 200)), client)
     assert 1 <= model.n_epochs_ < 500
-    local = fastnn.MLPClassifier(**dict(params, epochs=model.n_epochs_)).fit(X, y)
+    local = notes(fastnn.MLPClassifier, **dict(params, epochs=model.n_epochs_)).fit(X, y)
     assert_same_model(model, local)
     # the client is still usable
     assert client.submit(sum, [1, 2], pure=False).result() == 3
@@ -496,8 +496,8 @@ def test_fit_divergence_raises_as_locally(client, rng):
     params = dict(hidden=(8,), epochs=40, learning_rate=3.0, backend="numpy",
                   standardize=False)
     with pytest.raises(fastnn.TrainingDivergedError) as local_error:
-        fastnn.MLPRegressor(**params).fit(X * 30, Y)
-    model = fastnn.MLPRegressor(**params)
+        notes(fastnn.MLPRegressor, **params).fit(X * 30, Y)
+    model = notes(fastnn.MLPRegressor, **params)
     with pytest.raises(fastnn.TrainingDivergedError) as error:
         fastnn_distributed.fit(model, chunked(X * 30, (40, 40)), chunked(Y, (40, 40)), client)
     assert error.value.epoch == local_error.value.epoch
@@ -508,9 +508,9 @@ def test_fit_divergence_raises_as_locally(client, rng):
 def test_fit_with_local_epochs_learns(client, rng):
     X, y = flower_labels(rng)
     params = dict(hidden=(6,), activation="tanh", learning_rate=0.5, epochs=60, backend="numpy")
-    model = fastnn_distributed.fit(fastnn.MLPClassifier(**params), chunked(X, (100, 103)),
+    model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params), chunked(X, (100, 103)),
                                    chunked(y, (100, 103)), client, local_epochs=20)
-    local = fastnn.MLPClassifier(**params).fit(X, y)
+    local = notes(fastnn.MLPClassifier, **params).fit(X, y)
     assert model.n_epochs_ == 60 and np.isfinite(model.history_).all()
     assert model.history_[0] == pytest.approx(local.history_[0])  # the same start
     # not the local fit's path, but one as good on partitions that look alike
@@ -526,8 +526,8 @@ def test_fit_on_a_dask_dataframe_equals_the_local_fit(client, rng):
     frame = pd.DataFrame(X, columns=["x_left", "x_right"])
     params = dict(hidden=(5,), activation="tanh", learning_rate=0.3, epochs=6, backend="numpy",
                   seed=5)
-    local = fastnn.MLPClassifier(**params).fit(frame, y)
-    model = fastnn_distributed.fit(fastnn.MLPClassifier(**params),
+    local = notes(fastnn.MLPClassifier, **params).fit(frame, y)
+    model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params),
                                    dd.from_pandas(frame, npartitions=3),
                                    chunked(y, (68, 68, 67)), client)
     assert_same_model(model, local)

@@ -12,6 +12,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
+from conftest import notes  # noqa: E402
 from dask import delayed  # noqa: E402
 
 import fastnn  # noqa: E402
@@ -53,10 +54,10 @@ STRINGS = np.array(["0", "1"] * 10)
 
 def test_integer_and_string_labels_across_partitions_are_refused(client):
     y = from_blocks([INTS.astype(object), STRINGS.astype(object)], object)
-    local = _local_error(fastnn.MLPClassifier(hidden=(3,), epochs=2, backend="numpy").fit, X,
+    local = _local_error(notes(fastnn.MLPClassifier, hidden=(3,), epochs=2, backend="numpy").fit, X,
                          np.concatenate([INTS.astype(object), STRINGS.astype(object)]))
     assert "mixes strings and other values" in local
-    model = fastnn.MLPClassifier(hidden=(3,), epochs=2, backend="numpy")
+    model = notes(fastnn.MLPClassifier, hidden=(3,), epochs=2, backend="numpy")
     with pytest.raises(ValueError) as caught:
         fastnn.distributed.fit(model, da.from_array(X, chunks=20), y, client)
     assert str(caught.value) == local
@@ -67,7 +68,7 @@ def test_partitions_of_integer_and_string_dtypes_are_refused(client):
     # the blocks' own dtypes (int64 and <U1), not objects: numpy would turn both into text
     y = from_blocks([INTS, STRINGS], object)
     with pytest.raises(ValueError, match="mixes strings and other values"):
-        fastnn.distributed.fit(fastnn.LogisticRegression(epochs=2, backend="numpy"),
+        fastnn.distributed.fit(notes(fastnn.LogisticRegression, epochs=2, backend="numpy"),
                                da.from_array(X, chunks=20), y, client)
     with pytest.raises(ValueError, match="mixes strings and other values"):
         load_partitions(client, da.from_array(X, chunks=20), y, classification=True)
@@ -75,18 +76,18 @@ def test_partitions_of_integer_and_string_dtypes_are_refused(client):
 
 def test_labels_of_one_kind_across_partitions_still_train(client):
     y = from_blocks([STRINGS, STRINGS[::-1]], STRINGS.dtype)
-    model = fastnn.distributed.fit(fastnn.LogisticRegression(epochs=2, backend="numpy"),
+    model = fastnn.distributed.fit(notes(fastnn.LogisticRegression, epochs=2, backend="numpy"),
                                    da.from_array(X, chunks=20), y, client)
     assert model.classes_.tolist() == ["0", "1"]
 
 
 def test_a_complex_partition_of_X_is_refused(client):
     Xc = from_blocks([X[:20], X[20:] + 1j], np.float64)
-    local = _local_error(fastnn.MLPRegressor(hidden=(3,), epochs=2, backend="numpy").fit,
+    local = _local_error(notes(fastnn.MLPRegressor, hidden=(3,), epochs=2, backend="numpy").fit,
                          X + 1j, X[:, 0])
     assert local.startswith("Complex data not supported")
-    for model, y in ((fastnn.MLPRegressor(hidden=(3,), epochs=2, backend="numpy"), X[:, 0]),
-                     (fastnn.MLPClassifier(hidden=(3,), epochs=2, backend="numpy"),
+    for model, y in ((notes(fastnn.MLPRegressor, hidden=(3,), epochs=2, backend="numpy"), X[:, 0]),
+                     (notes(fastnn.MLPClassifier, hidden=(3,), epochs=2, backend="numpy"),
                       np.tile(INTS, 2))):
         with pytest.raises(ValueError, match=r"Complex data not supported: X .*\(partition 1\)"):
             fastnn.distributed.fit(model, Xc, da.from_array(y, chunks=20), client)
@@ -95,18 +96,18 @@ def test_a_complex_partition_of_X_is_refused(client):
 def test_a_complex_partition_of_y_is_refused(client):
     targets = from_blocks([X[:20, 0], X[20:, 0] + 1j], np.float64)
     with pytest.raises(ValueError, match=r"Complex data not supported: y .*\(partition 1\)"):
-        fastnn.distributed.fit(fastnn.MLPRegressor(hidden=(3,), epochs=2, backend="numpy"),
+        fastnn.distributed.fit(notes(fastnn.MLPRegressor, hidden=(3,), epochs=2, backend="numpy"),
                                da.from_array(X, chunks=20), targets, client)
     labels = from_blocks([INTS, INTS.astype(complex)], np.int64)
     with pytest.raises(ValueError, match="Complex data not supported: y"):
-        fastnn.distributed.fit(fastnn.MLPClassifier(hidden=(3,), epochs=2, backend="numpy"),
+        fastnn.distributed.fit(notes(fastnn.MLPClassifier, hidden=(3,), epochs=2, backend="numpy"),
                                da.from_array(X, chunks=20), labels, client)
 
 
 def test_continuous_labels_in_one_partition_are_refused(client):
     y = from_blocks([INTS.astype(float), INTS + 0.5], np.float64)
     with pytest.raises(ValueError, match="Unknown label type: continuous"):
-        fastnn.distributed.fit(fastnn.MLPClassifier(hidden=(3,), epochs=2, backend="numpy"),
+        fastnn.distributed.fit(notes(fastnn.MLPClassifier, hidden=(3,), epochs=2, backend="numpy"),
                                da.from_array(X, chunks=20), y, client)
 
 
@@ -115,8 +116,8 @@ def test_moments_across_partitions_are_the_local_fits_at_any_magnitude(client, u
     """The partitions' moments are combined overflow-safe, as the local fit computes them."""
     Xs = X * unit
     Xs[:, 2] = 5.0  # constant: scale 1 in both
-    local = fastnn.LogisticRegression(epochs=3, backend="numpy").fit(Xs, np.tile(INTS, 2))
-    model = fastnn.distributed.fit(fastnn.LogisticRegression(epochs=3, backend="numpy"),
+    local = notes(fastnn.LogisticRegression, epochs=3, backend="numpy").fit(Xs, np.tile(INTS, 2))
+    model = fastnn.distributed.fit(notes(fastnn.LogisticRegression, epochs=3, backend="numpy"),
                                    da.from_array(Xs, chunks=(13, 3)),
                                    da.from_array(np.tile(INTS, 2), chunks=13), client)
     for key, value in local.parameters_.items():
@@ -129,12 +130,12 @@ def test_float32_model_refuses_partitions_beyond_float32(client):
     big = X.copy()
     big[30, 1] = 1e39
     with pytest.raises(ValueError, match=r"X has values .*float32"):
-        fastnn.distributed.fit(fastnn.LogisticRegression(epochs=2, dtype="float32",
+        fastnn.distributed.fit(notes(fastnn.LogisticRegression, epochs=2, dtype="float32",
                                                          backend="numpy"),
                                da.from_array(big, chunks=20),
                                da.from_array(np.tile(INTS, 2), chunks=20), client)
     with pytest.raises(ValueError, match=r"y has values .*float32"):
-        fastnn.distributed.fit(fastnn.MLPRegressor(hidden=(), epochs=2, dtype="float32",
+        fastnn.distributed.fit(notes(fastnn.MLPRegressor, hidden=(), epochs=2, dtype="float32",
                                                    backend="numpy"),
                                da.from_array(X, chunks=20), da.from_array(big[:, 1], chunks=20),
                                client)

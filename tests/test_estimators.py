@@ -17,7 +17,7 @@ from fastnn import training
 from fastnn.fitting import TrainingSpec
 from fastnn.progress import PlainProgress, SilentProgress
 
-from conftest import tolerance
+from conftest import notes, tolerance
 
 FAST_BACKENDS = ["numpy", "numba"]
 
@@ -72,7 +72,7 @@ def test_default_regressor_on_unscaled_multi_output_targets(backend):
 
 def test_planar_flower_with_the_course_network():
     X, y = fastnn.datasets.planar(m=400, seed=1)
-    model = fastnn.MLPClassifier(hidden=(4,), activation="tanh", init="small",
+    model = notes(fastnn.MLPClassifier, hidden=(4,), activation="tanh", init="small",
                                  learning_rate=1.2, epochs=2000, backend="numpy",
                                  standardize=False).fit(X, y)
     assert model.score(X, y) > 0.85
@@ -116,7 +116,8 @@ def test_one_gradient_descent_step_by_hand(backend):
     assert Z1[0, 0] == pytest.approx(0.1 * 1.0 - 0.2 * 2.0 + 0.0)
     assert Z1[1, 0] == pytest.approx(0.3 * 1.0 + 0.4 * 2.0 + 0.1)
 
-    model = fastnn.MLPClassifier(hidden=(2,), activation="tanh", learning_rate=alpha, epochs=1,
+    model = notes(fastnn.MLPClassifier, hidden=(2,), activation="tanh", learning_rate=alpha,
+                                 epochs=1,
                                  backend=backend, warm_start=True, standardize=False)
     model.parameters_ = {"W1": W1.copy(), "b1": b1.copy(), "W2": W2.copy(), "b2": b2.copy()}
     model.fit(X, y)
@@ -152,7 +153,7 @@ def test_loops_numpy_numba_agree_in_float64(case):
         cls = fastnn.MLPClassifier
     fitted = {}
     for backend in (name for name in kernels.VARIANTS if name != "cuda"):  # the CPU variants
-        model = cls(epochs=15, learning_rate=0.05, seed=11, backend=backend, **options)
+        model = notes(cls, epochs=15, learning_rate=0.05, seed=11, backend=backend, **options)
         fitted[backend] = model.fit(X, y)
     for model in fitted.values():
         assert_parameters_close(model.parameters_, fitted["numpy"].parameters_, rtol=1e-9,
@@ -166,15 +167,15 @@ def test_same_seed_gives_bit_identical_parameters(backend, dtype):
     X, y = fastnn.datasets.planar(m=120, seed=3)
     options = dict(hidden=(5, 4), batch_size=16, momentum=0.5, epochs=20, backend=backend,
                    dtype=dtype)
-    first = fastnn.MLPClassifier(seed=5, **options).fit(X, y)
-    second = fastnn.MLPClassifier(seed=5, **options).fit(X, y)
+    first = notes(fastnn.MLPClassifier, seed=5, **options).fit(X, y)
+    second = notes(fastnn.MLPClassifier, seed=5, **options).fit(X, y)
     assert_parameters_equal(first.parameters_, second.parameters_)
     np.testing.assert_array_equal(first.history_, second.history_)
     assert first.parameters_["W1"].dtype == np.dtype(dtype)
-    other = fastnn.MLPClassifier(seed=6, **options).fit(X, y)
+    other = notes(fastnn.MLPClassifier, seed=6, **options).fit(X, y)
     assert not np.array_equal(other.parameters_["W1"], first.parameters_["W1"])
-    default = fastnn.MLPClassifier(seed=None, **options).fit(X, y)
-    zero = fastnn.MLPClassifier(seed=0, **options).fit(X, y)
+    default = notes(fastnn.MLPClassifier, seed=None, **options).fit(X, y)
+    zero = notes(fastnn.MLPClassifier, seed=0, **options).fit(X, y)
     assert_parameters_equal(default.parameters_, zero.parameters_)
 
 
@@ -242,8 +243,8 @@ def test_chunk_policy():
 def test_warm_start_continues_the_run(backend):
     X, y = fastnn.datasets.blobs(m=60, seed=2)
     options = dict(hidden=(6,), learning_rate=0.2, backend=backend, standardize=False)
-    whole = fastnn.MLPClassifier(epochs=10, **options).fit(X, y)
-    halves = fastnn.MLPClassifier(epochs=5, warm_start=True, **options).fit(X, y).fit(X, y)
+    whole = notes(fastnn.MLPClassifier, epochs=10, **options).fit(X, y)
+    halves = notes(fastnn.MLPClassifier, epochs=5, warm_start=True, **options).fit(X, y).fit(X, y)
     # full batch, no momentum, no scaling: exactly the same arithmetic
     assert_parameters_equal(halves.parameters_, whole.parameters_)
     np.testing.assert_array_equal(halves.history_, whole.history_)
@@ -253,9 +254,9 @@ def test_warm_start_continues_the_run(backend):
 def test_warm_start_with_standardisation_continues_closely():
     X, y = fastnn.datasets.blobs(m=60, seed=2)
     X = X * 10 + 100
-    whole = fastnn.MLPRegressor(hidden=(6,), epochs=10, backend="numpy").fit(X, y)
-    halves = fastnn.MLPRegressor(hidden=(6,), epochs=5, warm_start=True,
-                                 backend="numpy").fit(X, y).fit(X, y)
+    whole = notes(fastnn.MLPRegressor, hidden=(6,), epochs=10, backend="numpy").fit(X, y)
+    halves = notes(fastnn.MLPRegressor, hidden=(6,), epochs=5, warm_start=True,
+                   backend="numpy").fit(X, y).fit(X, y)
     assert_parameters_close(halves.parameters_, whole.parameters_, rtol=1e-9, atol=1e-12)
 
 
@@ -277,8 +278,8 @@ def test_divergence_names_the_epoch_and_keeps_finite_parameters(backend):
     rng = np.random.default_rng(0)
     X = rng.normal(loc=100.0, scale=30.0, size=(50, 3))
     y = X @ np.array([2.0, -1.0, 3.0])
-    model = fastnn.MLPRegressor(hidden=(), learning_rate=0.05, epochs=500, backend=backend,
-                                standardize=False)
+    model = notes(fastnn.MLPRegressor, hidden=(), learning_rate=0.05, epochs=500,
+                  backend=backend, standardize=False)
     with pytest.raises(fastnn.TrainingDivergedError, match="smaller learning_rate") as error:
         model.fit(X, y)
     epoch = error.value.epoch
@@ -357,9 +358,10 @@ def _fit_two_models_in_threads(backend):
     X1, X2 = rng.standard_normal((600, 64)), rng.standard_normal((700, 40))
     y1, y2 = (X1[:, 0] > 0).astype(int), (X2[:, 1] + X2[:, 2] > 0).astype(int)
     jobs = [(X1, y1, dict(hidden=(64,), seed=1)), (X2, y2, dict(hidden=(96, 8), seed=2))]
-    alone = [fastnn.MLPClassifier(epochs=8, backend=backend, **o).fit(X, y)
+    # full batch: products large enough for parallel regions
+    alone = [notes(fastnn.MLPClassifier, epochs=8, backend=backend, **o).fit(X, y)
              for X, y, o in jobs]
-    together = [fastnn.MLPClassifier(epochs=8, backend=backend, **o) for _, _, o in jobs]
+    together = [notes(fastnn.MLPClassifier, epochs=8, backend=backend, **o) for _, _, o in jobs]
     errors = []
 
     def fit(model, X, y):
@@ -467,8 +469,8 @@ def test_standardisation_is_folded_into_the_parameters():
     """parameters_ act on raw data: the notes' forward pass on raw X gives predict."""
     X, y = fastnn.datasets.blobs(m=80, seed=3)
     X = X * np.array([100.0, 0.01]) + np.array([5000.0, -3.0])
-    model = fastnn.MLPClassifier(hidden=(5,), activation="tanh", epochs=100,
-                                 backend="numpy").fit(X, y)
+    model = notes(fastnn.MLPClassifier, hidden=(5,), activation="tanh", epochs=100,
+                  backend="numpy").fit(X, y)
     p = model.parameters_
     A1 = np.tanh(p["W1"] @ X.T + p["b1"])
     Z2 = p["W2"] @ A1 + p["b2"]

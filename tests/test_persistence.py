@@ -24,7 +24,7 @@ def _models():
         "binary bool labels": (fastnn.MLPClassifier(hidden=(3,), epochs=4, backend="numpy"),
                                Y == 1),
         "logistic regression": (fastnn.LogisticRegression(epochs=5, l2=0.1, backend="numpy"), Y),
-        "regressor 1-D": (fastnn.MLPRegressor(hidden=[4], epochs=5, momentum=0.5,
+        "regressor 1-D": (fastnn.MLPRegressor(hidden=[4], epochs=5, solver="sgd", momentum=0.5,
                                               backend="numpy"), X[:, 0] * 3),
         "regressor 2-D": (fastnn.MLPRegressor(hidden=(), epochs=5, backend="numpy",
                                               batch_size=8), X[:, :2] + 1),

@@ -104,10 +104,11 @@ def test_bad_hyperparameter_is_named_and_model_unchanged(name, value, error,
 def test_fitted_model_unchanged_by_bad_refit():
     model = fitted_model()
     before = snapshot(model)
+    rate = model.learning_rate
     model.set_params(learning_rate=-1.0)
     with pytest.raises(ValueError, match="learning_rate"):
         model.fit(X_GOOD, Y_GOOD)
-    model.set_params(learning_rate=0.1)
+    model.set_params(learning_rate=rate)
     with pytest.raises(ValueError, match="NaN"):
         model.fit(np.where(X_GOOD > 1, np.nan, X_GOOD), Y_GOOD)
     assert_same_state(model, before)

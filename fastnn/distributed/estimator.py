@@ -61,6 +61,7 @@ def fit(estimator: Network, X, y, client, *, local_epochs: int | None = None,
     if config.backend == "cuda":
         raise ValueError("backend='cuda' is not supported on a Dask cluster: use 'numba' or "
                          "'numpy' (the workers run the CPU kernels)")
+    _refuse_what_the_cluster_lacks(config)
     if local_epochs is not None:
         local_epochs = check_integer(local_epochs, "local_epochs", minimum=1)
     fan_in = check_integer(fan_in, "fan_in", minimum=2)
@@ -88,6 +89,21 @@ def fit(estimator: Network, X, y, client, *, local_epochs: int | None = None,
     finally:
         partitions.release()
     return fitting.finish(estimator, plan, outcome)
+
+
+def _refuse_what_the_cluster_lacks(config):
+    """The cluster runs the notes' gradient descent only (with momentum and L2, constant
+    rate): Adam, a schedule or early stopping are refused before any work, not ignored."""
+    if config.optimizer.name != "gradient_descent":
+        raise ValueError("fastnn.distributed.fit supports solver='sgd' only (gradient descent "
+                         "with momentum), got solver='adam': set solver='sgd' (and a "
+                         "learning_rate for it, e.g. 0.1), or fit locally")
+    if config.optimizer.schedule.name != "constant":
+        raise ValueError("fastnn.distributed.fit supports learning_rate_schedule='constant' "
+                         f"only, got {config.optimizer.schedule.name!r}")
+    if config.stopping.early_stopping:
+        raise ValueError("fastnn.distributed.fit does not support early_stopping=True (no "
+                         "validation split on the cluster): set early_stopping=False")
 
 
 def _train(plan, partitions, local_epochs, fan_in):
