@@ -25,8 +25,8 @@ FIRST_FIT = textwrap.dedent("""
     import fastnn
     imported = time.perf_counter()
     X, y = fastnn.datasets.planar(m=400, seed=1)
-    model = fastnn.MLPClassifier(hidden=(4,), activation="tanh", learning_rate=1.2, epochs=10,
-                                 dtype=sys.argv[1])
+    model = fastnn.MLPClassifier(hidden=(4,), activation="tanh", solver="sgd", batch_size=None,
+                                 learning_rate=1.2, epochs=10, dtype=sys.argv[1])
     model.fit(X, y)
     fitted = time.perf_counter()
     model.predict(X)
