@@ -19,6 +19,7 @@ best epoch's parameters rather than the last.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ import numpy as np
 
 import kernels
 
-from . import exceptions, initialization, scaling, training
+from . import exceptions, initialization, scaling, training, weights
 from .memory import check_fit_memory
 from .progress import make_progress
 from .targets import RegressorTargets, Targets
@@ -117,6 +118,10 @@ class FitPlan:
     m: int
     X: np.ndarray | None = None
     Y: np.ndarray | None = None
+    # the examples' weights (sample_weight times class_weight) in the model's dtype, or None
+    sample_weight: np.ndarray | None = None
+    # momentum velocities carried in (partial_fit), updated in place; None: from zero
+    velocities: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -136,28 +141,61 @@ class Outcome:
 # -- prepare -------------------------------------------------------------------
 
 
-def prepare(estimator, X, y) -> FitPlan:
-    """Every check and conversion of a local fit, before any training."""
-    config = estimator._config()
+def prepare(estimator, X, y, sample_weight=None, partial=None) -> FitPlan:
+    """Every check and conversion of a local fit, before any training.
+
+    ``sample_weight``: ``fit``'s (``fastnn.weights``; examples of weight 0 are left out);
+    ``partial``: a ``fastnn.incremental.PartialFit`` for a ``partial_fit`` call.
+    """
+    config = estimator._config() if partial is None else partial.config
     check_y_present(y, type(estimator).__name__)
     feature_names = fit_feature_names(estimator, X, config.warm_start)
     X = check_X(X, check_finite=False)  # checked from its column ranges in prepare_inputs
-    targets = estimator._prepare_targets(y, config)
+    if partial is not None and partial.classes is not None:
+        targets = weights.partial_fit_targets(y, partial.classes)
+    else:
+        targets = estimator._prepare_targets(y, config)
     check_same_length(X, range(targets.n_examples))
+    X, targets, sample_weight = _weigh(estimator, X, targets, sample_weight, partial is None)
     m, n_features = X.shape
     architecture = check_architecture(estimator, config, targets, n_features)
     check_fit_memory(type(estimator).__name__, architecture.layer_sizes, m, config,
                      isinstance(targets, RegressorTargets))
     # mini-batches gather examples: they want the examples contiguous (see prepare_inputs)
     by_example = mini_batch(config.batch_size, m) is not None
-    XT, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize,
-                                                 by_example=by_example)
-    fitted_scaling = targets.scaling(x_mean, x_scale, config.standardize)
+    kept = None if partial is None else partial.scaling
+    XT, x_mean, x_scale = scaling.prepare_inputs(
+        X, config.dtype, config.standardize, by_example=by_example, weights=sample_weight,
+        statistics=None if kept is None else (kept.x_mean, kept.x_scale))
+    fitted_scaling = kept if kept is not None else _targets_scaling(
+        targets, x_mean, x_scale, config.standardize, sample_weight)
     del X  # only its shape is needed from here on; let a converted copy go
     kernels.get(config.backend)  # a missing variant fails here, before any work
     YT = targets.transposed(fitted_scaling, config.dtype)
-    return plan(estimator, config, architecture, targets, fitted_scaling, feature_names, m,
-                XT, YT)
+    fit_plan = plan(estimator, config, architecture, targets, fitted_scaling, feature_names, m,
+                    XT, YT)
+    return dataclasses.replace(
+        fit_plan, sample_weight=weights.in_dtype(sample_weight, config.dtype),
+        velocities=None if partial is None else partial.velocities)
+
+
+def _weigh(estimator, X, targets, sample_weight, check_classes):
+    """The examples' weights (``sample_weight`` times the estimator's ``class_weight``),
+    checked, and the examples of weight 0 left out (``fastnn.weights``)."""
+    w = weights.fit_sample_weight(sample_weight, getattr(estimator, "class_weight", None),
+                                  targets, len(X))
+    weighted = w is not None
+    X, targets, w = weights.drop_zero_weights(X, targets, w)
+    weights.check_classes_left(targets, weighted and check_classes)
+    return X, targets, w
+
+
+def _targets_scaling(targets, x_mean, x_scale, standardize, sample_weight):
+    """The fit's scaling; a regressor's targets standardised with the weighted moments."""
+    if sample_weight is not None and standardize and isinstance(targets, RegressorTargets):
+        return targets.scaling(x_mean, x_scale, standardize,
+                               scaling.target_scaling(targets.values, sample_weight))
+    return targets.scaling(x_mean, x_scale, standardize)
 
 
 def check_architecture(estimator, config: FitConfig, targets: Targets,
@@ -195,7 +233,8 @@ def train(plan: FitPlan) -> Outcome:
                              description=plan.estimator_name)
     try:
         result = training.run(plan.spec, plan.weights, plan.biases, plan.X, plan.Y,
-                              np.random.default_rng(plan.order_seed), progress)
+                              np.random.default_rng(plan.order_seed), progress,
+                              sample_weight=plan.sample_weight, velocities=plan.velocities)
     finally:
         progress.close()
     return Outcome(plan.weights, plan.biases, result.costs,

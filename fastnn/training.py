@@ -75,6 +75,11 @@ def next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
     return max(1, min(remaining, wanted, previous * MAX_GROWTH))
 
 
+def _weighted(sample_weight):
+    """The kernels' ``sample_weight`` argument, passed only when there are weights."""
+    return {} if sample_weight is None else {"sample_weight": sample_weight}
+
+
 class _ChunkSizer:
     """Epochs in the next kernel call: ``chunk_epochs`` if fixed (tests), else adapted to the
     time per epoch measured so far (``next_chunk``)."""
@@ -97,7 +102,8 @@ class _ChunkSizer:
 
 
 def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
-        chunk_seconds=None, chunk_epochs=None) -> RunResult:
+        chunk_seconds=None, chunk_epochs=None, sample_weight=None,
+        velocities=None) -> RunResult:
     """Train ``weights``/``biases`` in place on ``X (n_x, m)``, ``Y (n_out, m)`` as ``spec``
     (a ``fitting.TrainingSpec``) says; mini-batch orders from ``order_rng``.
 
@@ -107,13 +113,17 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
     Stops early at divergence (the kernel puts back the last finite parameters)
     or at KeyboardInterrupt (the parameters of the last completed chunk are put
     back; the interrupted chunk is discarded).
+    ``sample_weight``: the examples' weights (m,) in the data's dtype, or None (the
+    kernels' ``train``); ``velocities``: ``(v_weights, v_biases)`` to start from (updated
+    in place: ``partial_fit`` keeps them), or None for zeros.
     """
     if kernel_module is None:
         kernel_module = kernels.get(spec.backend)
     m = X.shape[1]
     batch_size = spec.mini_batch(m)
     sizer = _ChunkSizer(spec.backend, chunk_seconds, chunk_epochs)
-    velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
+    if velocities is None:
+        velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     params = weights + biases
     committed = []  # the costs of each completed chunk; appending one commits it
     chunks, diverged_epoch, interrupted, done = [], None, False, 0
@@ -128,7 +138,7 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
                 chunk_costs = kernel_module.train(
                     weights, biases, X, Y, list(spec.activations), n, spec.learning_rate,
                     batch_size=batch_size, momentum=spec.momentum, l2=spec.l2, orders=orders,
-                    velocities=velocities)
+                    velocities=velocities, **_weighted(sample_weight))
             sizer.measured(n, time.perf_counter() - start)
             chunk_costs = np.asarray(chunk_costs, dtype=np.float64)[:n]
             chunks.append(n)

@@ -8,9 +8,9 @@ removed (full batch: the same numbers up to rounding), and the argument checks.
 
 import numpy as np
 import pytest
+from conftest import AWKWARD_SIZES, DTYPES, labels, random_array, tolerance
 
 import kernels
-from conftest import AWKWARD_SIZES, DTYPES, labels, random_array, tolerance
 from kernels import vectorized as ref
 
 #: Every variant; the CUDA one runs under the simulator (tests/conftest.py) or a GPU.

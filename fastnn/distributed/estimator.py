@@ -57,6 +57,9 @@ def fit(estimator, X, y, client, *, local_epochs=None, fan_in=4):
     if config.backend == "cuda":
         raise ValueError("backend='cuda' is not supported on a Dask cluster: use 'numba' or "
                          "'numpy' (the workers run the CPU kernels)")
+    if getattr(estimator, "class_weight", None) is not None:
+        raise ValueError("class_weight is not supported by fastnn.distributed.fit (nor is "
+                         "sample_weight): fit locally, or set class_weight=None")
     if local_epochs is not None:
         local_epochs = check_integer(local_epochs, "local_epochs", minimum=1)
     fan_in = check_integer(fan_in, "fan_in", minimum=2)
