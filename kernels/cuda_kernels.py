@@ -64,6 +64,7 @@ def elementwise_kernels(dtype, reduce_threads):
     dtype = np.dtype(dtype).type
     ZERO, ONE, SLOPE = dtype(0), dtype(1), dtype(LEAKY_SLOPE)
     ZERO64, HALF64, ONE64 = np.float64(0), np.float64(0.5), np.float64(1)
+    to_dtype = from_dtype(np.dtype(dtype))  # a cast in device code (the data's float type)
     RT = reduce_threads  # threads of a reducing block (a power of two)
     k = {}
 
@@ -241,7 +242,7 @@ def elementwise_kernels(dtype, reduce_threads):
             for j in range(t, mb, RT):
                 part += F[w_off + (I[g_base + epoch * g_stride + j] if g_on else j)]
             share = block_sum(shared, part)
-            ratio = dtype(mb / share) if share > ZERO64 else ZERO
+            ratio = to_dtype(mb / share) if share > ZERO64 else ZERO
         acc = ZERO64
         for j in range(t, mb, RT):
             col = I[g_base + epoch * g_stride + j] if g_on else j
