@@ -160,3 +160,18 @@ def test_bad_sample_weights_are_refused(name, bad, error, match, rng):
         module.train(weights, biases, X, Y, activations, 1, 0.1, sample_weight=bad)
     for p, q in zip(before, weights + biases):
         np.testing.assert_array_equal(p, q)
+
+
+def test_numba_run_is_compiled_once_with_and_without_weights(rng):
+    """The weights travel as an array always (empty: none): a weighted run takes the
+    signature of the unweighted one, compiled no second time."""
+    jit_train = pytest.importorskip("kernels.jit_train")
+    module = variant("numba")
+    activations = ["tanh", "sigmoid"]
+    X, Y, orders, weights, biases = problem(rng, [3, 2, 1], activations, np.float64)
+    w = rng.uniform(0.5, 2.0, X.shape[1])
+    for batch_size in (None, 4):
+        run(module, weights, biases, X, Y, activations, 3, batch_size, orders)
+        compiled = list(jit_train.train_kernel.signatures)
+        run(module, weights, biases, X, Y, activations, 3, batch_size, orders, sample_weight=w)
+        assert jit_train.train_kernel.signatures == compiled
