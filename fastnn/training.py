@@ -122,9 +122,12 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
     m = X.shape[1]
     batch_size = spec.mini_batch(m)
     sizer = _ChunkSizer(spec.backend, chunk_seconds, chunk_epochs)
+    carried = velocities is not None
     if velocities is None:
         velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     params = weights + biases
+    if carried:  # the caller keeps them (partial_fit): an interrupted chunk puts them back too
+        params = params + list(velocities[0]) + list(velocities[1])
     committed = []  # the costs of each completed chunk; appending one commits it
     chunks, diverged_epoch, interrupted, done = [], None, False, 0
     snapshot, pending = None, -1  # the parameters before the chunk in progress, its index

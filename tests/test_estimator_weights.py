@@ -261,3 +261,32 @@ def test_class_weight_is_saved_and_loaded(class_weight, tmp_path):
     loaded = fastnn.persistence.load(path)
     assert loaded.class_weight == class_weight
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_ctrl_c_inside_partial_fit_keeps_the_velocities(monkeypatch):
+    """An interrupted partial_fit call puts back the parameters and the kept velocities."""
+    import kernels
+
+    X, y = data()
+    real = kernels.get("numpy")
+    model = classifier("numpy", momentum=0.9)
+    model.partial_fit(X, y, classes=[0, 1])
+    velocities = [v.copy() for group in model._partial_fit_state.velocities for v in group]
+    before = params(model)
+
+    class HalfWay:
+        forward = staticmethod(real.forward)
+
+        @staticmethod
+        def train(weights, biases, *args, velocities=None, **kwargs):
+            velocities[0][0] += 1.0  # half an update, then Ctrl-C
+            weights[0] += 1.0
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("fastnn.training.kernels.get", lambda name: HalfWay)
+    with pytest.warns(fastnn.TrainingInterruptedWarning):
+        model.partial_fit(X, y)
+    monkeypatch.undo()
+    kept = [v for group in model._partial_fit_state.velocities for v in group]
+    for p, q in zip(velocities + before, kept + params(model)):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-15)
