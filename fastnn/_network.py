@@ -96,8 +96,13 @@ class Network(BaseEstimator):
 
     # -- fit -----------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Network:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Network:
         """Train on ``X`` (n_samples, n_features) and ``y``; returns the estimator.
+
+        ``sample_weight``: one weight per sample (a number for all), finite, >= 0, not all
+        zero; each sample's loss and gradient are multiplied by it and the means over
+        samples become weighted means (``kernels/contract.py``); a classifier's
+        ``class_weight`` multiplies it. Samples of weight 0 are left out.
 
         With ``warm_start=True`` and a fitted (or assigned) ``parameters_``,
         training continues from them for ``epochs`` more epochs.
@@ -108,7 +113,8 @@ class Network(BaseEstimator):
         training between chunks with a TrainingInterruptedWarning; the model
         keeps the parameters of the epochs completed.
         """
-        plan = fitting.prepare(self, X, y)
+        plan = fitting.prepare(self, X, y, sample_weight)
+        self.__dict__.pop("_partial_fit_state", None)  # fit starts again (fastnn.incremental)
         return fitting.finish(self, plan, fitting.train(plan))
 
     def _warm_parameters(self, config, layer_sizes):

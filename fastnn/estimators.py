@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 
 from kernels import vectorized
 
+from . import incremental, weights
 from ._base import ClassifierMixin, RegressorMixin
 from ._network import Network
 from .targets import ClassifierTargets, RegressorTargets
@@ -36,6 +37,11 @@ __all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression"]
 class _Classifier(ClassifierMixin, Network):
     """Sigmoid output and binary cross-entropy for two classes; softmax and
     categorical cross-entropy for more."""
+
+    def _config(self):
+        config = super()._config()
+        weights.check_class_weight(self.class_weight)  # save and load check it too
+        return config
 
     def _prepare_targets(self, y, config) -> ClassifierTargets:
         classes, indices = check_labels(y)
@@ -55,6 +61,24 @@ class _Classifier(ClassifierMixin, Network):
         classes (positive means ``classes_[1]``), (n_samples, n_classes) for more."""
         Z = self._output(X)
         return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> _Classifier:
+        """One epoch on the batch ``X``, ``y``, continuing from the current model, the
+        optimiser state kept between calls; ``classes`` (every label the model will see)
+        is required on the first call. See ``fastnn.incremental``."""
+        return incremental.partial_fit(self, X, y, classes, sample_weight, classifier=True)
+
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+        """``log(predict_proba(X))``, computed from ``Z[L]`` (finite where a probability
+        underflows to 0): log-sigmoid for two classes, log-softmax for more."""
+        Z = self._output(X)
+        if Z.shape[1] == 1:
+            z = Z[:, 0]
+            # log(1 - p) = -softplus(z), log(p) = -softplus(-z)
+            return -np.column_stack([np.logaddexp(0, z), np.logaddexp(0, -z)])
+        Zmax = Z.max(axis=1, keepdims=True)
+        return Z - (Zmax + np.log(np.exp(Z - Zmax).sum(axis=1, keepdims=True)))
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability of each class, shape (n_samples, n_classes), in ``classes_`` order."""
@@ -133,6 +157,10 @@ class MLPClassifier(_Classifier):
         Train on standardised features; ``parameters_`` still act on raw data.
     verbose : bool or int, default False
         Show a progress bar (tqdm if installed) with the current cost.
+    class_weight : None, "balanced" or dict, default None
+        Weights of the classes, multiplied into ``fit``'s ``sample_weight``:
+        ``{label: weight}`` (labels not named weigh 1), or "balanced",
+        scikit-learn's ``n_samples / (n_classes * np.bincount(y))``.
 
     Attributes
     ----------
@@ -162,7 +190,7 @@ class MLPClassifier(_Classifier):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
                  dtype="float64", seed=None, warm_start=False, standardize=True,
-                 verbose=False):
+                 verbose=False, class_weight=None):
         self._store_hyperparameters(locals())
 
 
@@ -171,7 +199,7 @@ class LogisticRegression(_Classifier):
 
     Sigmoid and binary cross-entropy for two classes; softmax (multinomial
     logistic regression) for more. The hyperparameters are MLPClassifier's
-    without ``hidden``, ``activation`` and ``init``.
+    without ``hidden``, ``activation`` and ``init`` (``class_weight`` included).
     """
 
     _fixed = {"hidden": (), "activation": (), "init": "zeros"}
@@ -182,7 +210,7 @@ class LogisticRegression(_Classifier):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
                  dtype="float64", seed=None, warm_start=False,
-                 standardize=True, verbose=False):
+                 standardize=True, verbose=False, class_weight=None):
         self._store_hyperparameters(locals())
 
 
@@ -224,6 +252,12 @@ class MLPRegressor(RegressorMixin, Network):
             raise ValueError(f"warm_start: y has {values.shape[1]} targets, but the model was "
                              f"fitted with {fitted}; fit with warm_start=False to start again")
         return RegressorTargets(values, values.shape[1], one_dimensional)
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> MLPRegressor:
+        """One epoch on the batch ``X``, ``y``, continuing from the current model, the
+        optimiser state kept between calls. See ``fastnn.incremental``."""
+        return incremental.partial_fit(self, X, y, None, sample_weight)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets: (n_samples,) if fitted on a 1-D y, else (n_samples, n_outputs)."""

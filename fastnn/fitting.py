@@ -19,6 +19,7 @@ an ``Outcome`` holding the best epoch's parameters rather than the last.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ import numpy as np
 import kernels
 from kernels import vectorized
 
-from . import early_stopping, exceptions, initialization, scaling, training
+from . import early_stopping, exceptions, initialization, scaling, training, weights
 from .early_stopping import StoppingSettings, ValidationMonitor
 from .memory import check_fit_memory
 from .optimizers import OptimizerSettings
@@ -131,6 +132,11 @@ class FitPlan:
     m: int
     X: np.ndarray | None = None
     Y: np.ndarray | None = None
+    # the examples' weights (sample_weight times class_weight) in the model's dtype, or None
+    sample_weight: np.ndarray | None = None
+    # the optimiser state carried in (partial_fit: a kernels.contract.OptimizerState),
+    # updated in place; None: a fresh one
+    optimizer_state: object | None = None
     validation: tuple[np.ndarray, np.ndarray] | None = None
 
 
@@ -162,25 +168,37 @@ class Outcome:
 # -- prepare -------------------------------------------------------------------
 
 
-def prepare(estimator, X, y) -> FitPlan:
-    """Every check and conversion of a local fit, before any training."""
-    config = estimator._config()
+def prepare(estimator, X, y, sample_weight=None, partial=None) -> FitPlan:
+    """Every check and conversion of a local fit, before any training.
+
+    ``sample_weight``: ``fit``'s (``fastnn.weights``; examples of weight 0 are left out);
+    ``partial``: a ``fastnn.incremental.PartialFit`` for a ``partial_fit`` call.
+    """
+    config = estimator._config() if partial is None else partial.config
     check_y_present(y, type(estimator).__name__)
     feature_names = fit_feature_names(estimator, X, config.warm_start)
     X = check_X(X, check_finite=False)  # checked from its column ranges in prepare_inputs
-    targets = estimator._prepare_targets(y, config)
+    if partial is not None and partial.classes is not None:
+        targets = weights.partial_fit_targets(y, partial.classes)
+    else:
+        targets = estimator._prepare_targets(y, config)
     check_same_length(X, range(targets.n_examples))
+    X, targets, sample_weight = _weigh(estimator, X, targets, sample_weight, partial is None)
     # held out before the scaling statistics: they are the training rows' alone
-    X, targets, held_out = hold_out_validation(config, X, targets)
+    X, targets, sample_weight, held_out = hold_out_validation(config, X, targets,
+                                                                sample_weight)
     m, n_features = X.shape
     architecture = check_architecture(estimator, config, targets, n_features)
     check_fit_memory(type(estimator).__name__, architecture.layer_sizes, m, config,
                      isinstance(targets, RegressorTargets))
     # mini-batches gather examples: they want the examples contiguous (see prepare_inputs)
     by_example = mini_batch(config.batch_size, m) is not None
-    X_notes, x_mean, x_scale = scaling.prepare_inputs(X, config.dtype, config.standardize,
-                                                      by_example=by_example)
-    fitted_scaling = targets.scaling(x_mean, x_scale, config.standardize)
+    kept = None if partial is None else partial.scaling
+    X_notes, x_mean, x_scale = scaling.prepare_inputs(
+        X, config.dtype, config.standardize, by_example=by_example, weights=sample_weight,
+        statistics=None if kept is None else (kept.x_mean, kept.x_scale))
+    fitted_scaling = kept if kept is not None else _targets_scaling(
+        targets, x_mean, x_scale, config.standardize, sample_weight)
     del X  # only its shape is needed from here on; let a converted copy go
     kernels.get(config.backend)  # a missing variant fails here, before any work
     Y_notes = targets.transposed(fitted_scaling, config.dtype)
@@ -189,24 +207,48 @@ def prepare(estimator, X, y) -> FitPlan:
         X_held, targets_held = held_out
         validation = (scaling.scaled_transposed(X_held, fitted_scaling, config.dtype),
                       targets_held.transposed(fitted_scaling, config.dtype))
-    return plan(estimator, config, architecture, targets, fitted_scaling, feature_names, m,
-                X_notes, Y_notes, validation)
+    fit_plan = plan(estimator, config, architecture, targets, fitted_scaling, feature_names, m,
+                    X_notes, Y_notes, validation)
+    return dataclasses.replace(
+        fit_plan, sample_weight=weights.in_dtype(sample_weight, config.dtype),
+        optimizer_state=None if partial is None else partial.optimizer_state)
 
 
-def hold_out_validation(config: FitConfig, X, targets: Targets):
-    """``(X, targets, held_out)``: with early stopping, the training rows and
-    ``held_out = (X_held, targets_held)`` (stratified for a classifier, drawn from the
-    seed); otherwise ``X``, ``targets`` and None."""
+
+def hold_out_validation(config: FitConfig, X, targets: Targets, sample_weight=None):
+    """``(X, targets, sample_weight, held_out)``: with early stopping, the training rows
+    (and their weights) and ``held_out = (X_held, targets_held)`` (stratified for a
+    classifier, drawn from the seed; its cost is not weighted); otherwise the arguments and
+    None."""
     stopping = config.stopping
     if not stopping.early_stopping:
-        return X, targets, None
+        return X, targets, sample_weight, None
     seed = DEFAULT_SEED if config.seed is None else config.seed
     # a third stream of the seed: the initial parameters and batch orders are the first two
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
     groups = getattr(targets, "indices", None)  # class indices: a stratified split
     train, held = early_stopping.validation_split(len(X), stopping.validation_fraction, rng,
                                                   groups)
-    return X[train], targets.rows(train), (X[held], targets.rows(held))
+    kept_weights = None if sample_weight is None else sample_weight[train]
+    return X[train], targets.rows(train), kept_weights, (X[held], targets.rows(held))
+
+def _weigh(estimator, X, targets, sample_weight, check_classes):
+    """The examples' weights (``sample_weight`` times the estimator's ``class_weight``),
+    checked, and the examples of weight 0 left out (``fastnn.weights``)."""
+    w = weights.fit_sample_weight(sample_weight, getattr(estimator, "class_weight", None),
+                                  targets, len(X))
+    weighted = w is not None
+    X, targets, w = weights.drop_zero_weights(X, targets, w)
+    weights.check_classes_left(targets, weighted and check_classes)
+    return X, targets, w
+
+
+def _targets_scaling(targets, x_mean, x_scale, standardize, sample_weight):
+    """The fit's scaling; a regressor's targets standardised with the weighted moments."""
+    if sample_weight is not None and standardize and isinstance(targets, RegressorTargets):
+        return targets.scaling(x_mean, x_scale, standardize,
+                               scaling.target_scaling(targets.values, sample_weight))
+    return targets.scaling(x_mean, x_scale, standardize)
 
 
 def check_architecture(estimator, config: FitConfig, targets: Targets,
@@ -247,7 +289,9 @@ def train(plan: FitPlan) -> Outcome:
                              description=plan.estimator_name)
     try:
         result = training.run(plan.spec, plan.weights, plan.biases, plan.X, plan.Y,
-                              np.random.default_rng(plan.order_seed), progress, monitor=monitor)
+                              np.random.default_rng(plan.order_seed), progress, monitor=monitor,
+                              sample_weight=plan.sample_weight,
+                              optimizer_state=plan.optimizer_state)
     finally:
         progress.close()
     diverged = result.diverged_epoch is not None

@@ -67,16 +67,26 @@ def _encode(value, name):
     if isinstance(value, (tuple, list)):
         items = [_encode(item, name) for item in value]
         return {"tuple": items} if isinstance(value, tuple) else items
+    if isinstance(value, dict):  # class_weight={label: weight}: pairs, keys kept as they are
+        return {"dict": [[_encode(k, name), _encode(v, name)] for k, v in value.items()]}
     raise ValueError(f"cannot save hyperparameter {name}={value!r}: only None, bool, int, "
-                     "float, str and tuples/lists of them are stored")
+                     "float, str and tuples/lists/dicts of them are stored")
 
 
 def _decode(value, depth=0):
-    """A stored hyperparameter back as a value: scalars, and tuples/lists of them
+    """A stored hyperparameter back as a value: scalars, and tuples/lists/dicts of them
     nested at most ``MAX_NESTING`` deep (what ``_encode`` writes for fastnn's own)."""
     if depth > MAX_NESTING:
         raise ValueError(f"a hyperparameter is nested more than {MAX_NESTING} deep")
     if isinstance(value, dict):
+        if set(value) == {"dict"} and isinstance(value["dict"], list):
+            pairs = [_decode(pair, depth + 1) for pair in value["dict"]]
+            if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+                raise ValueError("a stored dict hyperparameter is not a list of pairs")
+            try:
+                return {key: item for key, item in pairs}
+            except TypeError:  # a key that cannot be a dict key (a list)
+                raise ValueError("a stored dict hyperparameter has an unusable key") from None
         if set(value) != {"tuple"} or not isinstance(value["tuple"], list):
             raise ValueError(f"a hyperparameter is an unknown object {sorted(value)!r}")
         return tuple(_decode(item, depth + 1) for item in value["tuple"])

@@ -83,15 +83,17 @@ def _blocks(m):
     return range(0, m, BLOCK_ROWS)
 
 
-def _shifted_moments(X, columns=slice(None), factor=None, ranges=None):
+def _shifted_moments(X, columns=slice(None), factor=None, ranges=None, weights=None):
     """``(mean, std)`` of ``X[:, columns] * factor``, one blocked pass, float64.
 
     The squares are summed around the first row (the "shifted data" formula),
     so that a mean far from zero does not cancel the variance away. With
     ``ranges = (lowest, highest)`` (arrays, updated in place) the same pass
-    also finds each column's range.
+    also finds each column's range. ``weights`` (m,): the weighted mean and
+    standard deviation (each row counted its weight's times).
     """
     m = X.shape[0]
+    total = m if weights is None else float(weights.sum())
     first = X[0, columns].astype(np.float64)
     shift = first if factor is None else first * factor
     sums, squares = np.zeros_like(shift), np.zeros_like(shift)
@@ -107,10 +109,15 @@ def _shifted_moments(X, columns=slice(None), factor=None, ranges=None):
         else:
             np.multiply(rows, factor, out=shifted)
             shifted -= shift
-        sums += shifted.sum(axis=0)
-        squares += np.einsum("ij,ij->j", shifted, shifted)
-    variance = np.maximum(squares / m - (sums / m) ** 2, 0.0)
-    return shift + sums / m, np.sqrt(variance)
+        if weights is None:
+            sums += shifted.sum(axis=0)
+            squares += np.einsum("ij,ij->j", shifted, shifted)
+        else:
+            w = weights[start:start + BLOCK_ROWS]
+            sums += w @ shifted
+            squares += np.einsum("i,ij,ij->j", w, shifted, shifted)
+    variance = np.maximum(squares / total - (sums / total) ** 2, 0.0)
+    return shift + sums / total, np.sqrt(variance)
 
 
 def _new_range(n):
@@ -153,17 +160,18 @@ def check_in_range(lowest, highest, dtype, name):
                          f"(largest {largest:.3g}): fit with dtype='float64', or rescale {name}")
 
 
-def column_statistics(X, name="X"):
+def column_statistics(X, name="X", weights=None):
     """``(mean, std, lowest, highest)`` of each column of ``X`` (m, n), float64.
 
     Overflow- and underflow-safe up to the largest finite values: a column far
     from unit magnitude is summed scaled by a power of two (exact), and its
     mean and standard deviation scaled back; the variance itself, which may not
     be representable, is never formed. NaN/inf raise (``name``'s message).
+    ``weights``: positive weights of the rows (``fastnn.weights``): weighted moments.
     """
     lowest, highest = _new_range(X.shape[1])
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        mean, std = _shifted_moments(X, ranges=(lowest, highest))
+        mean, std = _shifted_moments(X, ranges=(lowest, highest), weights=weights)
     _check_finite_range(X, lowest, highest, name)
     magnitude = np.maximum(np.abs(lowest), np.abs(highest))
     constant = lowest == highest
@@ -172,13 +180,13 @@ def column_statistics(X, name="X"):
     unsafe = np.flatnonzero(~constant & (np.abs(exponent) > SAFE_EXPONENT))
     if unsafe.size:
         factor = power_of_two_factor(magnitude[unsafe])  # |X * factor| < 1
-        scaled_mean, scaled_std = _shifted_moments(X, unsafe, factor)
+        scaled_mean, scaled_std = _shifted_moments(X, unsafe, factor, weights=weights)
         mean[unsafe] = scaled_mean / factor
         std[unsafe] = scaled_std / factor
     return mean, std, lowest, highest
 
 
-def prepare_inputs(X, dtype, standardize, by_example=False):
+def prepare_inputs(X, dtype, standardize, by_example=False, weights=None, statistics=None):
     """``X`` (m, n_x), rows are examples -> ``(XT, x_mean, x_scale)``.
 
     ``XT`` is the notes' ``(n_x, m)`` array of ``dtype``, ``(X - mean) / scale``
@@ -194,10 +202,16 @@ def prepare_inputs(X, dtype, standardize, by_example=False):
 
     Two blocked passes over X (range and moments; centre, scale and write) and
     one write; one more over the rare columns far from unit magnitude.
+    ``weights``: the rows' (positive) sample weights, for weighted moments;
+    ``statistics``: ``(mean, scale)`` to use instead of X's own (``partial_fit``).
     """
     m, n_x = X.shape
-    if standardize:
-        mean, std, lowest, highest = column_statistics(X)
+    if standardize and statistics is not None:
+        lowest, highest = _column_range(X)
+        _check_finite_range(X, lowest, highest, "X")
+        mean, scale = (np.asarray(a, dtype=np.float64) for a in statistics)
+    elif standardize:
+        mean, std, lowest, highest = column_statistics(X, weights=weights)
         scale = scale_from(mean, std, rounding_eps(X.dtype))
     else:
         lowest, highest = _column_range(X)
@@ -238,9 +252,10 @@ def scaled_transposed(X, scaling, dtype):
     return np.ascontiguousarray(XT, dtype=dtype)
 
 
-def target_scaling(Y):
-    """Mean and scale of each target column of ``Y`` (m, n_outputs), overflow-safe."""
-    mean, std, _, _ = column_statistics(Y, "y")
+def target_scaling(Y, weights=None):
+    """Mean and scale of each target column of ``Y`` (m, n_outputs), overflow-safe
+    (weighted by the rows' ``weights`` when given)."""
+    mean, std, _, _ = column_statistics(Y, "y", weights)
     return mean, scale_from(mean, std, rounding_eps(Y.dtype))
 
 

@@ -80,6 +80,17 @@ def next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
     return max(1, min(remaining, wanted, previous * MAX_GROWTH))
 
 
+def state_arrays(state):
+    """The arrays of an optimiser state (its moments), for a snapshot."""
+    groups = [state.v_weights, state.v_biases, state.s_weights or [], state.s_biases or []]
+    return [a for group in groups for a in group]
+
+
+def _weighted(sample_weight):
+    """The kernels' ``sample_weight`` argument, passed only when there are weights."""
+    return {} if sample_weight is None else {"sample_weight": sample_weight}
+
+
 class _ChunkSizer:
     """Epochs in the next kernel call: ``chunk_epochs`` if fixed (tests), else adapted to the
     time per epoch measured so far (``next_chunk``)."""
@@ -102,7 +113,8 @@ class _ChunkSizer:
 
 
 def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
-        chunk_seconds=None, chunk_epochs=None, monitor=None) -> RunResult:
+        chunk_seconds=None, chunk_epochs=None, monitor=None, sample_weight=None,
+        optimizer_state=None) -> RunResult:
     """Train ``weights``/``biases`` in place on ``X (n_x, m)``, ``Y (n_out, m)`` as ``spec``
     (a ``fitting.TrainingSpec``) says; mini-batch orders from ``order_rng``.
 
@@ -114,6 +126,9 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
     Stops early at divergence (the kernel puts back the last finite parameters)
     or at KeyboardInterrupt (the parameters of the last completed chunk are put
     back; the interrupted chunk is discarded).
+    ``sample_weight``: the examples' weights (m,) in the data's dtype, or None (the
+    kernels' ``train``); ``optimizer_state``: a ``kernels.contract.OptimizerState`` to
+    continue (updated in place: ``partial_fit`` keeps it), or None for a fresh one.
     """
     if kernel_module is None:
         kernel_module = kernels.get(spec.backend)
@@ -121,8 +136,12 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
     batch_size = spec.mini_batch(m)
     sizer = _ChunkSizer(spec.backend, chunk_seconds, 1 if monitor is not None else chunk_epochs)
     # one state for every chunk: a chunked run is the same numbers as one call
-    state = OptimizerState.zeros(weights, biases, spec.optimizer.name)
+    carried = optimizer_state is not None
+    state = optimizer_state if carried else OptimizerState.zeros(weights, biases,
+                                                                 spec.optimizer.name)
     params = weights + biases
+    if carried:  # the caller keeps them (partial_fit): an interrupted chunk puts them back too
+        params = params + state_arrays(state)
     committed = []  # the costs of each completed chunk; appending one commits it
     chunks, diverged_epoch, interrupted, done = [], None, False, 0
     snapshot, pending = None, -1  # the parameters before the chunk in progress, its index
@@ -136,7 +155,7 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
                 chunk_costs = kernel_module.train(
                     weights, biases, X, Y, list(spec.activations), n, spec.learning_rate,
                     batch_size=batch_size, momentum=spec.momentum, l2=spec.l2, orders=orders,
-                    state=state, **spec.optimizer_arguments())
+                    state=state, **spec.optimizer_arguments(), **_weighted(sample_weight))
             sizer.measured(n, time.perf_counter() - start)
             chunk_costs = np.asarray(chunk_costs, dtype=np.float64)[:n]
             chunks.append(n)

@@ -87,3 +87,30 @@ def check_velocities(velocities, weights, biases, dtype):
                 raise ValueError(f"velocities of {name}[{l}] must match the parameter in shape "
                                  f"and dtype: {np.shape(p)} {np.dtype(dtype)}, got {np.shape(v)} "
                                  f"{np.asarray(v).dtype}")
+
+
+def check_sample_weight(sample_weight, m, dtype):
+    """``sample_weight`` for ``m`` examples as a C-contiguous 1-D array of ``dtype`` (the
+    data's), or None (every weight 1). ValueError naming it unless it is a real array of shape
+    ``(m,)``, finite, >= 0 and not all zero (``contract.sample_weight_total``); TypeError for
+    another dtype (float32 stays float32: no silent conversion). Weights all 1 come back as
+    None: the run without weights, which they give bit for bit."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype != np.dtype(dtype):
+        raise TypeError(f"sample_weight must have the data's dtype {np.dtype(dtype)}, "
+                        f"got {w.dtype}")
+    if w.shape != (m,):
+        raise ValueError(f"sample_weight must have shape ({m},), one weight per example, "
+                         f"got {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight must be finite (no NaN or infinity)")
+    if (w < 0).any():
+        raise ValueError("sample_weight must be >= 0")
+    if not (w > 0).any():
+        raise ValueError("sample_weight must not be all zero: at least one example needs "
+                         "a non-zero weight")
+    if (w == 1).all():
+        return None  # the same run, bit for bit (see kernels.contract): the unweighted path
+    return np.ascontiguousarray(w)

@@ -126,7 +126,8 @@ class Variant(Protocol):
               velocities: tuple[list[Array], list[Array]] | None = None,
               optimizer: str = "gradient_descent", beta1: float = 0.9, beta2: float = 0.999,
               epsilon: float = 1e-8, schedule: "Schedule | None" = None,
-              state: "OptimizerState | None" = None) -> Array: ...
+              state: "OptimizerState | None" = None,
+              sample_weight: Array | None = None) -> Array: ...
 
 
 # ---------------------------------------------------------------------------
@@ -165,6 +166,51 @@ class Variant(Protocol):
 #   (float64 on the host, rounded to the dtype where it is used): compiled
 #   variants read it from that array, they do not recompute the rule.
 # ---------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# Sample weights (issue 11, point 4)
+#
+# ``train`` in every variant takes ``sample_weight=None``: a float array (m,) in
+# the data's dtype, finite, >= 0, not all zero (``checks.check_sample_weight``);
+# None is every weight 1. Each example's loss and its gradient contribution are
+# multiplied by its weight, and each mean over examples becomes a weighted mean:
+#
+# - a batch's data gradient is ``dZ[L] = w (A[L] - Y)`` (column j times w_j),
+#   propagated as usual, and ``dW``, ``db`` are divided by the batch's weight
+#   sum ``W_b = sum_{i in batch} w_i`` instead of its size (a batch whose
+#   weights are all zero has a zero data gradient: its normaliser is 1);
+# - the L2 term is today's with the training-set size ``m`` replaced by the
+#   total weight ``W = sum_i w_i``: ``l2 / (2 W) sum ||W[l]||^2`` in the cost and
+#   ``(l2 / W) W[l]`` in the gradient;
+# - the cost of an epoch is ``(sum_b sum_{i in b} w_i loss_i + W_b L2_b) / W``,
+#   today's with each count replaced by a weight sum.
+#
+# This is scikit-learn's choice for its MLP (``np.average(loss, weights=sw)``;
+# gradients and the L2 term divided by the weight sum): integer weights are
+# repeated rows (exactly so, up to rounding, for full-batch descent), zero
+# weights are rows removed, and scaling every weight by a constant changes
+# nothing. With unit weights every count equals its weight sum exactly, so
+# ``sample_weight=np.ones(m)`` gives bit for bit the run without weights. The
+# weight sums are float64 (``sample_weight_total``), rounded to the dtype
+# where they are used, as ``1 / m`` is today.
+#
+# Compiled variants always receive a weights array (empty: no weights), so
+# that their code is not specialised twice; mini-batches gather the batch's
+# weights as they gather Y.
+# ---------------------------------------------------------------------------
+
+
+def sample_weight_total(sample_weight, m):
+    """The total weight ``W`` (float64): ``m`` when ``sample_weight`` is None."""
+    if sample_weight is None:
+        return float(m)
+    return float(np.sum(sample_weight, dtype=np.float64))
+
+
+def batch_normaliser(weight_sum):
+    """What a batch's gradient is divided by: its weight sum, or 1 when that is 0."""
+    return weight_sum if weight_sum > 0 else 1.0
 
 
 #: Update rules, in the order of their integer codes. Gradient descent takes

@@ -320,7 +320,7 @@ def _cost(Z, Y, out_code, name):
     F = arena.upload()
     D = cuda.to_device(np.zeros(1))
     elementwise(dtype)["batch_cost"][1, THREADS](
-        F, cuda.to_device(state_array()), D, (n_out, m), (z, yt, -1, 0), (0, 0, 0), out_code,
+        F, cuda.to_device(state_array()), D, (n_out, m), (z, yt, -1, 0, -1), (0, 0, 0), out_code,
         (0.0, 0, 0), (-1, 0, 0, 0), (0.0, 0.0))  # no update scalars: a cost alone
     return dtype(D.copy_to_host()[0] / m)
 
@@ -506,10 +506,10 @@ def forward(weights, biases, X, activations):
 def train(weights, biases, X, Y, activations, epochs, learning_rate,
           batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
           optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-          schedule=None, state=None):
+          schedule=None, state=None, sample_weight=None):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
-    The semantics of ``kernels.vectorized.train`` (arguments, cost of an
+    The semantics of ``kernels.vectorized.train`` (arguments, sample weights, cost of an
     epoch, L2 scaled by the training-set size, the course's momentum with
     velocities carried in and out, Adam and the learning-rate schedule with
     ``state`` carried in and out (conventions in ``kernels.contract``), the
@@ -523,6 +523,7 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     m = X.shape[1]
     # full batch: None, whatever batch_size >= m was given (the run does not look at it)
     batch, orders = checks.check_batches(batch_size, orders, epochs, m, np.int64)
+    sample_weight = checks.check_sample_weight(sample_weight, m, dtype)
     checks.check_finite(learning_rate=learning_rate, momentum=momentum, l2=l2)
     checks.check_velocities(velocities, weights, biases, dtype)
     code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
@@ -536,7 +537,8 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     adam = (float(beta1), float(beta2), float(epsilon)) if code == ADAM else None
     hidden_codes, output_code = checks.network_codes(activations)
     costs = cuda_train.run(host_weights, host_biases, X, Y, list(hidden_codes), output_code,
-                           epochs, rates, batch, momentum, l2, orders, state, adam)
+                           epochs, rates, batch, momentum, l2, orders, state, adam,
+                           sample_weight)
     state.advance(costs, 1 if batch is None else -(-m // batch))
     for target, values in zip(list(weights) + list(biases), host_weights + host_biases):
         if target is not values:

@@ -64,6 +64,7 @@ def elementwise_kernels(dtype, reduce_threads):
     dtype = np.dtype(dtype).type
     ZERO, ONE, SLOPE = dtype(0), dtype(1), dtype(LEAKY_SLOPE)
     ZERO64, HALF64, ONE64 = np.float64(0), np.float64(0.5), np.float64(1)
+    to_dtype = from_dtype(np.dtype(dtype))  # a cast in device code (the data's float type)
     RT = reduce_threads  # threads of a reducing block (a power of two)
     k = {}
 
@@ -200,17 +201,20 @@ def elementwise_kernels(dtype, reduce_threads):
     def batch_cost(F, I, D, shape, offsets, gather, out_act, penalty, update, betas):
         """One block: the batch's loss sum and dZ[L] = A[L] - Y; adds to the epoch's cost.
 
-        shape = (n_out, mb); offsets = (z, yt, dz, cost): Z[L] is (n_out, mb), Y is
+        shape = (n_out, mb); offsets = (z, yt, dz, cost, w): Z[L] is (n_out, mb), Y is
         stored transposed (one row per example, gathered through I when g_on),
-        dz < 0 skips dZ. penalty = (l2 / (2 m), part_off, n_parts): the L2 term,
-        from the partial sums of squares, weighted by the batch size.
+        dz < 0 skips dZ; w >= 0: the sample weights (one per example, gathered like Y),
+        each column's loss times its weight and dZ = (w mb / W_b) (A - Y), W_b the batch's
+        weight sum (the update's 1 / mb then makes it w / W_b; 0 when W_b is 0).
+        penalty = (l2 / (2 W), part_off, n_parts): the L2 term, from the partial sums of
+        squares, weighted by the batch size (its weight sum W_b with weights).
         update = (scalars, rates, t0, n_batches): thread 0 writes this batch's update
         scalars at F[scalars:] (skipped if scalars < 0): the epoch's rate D[rates + epoch]
         and, for Adam (betas = (beta1, beta2) in float64), 1 - beta**t with
         t = t0 + epoch * n_batches, in float64 rounded to F's dtype.
         """
         n_out, mb = shape
-        z_off, yt_off, dz_off, cost_off = offsets
+        z_off, yt_off, dz_off, cost_off, w_off = offsets
         g_on, g_base, g_stride = gather
         coef, part_off, n_parts = penalty
         shared = cuda.shared.array(RT, float64)
@@ -231,10 +235,22 @@ def elementwise_kernels(dtype, reduce_threads):
             step = t0 + epoch * n_batches
             F[scalars_off + SCALAR_C1] = ONE64 - betas[0] ** step
             F[scalars_off + SCALAR_C2] = ONE64 - betas[1] ** step
+        share = ZERO64 + mb  # the batch's part of the examples: its size or its weight sum
+        ratio = ONE
+        if w_off >= 0:
+            part = ZERO64
+            for j in range(t, mb, RT):
+                part += F[w_off + (I[g_base + epoch * g_stride + j] if g_on else j)]
+            share = block_sum(shared, part)
+            ratio = to_dtype(mb / share) if share > ZERO64 else ZERO
         acc = ZERO64
         for j in range(t, mb, RT):
             col = I[g_base + epoch * g_stride + j] if g_on else j
             y_row = yt_off + col * n_out
+            wl, scale = ONE64, ONE
+            if w_off >= 0:
+                wl = ONE64 * F[w_off + col]
+                scale = F[w_off + col] * ratio
             if out_act == SOFTMAX:
                 zmax = F[z_off + j]
                 for r in range(1, n_out):
@@ -246,22 +262,22 @@ def elementwise_kernels(dtype, reduce_threads):
                 for r in range(n_out):
                     z = F[z_off + r * mb + j]
                     y = F[y_row + r]
-                    acc += y * (log_sum_exp - z)
+                    acc += wl * (y * (log_sum_exp - z))
                     if dz_off >= 0:
-                        F[dz_off + r * mb + j] = math.exp(z - zmax) / s - y
+                        F[dz_off + r * mb + j] = (math.exp(z - zmax) / s - y) * scale
             else:
                 for r in range(n_out):
                     z = F[z_off + r * mb + j]
                     y = F[y_row + r]
                     if out_act == SIGMOID:
-                        acc += max(z, ZERO) - y * z + math.log1p(math.exp(-abs(z)))
+                        acc += wl * (max(z, ZERO) - y * z + math.log1p(math.exp(-abs(z))))
                         a = sigmoid(z)
                     else:  # linear output, half squared error
                         a = z
                         d = a - y
-                        acc += HALF64 * (d * d)
+                        acc += wl * (HALF64 * (d * d))
                     if dz_off >= 0:
-                        F[dz_off + r * mb + j] = a - y
+                        F[dz_off + r * mb + j] = (a - y) * scale
         loss = block_sum(shared, acc)
         pen = ZERO64
         if coef != ZERO64:
@@ -270,7 +286,7 @@ def elementwise_kernels(dtype, reduce_threads):
                 part += D[part_off + p]
             pen = block_sum(shared, part) * coef
         if t == 0:
-            total = D[cost_off + epoch] + pen * mb
+            total = D[cost_off + epoch] + pen * share
             total += loss
             D[cost_off + epoch] = total
             if not is_finite(total):

@@ -26,6 +26,7 @@ import numpy as np
 from numba import cuda
 
 from . import cuda_kernels as ck
+from .contract import sample_weight_total
 from .cuda_launch import (PARTS, SIMULATOR, THREADS, Arena, Product, elementwise, grid_for,
                           plan_product, state_array)
 
@@ -37,20 +38,21 @@ last_run_mode = None
 
 
 def run(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size, momentum,
-        l2, orders, state, adam=None):
+        l2, orders, state, adam=None, sample_weight=None):
     """Train in place; return the costs of the epochs (see ``kernels.vectorized.train``).
 
     ``rates``: the learning rate of each epoch (float64); ``state``: the
     ``contract.OptimizerState`` (moments copied in and out; its counters are
     the caller's to advance); ``adam``: ``(beta1, beta2, epsilon)``, or None
-    for gradient descent with ``momentum``.
+    for gradient descent with ``momentum``; ``sample_weight``: (m,) or None (fused into
+    the cost kernel, which writes dZ[L]).
     """
     global last_run_mode
     costs = np.full(epochs, np.nan, dtype=np.float64)
     if epochs == 0:
         return costs
     plan = _Plan(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size,
-                 momentum, l2, orders, state, adam)
+                 momentum, l2, orders, state, adam, sample_weight)
     plan.launch_epoch()  # also compiles and loads every kernel
     last_run_mode = "direct"
     remaining = epochs - 1
@@ -70,7 +72,7 @@ def run(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size, momen
     for _ in range(remaining):
         plan.launch_epoch()
     plan.stream.synchronize()
-    costs[:] = plan.D[:epochs].copy_to_host() / X.shape[1]
+    costs[:] = plan.D[:epochs].copy_to_host() / sample_weight_total(sample_weight, X.shape[1])
     plan.copy_back(weights, biases, state)
     return costs
 
@@ -79,7 +81,7 @@ class _Plan:
     """The arena of one run and the launches of one epoch, arguments built once."""
 
     def __init__(self, weights, biases, X, Y, codes, out_code, epochs, rates,
-                 batch_size, momentum, l2, orders, optimizer_state, adam):
+                 batch_size, momentum, l2, orders, optimizer_state, adam, sample_weight=None):
         dtype = X.dtype.type
         n_x, m = X.shape
         L = len(weights)
@@ -115,6 +117,8 @@ class _Plan:
         vb_at = [self.velocity + o for o in b_off]
         xt = arena.put(X, transposed=True)   # one example per row
         yt = arena.put(Y, transposed=True)
+        w_at = -1 if sample_weight is None else arena.put(sample_weight)
+        total_weight = sample_weight_total(sample_weight, m)
         acts = [arena.reserve(n * step) for n in sizes[1:]]
         dzs = [arena.reserve(n * step) for n in sizes[1:]]
 
@@ -138,8 +142,8 @@ class _Plan:
             mode = ck.UPDATE
             update_fp = (dtype(momentum), dtype(1 - momentum))
         lr = dtype(rates[0])  # unread: the update reads the epoch's rate at `scalars`
-        l2c = dtype(l2 / m) if l2 else dtype(0)
-        coef = float(l2) / (2 * m) if l2 else 0.0
+        l2c = dtype(l2 / total_weight) if l2 else dtype(0)
+        coef = float(l2) / (2 * total_weight) if l2 else 0.0
 
         def products_of(start, size):
             gather = (0, 0, 0) if full_batch else (1, orders_at + start, m)
@@ -204,7 +208,7 @@ class _Plan:
             if l2:
                 steps.append((k["sum_squares"], PARTS, (F, I, Dd, self.theta, self.n_weights, parts_at)))
             steps.append((k["batch_cost"], 1,
-                          (F, I, Dd, (n_out, size), (acts[-1], yt, dzs[-1], 0), gather, out_code,
+                          (F, I, Dd, (n_out, size), (acts[-1], yt, dzs[-1], 0, w_at), gather, out_code,
                            (coef, parts_at, PARTS), update, betas)))
             for spec in backward:
                 steps.append(product(spec))

@@ -426,7 +426,7 @@ def forward(weights, biases, X, activations):
 def train(weights, biases, X, Y, activations, epochs, learning_rate,
           batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
           optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-          schedule=None, state=None):
+          schedule=None, state=None, sample_weight=None):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
@@ -439,7 +439,8 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     ``optimizer``: ``"gradient_descent"`` (with ``momentum``) or ``"adam"``
     (``beta1``, ``beta2``, ``epsilon``); ``schedule``: a ``contract.Schedule`` for the
     learning rate of each epoch; ``state``: a ``contract.OptimizerState`` carried between
-    calls (exclusive with ``velocities``). See ``kernels.contract`` for the conventions.
+    calls (exclusive with ``velocities``); ``sample_weight``: None or (m,) in the data's dtype,
+    fused into the output layer's sweep. See ``kernels.contract`` for the conventions.
 
     The cost of an epoch is the mean loss of its forward passes plus the L2
     term ``l2 / (2 m) sum ||W||^2`` (``m`` the training-set size; each batch's
@@ -465,6 +466,7 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     if m == 0:
         raise ValueError("X must have at least one column (example)")
     epochs = checks.check_epochs(epochs)
+    sample_weight = checks.check_sample_weight(sample_weight, m, dtype)
     batch, orders = checks.check_batches(batch_size, orders, epochs, m)
     if batch is None:  # full batch: the run reads no orders
         batch, orders = m, np.zeros((0, 0), np.intp)
@@ -484,6 +486,6 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     if epochs:
         optimizer_rule = (float(code == ADAM), beta1 if code == ADAM else momentum, beta2, epsilon)
         costs = jit_train.run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer_rule,
-                              l2, orders, state, LEAKY_SLOPE)
+                              l2, orders, state, LEAKY_SLOPE, sample_weight)
     state.advance(costs, 1 if batch >= m else -(-m // batch))
     return costs

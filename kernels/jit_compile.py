@@ -96,4 +96,5 @@ def compile_here(dtype_name, tiles):
         np.array([jit_products.NN, jit_products.NT], np.int64), X, np.empty((0, 0), dtype), Y,
         dt(0.01), 1, np.array([0.1]), (0.0, 0.0, 0.999, 1e-8, 1.0), 0.0, 5,
         np.zeros((0, 0), np.intp), np.empty(1), False, False,
-        np.empty(jit_products.work_size(3, 1, 1), dtype) if tiles else None)
+        np.empty(jit_products.work_size(3, 1, 1), dtype) if tiles else None,
+        np.empty(0, dtype), 5.0)  # no sample weights: an empty array; the total weight m

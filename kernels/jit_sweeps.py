@@ -5,7 +5,7 @@
     bias_activation(Z, b, code, slope)          in place Z <- g(Z + b): the pass after a forward product
     derivative_from_output(dA, A, code, slope, db, inv_m)
                                                 in place dA <- dA * g'(Z) from A = g(Z), and db
-    output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum)
+    output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w)
                                                 the output layer: Z + b, the loss, dZ = A - Y, db
     loss_sum(code, Z, Y)                        the loss of an output code, summed over examples
     scale_gradient(dW, W, inv_m, l2c)           in place dW <- dW inv_m + l2c W
@@ -212,12 +212,17 @@ def derivative_from_output(dA, A, code, slope, db, inv_m):
 
 
 @njit(**_JIT)
-def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum):
+def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w):
     """The output layer's pass after its product: ``Z += b``, ``A = g(Z)``, the loss
     summed over the batch (float64; the cost times the batch size), ``dZ = A - Y`` and
-    ``db = rowsum(dZ) * inv_m``. ``Z`` keeps ``Z + b``; A itself is never stored."""
+    ``db = rowsum(dZ) * inv_m``. ``Z`` keeps ``Z + b``; A itself is never stored.
+
+    ``w``: the batch's sample weights (one per column), or empty for none: then each
+    column's loss and ``dZ`` are multiplied by its weight in the same pass (``dZ = w (A -
+    Y)``; ``inv_m`` is then one over the batch's weight sum)."""
     n, m = Z.shape
     zero = Z.dtype.type(0)
+    weighted = w.shape[0] > 0
     loss = 0.0
     if code == SIGMOID:
         one = Z.dtype.type(1)
@@ -232,8 +237,12 @@ def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum):
                 e = jit_math.exp(-abs(v))
                 a = (one if v >= zero else e) / (one + e)
                 # softplus(v) - y v, softplus(v) = max(v, 0) + log1p(exp(-|v|))
-                loss += np.float64((v if v > zero else zero) - y[j] * v + jit_math.log1p_unit(e))
+                lj = np.float64((v if v > zero else zero) - y[j] * v + jit_math.log1p_unit(e))
                 g = a - y[j]
+                if weighted:
+                    lj *= np.float64(w[j])
+                    g *= w[j]
+                loss += lj
                 d[j] = g
                 s += g
             db[i] = s * inv_m
@@ -253,8 +262,12 @@ def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum):
             d = dZ[i]
             s = zero
             for j in range(m):
-                loss += np.float64(y[j] * (colsum[j] - z[j]))
+                lj = np.float64(y[j] * (colsum[j] - z[j]))
                 g = d[j] - y[j]
+                if weighted:
+                    lj *= np.float64(w[j])
+                    g *= w[j]
+                loss += lj
                 d[j] = g
                 s += g
             db[i] = s * inv_m
@@ -268,7 +281,11 @@ def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum):
             for j in range(m):
                 v = z[j] + bi
                 g = v - y[j]
-                loss += np.float64(g * g)
+                lj = np.float64(g * g)
+                if weighted:
+                    lj *= np.float64(w[j])
+                    g *= w[j]
+                loss += lj
                 d[j] = g
                 s += g
             db[i] = s * inv_m

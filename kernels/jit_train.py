@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit
 
 from . import jit_compile, jit_products
+from .contract import sample_weight_total
 from .jit_products import NN, NT, TN, product
 from .jit_sweeps import (LINEAR, SOFTMAX, bias_activation, derivative_from_output, finite_check,
                          matrix_view, output_sweep, softmax_columns, sum_squares, transpose)
@@ -118,7 +119,7 @@ def _restore(params, saved):
 @njit(**_JIT, inline="always")  # one call site: one compilation level less
 def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_forms, A0, A0T, Y,
                slope, lr, rule, l2c, acts, grad_a, grad_b, dW, work, db, colmax, colsum, saved,
-               save, sq):
+               save, sq, wb, norm):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
     ``offsets[l]``: where layer l's ``W`` starts in ``params`` (its ``b`` follows it);
@@ -127,12 +128,14 @@ def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_f
     (nb, n_x)) and ``dW`` (NT with ``A0``, or NN with ``A0T``). Returns ``(loss_sum, fin)``:
     the loss summed over the batch (float64), and ``fin``, NaN when an updated parameter is
     not finite. When the loss is not finite nothing is updated (the reference's rule).
+    ``wb``: the batch's sample weights (empty: none), fused into the output sweep; ``norm``:
+    what the batch's gradients are divided by (its size, or its weight sum; float64).
     """
     L = shapes.shape[0]
     dtype = acts.dtype
     zero = dtype.type(0)
     nb = Y.shape[1]
-    inv_m = dtype.type(1.0 / nb)
+    inv_m = dtype.type(1.0 / norm)
     # forward: A[l] = g(W[l] A[l-1] + b[l]) into acts, layer after layer
     off = 0
     for l in range(L):
@@ -154,7 +157,7 @@ def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_f
     p = offsets[L - 1] + n_out * n_last
     dZ = matrix_view(grad_a, 0, n_out, nb)
     loss = output_sweep(matrix_view(acts, off - n_out * nb, n_out, nb), params[p:p + n_out], Y,
-                        codes[L - 1], dZ, db, inv_m, colmax, colsum)
+                        codes[L - 1], dZ, db, inv_m, colmax, colsum, wb)
     if not np.isfinite(loss):
         return loss, zero
     # backward and update, last layer first; dA[l-1] uses W[l] before its update
@@ -193,7 +196,7 @@ def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_f
 @njit(**_JIT)
 def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first_forms, X, XT, Y,
                  slope, epochs, rates, optimizer, l2, batch_size, orders, costs, make_X, make_XT,
-                 work):
+                 work, sample_weight, total_weight):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
     The inputs come as ``X`` (n_x, m) and/or ``XT`` (m, n_x); ``make_X``/``make_XT`` build the
@@ -204,7 +207,9 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
     ``rates``: the learning rate of each epoch (float64); ``optimizer``: ``(adam, beta, beta2,
     epsilon, first_update)`` in float64 (``beta``: momentum, or Adam's beta1; ``first_update``:
     Adam's t of the first update of this call); ``moments``: Adam's second moments (empty for
-    gradient descent), laid out like ``params``.
+    gradient descent), laid out like ``params``. ``sample_weight``: (m,) or empty (no
+    weights); ``total_weight``: its sum (float64), ``m`` without weights: the L2 term and the
+    epoch's cost are divided by it (``kernels.contract``).
     """
     dtype = Y.dtype
     zero = dtype.type(0)
@@ -220,8 +225,9 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
     mb = min(batch_size, m)
     full = mb >= m
     by_example = XT.shape[0] > 0
-    l2c = dtype.type(l2 / m)
-    l2_cost = l2 / (2.0 * m)
+    weighted = sample_weight.shape[0] > 0
+    l2c = dtype.type(l2 / total_weight)
+    l2_cost = l2 / (2.0 * total_weight)
     adam, beta, beta2, epsilon, first_update = optimizer
     use_adam = adam != 0.0
     n_batches = (m + mb - 1) // mb
@@ -245,6 +251,7 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
     saved = np.empty(params.size, dtype)
     x_batch = np.empty(0 if full else n_x * mb, dtype)
     y_batch = np.empty(0 if full else n_y * mb, dtype)
+    w_batch = np.empty(0 if full or not weighted else mb, dtype)
     no_input = matrix_view(x_batch, 0, 0, 0)
     sq = np.empty(L, dtype)  # sum W^2 per layer, after each update (see the L2 term below)
     for l in range(L):
@@ -269,6 +276,17 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
             rule = (use_adam, dtype.type(beta), dtype.type(1.0 - beta), dtype.type(beta2),
                     dtype.type(1.0 - beta2), dtype.type(c1), dtype.type(c2), dtype.type(epsilon))
             nb = min(mb, m - start)
+            wb = sample_weight
+            if not full and weighted:
+                idx = orders[epoch, start:start + nb]
+                wb = w_batch[:nb]
+                for j in range(nb):
+                    wb[j] = sample_weight[idx[j]]
+            share = float(nb)  # the batch's part of the examples: its size or its weight sum
+            if weighted:
+                share = 0.0
+                for j in range(nb):
+                    share += np.float64(wb[j])
             # the L2 term of this batch, from the current weights (NaN/inf when they are not).
             # With L2 its sum is taken afresh, so that a run cut into calls adds the same
             # numbers; without, only its finiteness counts (0 * inf is NaN, as the reference's
@@ -281,7 +299,7 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
                 else:
                     s += np.float64(sq[l])
             if l2 != 0.0:
-                total += l2_cost * s * nb
+                total += l2_cost * s * share
             elif not np.isfinite(s):
                 total += np.nan
             if full:
@@ -304,7 +322,8 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
                     XbT = no_input
             loss, fin = batch_step(params, velocity, moments, offsets, shapes, codes, paths,
                                    first_forms, Xb, XbT, Yb, slope, lr, rule, l2c, acts, grad_a,
-                                   grad_b, dW, work, db, colmax, colsum, saved, not saved_now, sq)
+                                   grad_b, dW, work, db, colmax, colsum, saved, not saved_now,
+                                   sq, wb, share if share > 0.0 else 1.0)
             total += loss
             if not np.isfinite(loss):
                 break
@@ -313,7 +332,7 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
             finite = fin == zero
             if not np.isfinite(total):
                 break
-        costs[epoch] = total / m
+        costs[epoch] = total / total_weight
         if not np.isfinite(costs[epoch]):
             if saved_now:
                 _restore(params, saved)
@@ -405,10 +424,12 @@ def _work(shapes, paths, dtype):
     return np.empty(jit_products.work_size(int((shapes[:, 0] * shapes[:, 1]).max()), 1, 1), dtype)
 
 
-def run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, orders, state, slope):
+def run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, orders, state, slope,
+        sample_weight=None):
     """Train ``weights``/``biases`` and the moments of ``state`` (a ``contract.OptimizerState``)
     in place; return the costs (see ``jit.train``, which checks every argument first).
-    ``rates``: the learning rate of each epoch; ``optimizer``: ``(adam, beta, beta2, epsilon)``."""
+    ``rates``: the learning rate of each epoch; ``optimizer``: ``(adam, beta, beta2, epsilon)``;
+    ``sample_weight``: (m,) in X's dtype, or None (passed as an empty array: one signature)."""
     dtype = X.dtype
     jit_compile.ensure_compiled(dtype)  # before any kernel runs here, the calibration's too
     n_x, m = X.shape
@@ -436,7 +457,9 @@ def run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, order
     train_kernel(params, velocity, moments, offsets, shapes, np.asarray(codes, np.int64), paths,
                  np.array([forward_form, dW_form], np.int64), X_in, XT_in, Y, dtype.type(slope),
                  epochs, np.asarray(rates, np.float64), rule, float(l2), batch, orders, costs,
-                 make_X, make_XT, _work(shapes, paths, dtype))
+                 make_X, make_XT, _work(shapes, paths, dtype),
+                 np.empty(0, dtype) if sample_weight is None else sample_weight,
+                 sample_weight_total(sample_weight, m))
     unflatten_into(params, offsets, weights, biases)
     unflatten_into(velocity, offsets, state.v_weights, state.v_biases)
     if adam:

@@ -25,9 +25,9 @@ import math
 import numpy as np
 
 from . import checks
-from .contract import (ADAM, LEAKY_SLOPE, OUTPUT_COSTS, bias_correction, check_optimizer,
-                       check_output_activation, check_schedule, epoch_learning_rates,
-                       resolve_state)
+from .contract import (ADAM, LEAKY_SLOPE, OUTPUT_COSTS, batch_normaliser, bias_correction,
+                       check_optimizer, check_output_activation, check_schedule,
+                       epoch_learning_rates, resolve_state, sample_weight_total)
 
 
 def _units_and_examples(Z, name="Z"):
@@ -211,10 +211,16 @@ def linear_backward(dZ, A_prev, W, l2=0.0, m_total=None):
     ``m_total`` is the size of the training set the L2 term is scaled by
     (defaults to ``m``: full-batch descent).
     """
+    return _linear_backward(dZ, A_prev, W, l2, m_total, None)
+
+
+def _linear_backward(dZ, A_prev, W, l2, m_total, normaliser):
+    """``linear_backward`` dividing by ``normaliser`` (a batch's weight sum), or by the
+    batch size when it is None."""
     n, m = _units_and_examples(dZ, "dZ")
     n_prev = _units_and_examples(W, "W")[1]
     m_total = m if m_total is None else m_total
-    inv_m = 1.0 / m
+    inv_m = 1.0 / (m if normaliser is None else normaliser)
     dtype = np.result_type(dZ, A_prev, W)
     dW = np.empty((n, n_prev), dtype=dtype)
     db = np.empty((n, 1), dtype=dtype)
@@ -390,9 +396,10 @@ def forward(weights, biases, X, activations):
 
 
 def _batch_step(weights, biases, state, t, X, Y, activations,
-                learning_rate, momentum, adam, l2, m_total):
+                learning_rate, momentum, adam, l2, m_total, w=None):
     """Forward, cost, backward and update on one batch; returns the batch's loss sum
-    (its cost times its size), or a non-finite number, in which case nothing is updated."""
+    (its cost times its size; with weights ``w``, each example's loss times its weight), or
+    a non-finite number, in which case nothing is updated. ``m_total``: the total weight."""
     caches = []
     A = X
     for W, b, activation in zip(weights, biases, activations):
@@ -400,20 +407,43 @@ def _batch_step(weights, biases, state, t, X, Y, activations,
         A, Z = dense_forward(A_prev, W, b, activation)
         caches.append((A_prev, Z))
     m = X.shape[1]
-    loss_sum = float(cost(Z, A, Y, activations[-1])) * m
+    normaliser = None
+    if w is None:
+        loss_sum = float(cost(Z, A, Y, activations[-1])) * m
+    else:
+        loss_sum, weight_sum = 0.0, 0.0
+        for j in range(m):  # each example's loss (a one-column cost) times its weight
+            column = slice(j, j + 1)
+            loss_sum += float(cost(Z[:, column], A[:, column], Y[:, column],
+                                   activations[-1])) * float(w[j])
+            weight_sum += float(w[j])
+        normaliser = batch_normaliser(weight_sum)
     if not math.isfinite(loss_sum):
         return loss_sum
     dZ = output_gradient(A, Y)
+    if w is not None:
+        for i in range(dZ.shape[0]):
+            for j in range(m):
+                dZ[i, j] *= w[j]
     for layer in range(len(weights) - 1, -1, -1):
         A_prev, Z = caches[layer]
         if layer < len(weights) - 1:
             dZ = activation_backward(dA, Z, activations[layer])
-        dA, dW, db = linear_backward(dZ, A_prev, weights[layer], l2, m_total)
+        dA, dW, db = _linear_backward(dZ, A_prev, weights[layer], l2, m_total, normaliser)
         s_W = None if adam is None else state.s_weights[layer]
         s_b = None if adam is None else state.s_biases[layer]
         _update(weights[layer], dW, state.v_weights[layer], s_W, t, learning_rate, momentum, adam)
         _update(biases[layer], db, state.v_biases[layer], s_b, t, learning_rate, momentum, adam)
     return loss_sum
+
+
+def _batch_weights(w, order, start, batch_size):
+    """The weights of the examples ``order[start:start + batch_size]``, one by one."""
+    examples = [int(order[j]) for j in range(start, min(start + batch_size, len(order)))]
+    wb = np.empty(len(examples), dtype=w.dtype)
+    for column, example in enumerate(examples):
+        wb[column] = w[example]
+    return wb
 
 
 def _batch_columns(X, Y, order, start, batch_size):
@@ -450,7 +480,7 @@ def _copy_into(destinations, sources):
 def train(weights, biases, X, Y, activations, epochs, learning_rate,
           batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
           optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-          schedule=None, state=None):
+          schedule=None, state=None, sample_weight=None):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
@@ -460,8 +490,9 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     (drawn by the caller); required for mini-batches, ignored for full batch.
     ``velocities``: ``(v_weights, v_biases)`` carried between calls (updated in
     place); ``None`` starts them at zero.
-    ``optimizer``, ``beta1``, ``beta2``, ``epsilon``, ``schedule``, ``state``:
-    as in ``kernels.vectorized.train`` (conventions in ``kernels.contract``).
+    ``optimizer``, ``beta1``, ``beta2``, ``epsilon``, ``schedule``, ``state``,
+    ``sample_weight``: as in ``kernels.vectorized.train`` (conventions in
+    ``kernels.contract``).
 
     The cost of an epoch is the mean loss of its forward passes plus the L2
     term ``l2 / (2 m) sum ||W||^2`` (``m`` the training-set size; each batch's
@@ -479,6 +510,8 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     full_batch = batch_size is None or batch_size >= m
     code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
     state = resolve_state(weights, biases, code, check_schedule(schedule)[0], state, velocities)
+    sample_weight = checks.check_sample_weight(sample_weight, m, X.dtype)
+    total_weight = sample_weight_total(sample_weight, m)
     adam = (beta1, beta2, epsilon) if code == ADAM else None
     # Python floats: a NumPy float64 would promote float32 scalar arithmetic (NEP 50)
     rates = epoch_learning_rates(learning_rate, schedule, state.epoch, epochs).tolist()
@@ -496,17 +529,26 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
             _copy_into(saved, params)
             total = 0.0
             for batch, start in enumerate(range(0, m, m if full_batch else batch_size)):
+                wb = sample_weight
                 if full_batch:
                     Xb, Yb = X, Y
                 else:
                     Xb, Yb = _batch_columns(X, Y, orders[epoch], start, batch_size)
+                    if sample_weight is not None:
+                        wb = _batch_weights(sample_weight, orders[epoch], start, batch_size)
                 t = state.step + epoch * n_batches + batch + 1  # Adam's t: this update's number
-                total += l2_penalty(weights, l2, m) * Xb.shape[1]
-                total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
-                                     rates[epoch], momentum, adam, l2, m)
+                if wb is None:
+                    total += l2_penalty(weights, l2, m) * Xb.shape[1]
+                    total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
+                                         rates[epoch], momentum, adam, l2, m)
+                else:
+                    batch_weight = sum(float(w) for w in wb)
+                    total += l2_penalty(weights, l2, total_weight) * batch_weight
+                    total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
+                                         rates[epoch], momentum, adam, l2, total_weight, wb)
                 if not math.isfinite(total):
                     break
-            costs[epoch] = total / m
+            costs[epoch] = total / total_weight
             if not math.isfinite(costs[epoch]):
                 _copy_into(params, saved)
                 break

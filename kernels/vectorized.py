@@ -7,9 +7,10 @@ Arrays keep their dtype (float32 stays float32). Shapes follow the notes:
 
 import numpy as np
 
-from .contract import (ADAM, LEAKY_SLOPE, OUTPUT_COSTS, bias_correction, check_optimizer,
-                       check_output_activation, check_schedule, epoch_learning_rates,
-                       resolve_state)
+from . import checks
+from .contract import (ADAM, LEAKY_SLOPE, OUTPUT_COSTS, batch_normaliser, bias_correction,
+                       check_optimizer, check_output_activation, check_schedule,
+                       epoch_learning_rates, resolve_state, sample_weight_total)
 
 # ---------------------------------------------------------------------------
 # 1. Activations and their derivatives g'(Z)
@@ -128,7 +129,11 @@ def linear_backward(dZ, A_prev, W, l2=0.0, m_total=None):
     ``m_total`` is the size of the training set the L2 term is scaled by
     (defaults to ``m``: full-batch descent).
     """
-    m = dZ.shape[1]
+    return _linear_backward(dZ, A_prev, W, l2, m_total, dZ.shape[1])
+
+
+def _linear_backward(dZ, A_prev, W, l2, m_total, m):
+    """``linear_backward`` with the batch's normaliser ``m`` given (a weight sum)."""
     m_total = m if m_total is None else m_total
     inv_m = dZ.dtype.type(1.0 / m)
     dW = (dZ @ A_prev.T) * inv_m
@@ -186,6 +191,21 @@ def cost(Z, A, Y, output_activation):
     if name == "mean_squared_error":
         return mean_squared_error(A, Y)
     return globals()[name](Z, Y)
+
+
+def _weighted_loss_sum(Z, A, Y, output_activation, w):
+    """``sum_j w_j loss_j`` (the loss of each column of the batch times its weight)."""
+    name = OUTPUT_COSTS[check_output_activation(output_activation)]
+    if name == "binary_cross_entropy":
+        losses = (np.maximum(Z, 0) - Y * Z + np.log1p(np.exp(-np.abs(Z)))).sum(axis=0)
+    elif name == "categorical_cross_entropy":
+        Zmax = Z.max(axis=0, keepdims=True)
+        log_sum_exp = Zmax + np.log(np.exp(Z - Zmax).sum(axis=0, keepdims=True))
+        losses = (Y * (log_sum_exp - Z)).sum(axis=0)
+    else:
+        D = A - Y
+        losses = (D * D).sum(axis=0) / 2
+    return float((losses.astype(np.float64) * w).sum())
 
 
 def l2_penalty(weights, l2, m):
@@ -250,9 +270,10 @@ def forward(weights, biases, X, activations):
 
 
 def _batch_step(weights, biases, state, t, X, Y, activations,
-                learning_rate, momentum, adam, l2, m_total):
+                learning_rate, momentum, adam, l2, m_total, w=None):
     """Forward, cost, backward and update on one batch; returns the batch's loss sum
-    (its cost times its size), or a non-finite number, in which case nothing is updated."""
+    (its cost times its size; with weights ``w`` (m,), the weighted sum), or a non-finite
+    number, in which case nothing is updated. ``m_total``: the training set's total weight."""
     caches = []
     A = X
     for W, b, activation in zip(weights, biases, activations):
@@ -260,15 +281,21 @@ def _batch_step(weights, biases, state, t, X, Y, activations,
         A, Z = dense_forward(A_prev, W, b, activation)
         caches.append((A_prev, Z))
     m = X.shape[1]
-    loss_sum = cost(Z, A, Y, activations[-1]) * m
+    if w is None:
+        loss_sum = cost(Z, A, Y, activations[-1]) * m
+    else:
+        loss_sum = _weighted_loss_sum(Z, A, Y, activations[-1], w)
+        m = batch_normaliser(float(w.sum(dtype=np.float64)))
     if not np.isfinite(loss_sum):
         return loss_sum
     dZ = output_gradient(A, Y)
+    if w is not None:
+        dZ *= w
     for layer in range(len(weights) - 1, -1, -1):
         A_prev, Z = caches[layer]
         if layer < len(weights) - 1:
             dZ = activation_backward(dA, Z, activations[layer])
-        dA, dW, db = linear_backward(dZ, A_prev, weights[layer], l2, m_total)
+        dA, dW, db = _linear_backward(dZ, A_prev, weights[layer], l2, m_total, m)
         s_W = None if adam is None else state.s_weights[layer]
         s_b = None if adam is None else state.s_biases[layer]
         _update(weights[layer], dW, state.v_weights[layer], s_W, t, learning_rate, momentum, adam)
@@ -279,7 +306,7 @@ def _batch_step(weights, biases, state, t, X, Y, activations,
 def train(weights, biases, X, Y, activations, epochs, learning_rate,
           batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
           optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-          schedule=None, state=None):
+          schedule=None, state=None, sample_weight=None):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
@@ -289,6 +316,9 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     (drawn by the caller); required for mini-batches, ignored for full batch.
     ``velocities``: ``(v_weights, v_biases)`` carried between calls (updated in
     place); ``None`` starts them at zero.
+    ``sample_weight``: None or an array (m,) in the data's dtype: each example's
+    loss and gradient times its weight, means over examples weighted means, the
+    training-set size of the L2 term the total weight (see ``kernels.contract``).
     ``optimizer``: ``"gradient_descent"`` (with ``momentum``) or ``"adam"``
     (``beta1``, ``beta2``, ``epsilon``; ``adam_step``).
     ``schedule``: a ``contract.Schedule`` for the learning rate of each epoch
@@ -315,6 +345,8 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
         raise ValueError("orders (epochs, m) is required for mini-batch training")
     code = check_optimizer(optimizer, momentum, beta1, beta2, epsilon)
     state = resolve_state(weights, biases, code, check_schedule(schedule)[0], state, velocities)
+    sample_weight = checks.check_sample_weight(sample_weight, m, X.dtype)
+    total_weight = sample_weight_total(sample_weight, m)
     adam = (beta1, beta2, epsilon) if code == ADAM else None
     # Python floats: a NumPy float64 would promote float32 scalar arithmetic (NEP 50)
     rates = epoch_learning_rates(learning_rate, schedule, state.epoch, epochs).tolist()
@@ -331,18 +363,26 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
                 s[...] = p
             total = 0.0
             for batch, start in enumerate(range(0, m, m if full_batch else batch_size)):
+                wb = sample_weight
                 if full_batch:
                     Xb, Yb = X, Y
                 else:
                     idx = orders[epoch, start:start + batch_size]
                     Xb, Yb = X[:, idx], Y[:, idx]
+                    wb = None if sample_weight is None else sample_weight[idx]
                 t = state.step + epoch * n_batches + batch + 1  # Adam's t: this update's number
-                total += l2_penalty(weights, l2, m) * Xb.shape[1]
-                total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
-                                     rates[epoch], momentum, adam, l2, m)
+                if wb is None:
+                    total += l2_penalty(weights, l2, m) * Xb.shape[1]
+                    total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
+                                         rates[epoch], momentum, adam, l2, m)
+                else:
+                    batch_weight = float(wb.sum(dtype=np.float64))
+                    total += l2_penalty(weights, l2, total_weight) * batch_weight
+                    total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
+                                         rates[epoch], momentum, adam, l2, total_weight, wb)
                 if not np.isfinite(total):
                     break
-            costs[epoch] = total / m
+            costs[epoch] = total / total_weight
             if not np.isfinite(costs[epoch]):
                 _restore(params, saved)
                 break

@@ -62,6 +62,9 @@ def fit(estimator: Network, X, y, client, *, local_epochs: int | None = None,
         raise ValueError("backend='cuda' is not supported on a Dask cluster: use 'numba' or "
                          "'numpy' (the workers run the CPU kernels)")
     _refuse_what_the_cluster_lacks(config)
+    if getattr(estimator, "class_weight", None) is not None:
+        raise ValueError("class_weight is not supported by fastnn.distributed.fit (nor is "
+                         "sample_weight): fit locally, or set class_weight=None")
     if local_epochs is not None:
         local_epochs = check_integer(local_epochs, "local_epochs", minimum=1)
     fan_in = check_integer(fan_in, "fan_in", minimum=2)
