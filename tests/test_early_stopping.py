@@ -26,7 +26,7 @@ def _held_out(model, X, y):
     """The validation rows of ``model``'s fit, in raw form."""
     config = model._config()
     targets = model._prepare_targets(y, config)
-    _, _, (X_held, held) = fitting.hold_out_validation(config, np.asarray(X, float), targets)
+    _, _, _, (X_held, held) = fitting.hold_out_validation(config, np.asarray(X, float), targets)
     labels = getattr(held, "indices", None)
     return X_held, (held.classes[labels] if labels is not None else held.values[:, 0])
 
