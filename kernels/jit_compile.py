@@ -13,6 +13,7 @@ and they agree among themselves. Should the helper fail (no ``sys.executable``, 
 compile here as usual.
 """
 
+import inspect
 import os
 import subprocess
 import sys
@@ -35,10 +36,12 @@ def _index_has(dtype_name, tiles):
         index = cache._cache_file._load_index() if cache is not None else {}
     except Exception:  # an unreadable index: the compilation will say so itself
         return False
+    arguments = list(inspect.signature(jit_train.train_kernel.py_func).parameters)
+    params_at, work_at = arguments.index("params"), arguments.index("work")
     for key in index:
         signature = key[0]
-        if (str(signature[0].dtype) == dtype_name
-                and isinstance(signature[-1], types.NoneType) != tiles):
+        if (str(signature[params_at].dtype) == dtype_name
+                and isinstance(signature[work_at], types.NoneType) != tiles):
             return True
     return False
 
