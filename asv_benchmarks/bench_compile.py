@@ -50,8 +50,11 @@ def _train_code(dtype, workload):
     spec = WORKLOADS[workload]
     return textwrap.dedent(_TRAIN).format(
         kernels_parent=os.path.dirname(os.path.dirname(os.path.abspath(kernels.__file__))),
-        dtype=dtype, sizes=tuple(spec.sizes), activations=list(spec.activations),
-        batch_size=None if spec.batch_size is None else 8)
+        dtype=dtype,
+        sizes=tuple(spec.sizes),
+        activations=list(spec.activations),
+        batch_size=None if spec.batch_size is None else 8,
+    )
 
 
 class Compile:
@@ -71,6 +74,8 @@ class Compile:
     def timeraw_warm_train(self, dtype, workload):
         # hex: asv pastes this setup into a triple-quoted string, where escapes would break
         code = _train_code(dtype, workload).encode().hex()
-        fill_cache = (f"subprocess.run([sys.executable, '-c', bytes.fromhex('{code}').decode()], "
-                      "check=True)\n")
+        fill_cache = (
+            f"subprocess.run([sys.executable, '-c', bytes.fromhex('{code}').decode()], "
+            "check=True)\n"
+        )
         return _train_code(dtype, workload), _SETUP + fill_cache + "import numba\n"

@@ -70,11 +70,17 @@ class EstimatorFit:
         self.kernels = get_variant(backend)
         self.problem = problem = TrainingProblem(workload, "float64")
         self.X, self.y = problem.X.T.copy(), problem.Y.ravel().astype(int)
-        self.model = MLPClassifier(hidden=tuple(problem.sizes[1:-1]),
-                                   activation=problem.activations[0],
-                                   learning_rate=problem.learning_rate, epochs=problem.epochs,
-                                   batch_size=problem.batch_size, solver="sgd", backend=backend,
-                                   dtype="float64", seed=0)
+        self.model = MLPClassifier(
+            hidden=tuple(problem.sizes[1:-1]),
+            activation=problem.activations[0],
+            learning_rate=problem.learning_rate,
+            epochs=problem.epochs,
+            batch_size=problem.batch_size,
+            solver="sgd",
+            backend=backend,
+            dtype="float64",
+            seed=0,
+        )
         self.model.fit(self.X, self.y)  # JIT warm-up
         problem.train(self.kernels, epochs=1)
 
@@ -87,6 +93,7 @@ class EstimatorFit:
     def track_fit_over_train(self, backend, workload):
         """Time of ``fit`` over the kernels' whole-run ``train`` (best of 3 each): the
         model API's overhead (the issue bounds it at 1.1)."""
+
         def best(call):
             seconds = float("inf")
             for _ in range(3):
@@ -95,7 +102,8 @@ class EstimatorFit:
                 seconds = min(seconds, time.perf_counter() - start)
             return seconds
 
-        return (best(lambda: self.model.fit(self.X, self.y))
-                / best(lambda: self.problem.train(self.kernels)))
+        return best(lambda: self.model.fit(self.X, self.y)) / best(
+            lambda: self.problem.train(self.kernels)
+        )
 
     track_fit_over_train.unit = "ratio"

@@ -42,8 +42,7 @@ DTYPES = ["float64", "float32"]
 _BUDGET = {"a": (400, 50), "b": (209, 5), "c": (2048, 1), "d": (1024, 1)}
 
 #: The workloads at asv's budget, by their asv names ("a_planar_2-4-1", ...).
-WORKLOADS = {w.name: w.with_examples(_BUDGET[key][0])
-             for key, w in _workloads.WORKLOADS.items()}
+WORKLOADS = {w.name: w.with_examples(_BUDGET[key][0]) for key, w in _workloads.WORKLOADS.items()}
 WORKLOADS_BY_KEY = {w.key: w for w in WORKLOADS.values()}
 EPOCHS = {_workloads.WORKLOADS[key].name: epochs for key, (_, epochs) in _BUDGET.items()}
 
@@ -97,10 +96,13 @@ class TrainingProblem:
             self.X = random_matrix(rng, (sizes[0], m), dtype)
             self.Y = (rng.random((1, m)) < 0.5).astype(dtype)
         # The notes' small init for the planar net, He init for the ReLU nets.
-        scales = [0.01 if workload.startswith("a_") else np.sqrt(2.0 / n_prev)
-                  for n_prev in sizes[:-1]]
-        self.initial_weights = [(rng.standard_normal((n, n_prev)) * scale).astype(dtype)
-                                for n_prev, n, scale in zip(sizes[:-1], sizes[1:], scales)]
+        scales = [
+            0.01 if workload.startswith("a_") else np.sqrt(2.0 / n_prev) for n_prev in sizes[:-1]
+        ]
+        self.initial_weights = [
+            (rng.standard_normal((n, n_prev)) * scale).astype(dtype)
+            for n_prev, n, scale in zip(sizes[:-1], sizes[1:], scales)
+        ]
         self.initial_biases = [np.zeros((n, 1), dtype=dtype) for n in sizes[1:]]
         self.weights = [W.copy() for W in self.initial_weights]
         self.biases = [b.copy() for b in self.initial_biases]
@@ -112,8 +114,9 @@ class TrainingProblem:
 
     def reset(self):
         """Back to the initial parameters (a cheap copy; every call trains the same run)."""
-        for param, initial in zip(self.weights + self.biases,
-                                  self.initial_weights + self.initial_biases):
+        for param, initial in zip(
+            self.weights + self.biases, self.initial_weights + self.initial_biases
+        ):
             param[...] = initial
 
     def train(self, module, epochs=None):
@@ -121,8 +124,17 @@ class TrainingProblem:
         epochs = epochs or self.epochs
         orders = None if self.orders is None else self.orders[:epochs]
         self.reset()
-        return module.train(self.weights, self.biases, self.X, self.Y, list(self.activations),
-                            epochs, self.learning_rate, batch_size=self.batch_size, orders=orders)
+        return module.train(
+            self.weights,
+            self.biases,
+            self.X,
+            self.Y,
+            list(self.activations),
+            epochs,
+            self.learning_rate,
+            batch_size=self.batch_size,
+            orders=orders,
+        )
 
 
 def _planar(m, dtype):

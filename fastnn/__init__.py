@@ -18,10 +18,21 @@ from .persistence import load, save
 from .plotting import plot_decision_boundary, plot_history
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "LogisticRegression", "save", "load",
-           "plot_history", "plot_decision_boundary", "datasets", "NotFittedError",
-           "DataConversionWarning", "TrainingDivergedError", "TrainingInterruptedWarning",
-           "__version__"]
+__all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "LogisticRegression",
+    "save",
+    "load",
+    "plot_history",
+    "plot_decision_boundary",
+    "datasets",
+    "NotFittedError",
+    "DataConversionWarning",
+    "TrainingDivergedError",
+    "TrainingInterruptedWarning",
+    "__version__",
+]
 
 
 def __getattr__(name):

@@ -27,8 +27,9 @@ class BaseEstimator:
             if parameter.name == "self":
                 continue
             if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-                raise TypeError(f"{cls.__name__}.__init__ must name every hyperparameter "
-                                "(no *args or **kwargs)")
+                raise TypeError(
+                    f"{cls.__name__}.__init__ must name every hyperparameter (no *args or **kwargs)"
+                )
             names.append(parameter.name)
         return sorted(names)
 
@@ -38,8 +39,9 @@ class BaseEstimator:
         for name in self._get_param_names():
             value = getattr(self, name)
             if deep and hasattr(value, "get_params") and not isinstance(value, type):
-                params.update((f"{name}__{key}", nested)
-                              for key, nested in value.get_params().items())
+                params.update(
+                    (f"{name}__{key}", nested) for key, nested in value.get_params().items()
+                )
             params[name] = value
         return params
 
@@ -52,8 +54,10 @@ class BaseEstimator:
         for key, value in params.items():
             name, delimiter, sub_key = key.partition("__")
             if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for estimator {self!r}. "
-                                 f"Valid parameters are: {valid!r}.")
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {self!r}. "
+                    f"Valid parameters are: {valid!r}."
+                )
             if delimiter:
                 nested.setdefault(name, {})[sub_key] = value
             else:
@@ -63,8 +67,10 @@ class BaseEstimator:
         return self
 
     def __repr__(self):
-        defaults = {name: parameter.default for name, parameter
-                    in inspect.signature(type(self).__init__).parameters.items()}
+        defaults = {
+            name: parameter.default
+            for name, parameter in inspect.signature(type(self).__init__).parameters.items()
+        }
         changed = []
         for name in self._get_param_names():
             value = getattr(self, name, None)
@@ -84,8 +90,9 @@ class BaseEstimator:
     def __sklearn_tags__(self):
         from sklearn.utils import InputTags, Tags, TargetTags
 
-        return Tags(estimator_type=None, target_tags=TargetTags(required=True),
-                    input_tags=InputTags())
+        return Tags(
+            estimator_type=None, target_tags=TargetTags(required=True), input_tags=InputTags()
+        )
 
 
 class ClassifierMixin:
@@ -141,22 +148,29 @@ def r2_score(y_true, y_pred, sample_weight=None):
     y_true = y_true.reshape(len(y_true), -1)
     y_pred = y_pred.reshape(len(y_pred), -1)
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"y has shape {y_true.shape} but the predictions have shape "
-                         f"{y_pred.shape}")
-    weights = np.ones(len(y_true)) if sample_weight is None else np.asarray(
-        sample_weight, dtype=np.float64)
+        raise ValueError(
+            f"y has shape {y_true.shape} but the predictions have shape {y_pred.shape}"
+        )
+    weights = (
+        np.ones(len(y_true))
+        if sample_weight is None
+        else np.asarray(sample_weight, dtype=np.float64)
+    )
     weights = weights[:, None]
     # R^2 does not change with the units: scale each output by a power of two (exact)
     # so that the squares cannot overflow (targets near 1e160 square beyond float64)
     with np.errstate(over="ignore", invalid="ignore"):
         magnitude = np.maximum(np.abs(y_true).max(axis=0), np.abs(y_pred).max(axis=0))
-    factor = np.where(np.isfinite(magnitude) & (magnitude > 0),
-                      np.ldexp(1.0, -np.frexp(np.where(np.isfinite(magnitude), magnitude, 1))[1]),
-                      1.0)
+    factor = np.where(
+        np.isfinite(magnitude) & (magnitude > 0),
+        np.ldexp(1.0, -np.frexp(np.where(np.isfinite(magnitude), magnitude, 1))[1]),
+        1.0,
+    )
     y_true, y_pred = y_true * factor, y_pred * factor
     residual = (weights * (y_true - y_pred) ** 2).sum(axis=0)
     mean = (weights * y_true).sum(axis=0) / weights.sum()
     total = (weights * (y_true - mean) ** 2).sum(axis=0)
-    scores = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
-                      np.where(residual == 0, 1.0, 0.0))
+    scores = np.where(
+        total > 0, 1 - residual / np.where(total > 0, total, 1), np.where(residual == 0, 1.0, 0.0)
+    )
     return float(scores.mean())

@@ -31,8 +31,9 @@ from .validation import (
 
 
 def _check_flag(value, name):
-    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer))
-                                               and value in (0, 1)):
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, (int, np.integer)) and value in (0, 1)
+    ):
         return bool(value)
     raise TypeError(f"{name} must be True or False, got {value!r}")
 
@@ -80,8 +81,7 @@ class Network(BaseEstimator):
             init=init,
             learning_rate=check_real(get("learning_rate"), "learning_rate", low=0, low_open=True),
             epochs=check_integer(get("epochs"), "epochs", minimum=1),
-            batch_size=check_integer(get("batch_size"), "batch_size", minimum=1,
-                                     allow_none=True),
+            batch_size=check_integer(get("batch_size"), "batch_size", minimum=1, allow_none=True),
             momentum=momentum,
             l2=check_real(get("l2"), "l2", low=0),
             backend=check_backend(get("backend")),
@@ -123,9 +123,11 @@ class Network(BaseEstimator):
             return None
         fitted_features = getattr(self, "n_features_in_", layer_sizes[0])
         if fitted_features != layer_sizes[0]:
-            raise ValueError(f"warm_start: X has {layer_sizes[0]} features, but the model was "
-                             f"fitted with {fitted_features}; fit with warm_start=False to "
-                             "start again")
+            raise ValueError(
+                f"warm_start: X has {layer_sizes[0]} features, but the model was "
+                f"fitted with {fitted_features}; fit with warm_start=False to "
+                "start again"
+            )
         return initialization.check_parameters(self.parameters_, layer_sizes, np.float64)
 
     # -- forward -------------------------------------------------------------
@@ -135,7 +137,8 @@ class Network(BaseEstimator):
             raise exceptions.NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator (assigned parameters_ "
-                "are used by a fit with warm_start=True).")
+                "are used by a fit with warm_start=True)."
+            )
 
     def _output(self, X):
         """``Z[L]`` (before the output activation), examples as rows ``(m, n_out)``."""
@@ -146,12 +149,13 @@ class Network(BaseEstimator):
         dtype = getattr(first, "dtype", None)
         dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
         weights, biases = initialization.check_parameters(
-            self.parameters_, self._layer_sizes, dtype, copy=False, check_finite=False)
+            self.parameters_, self._layer_sizes, dtype, copy=False, check_finite=False
+        )
         XT = np.ascontiguousarray(X.T, dtype=dtype)
         # compiled kernels type read-only arrays (a memory-mapped model or X) apart from
         # writeable ones: hand them writeable arrays, one signature, no recompilation
         XT, *arrays = [a if a.flags.writeable else a.copy() for a in [XT] + weights + biases]
-        weights, biases = arrays[:len(weights)], arrays[len(weights):]
+        weights, biases = arrays[: len(weights)], arrays[len(weights) :]
         activations = list(self._activations[:-1]) + ["linear"]
         with kernel_guard(backend):
             Z = kernels.get(backend).forward(weights, biases, XT, activations)

@@ -56,7 +56,8 @@ def _int_list(text):
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers such as 20,7,5, got {text!r}") from None
+            f"expected comma-separated integers such as 20,7,5, got {text!r}"
+        ) from None
     if any(value < 1 for value in values):
         raise argparse.ArgumentTypeError(f"sizes must be >= 1, got {text!r}")
     return values
@@ -79,7 +80,8 @@ def _variant_list(text):
     unknown = [name for name in names if name not in comparison.VARIANTS]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown variant {unknown[0]!r}; choose from {','.join(comparison.VARIANTS)}")
+            f"unknown variant {unknown[0]!r}; choose from {','.join(comparison.VARIANTS)}"
+        )
     return names
 
 
@@ -175,37 +177,61 @@ class Hyperparameter:
 #: Adding an estimator option to the command line is one line here.
 HYPERPARAMETERS = (
     Hyperparameter("hidden", _int_list, "N,N,...", "hidden layer sizes, '' for none"),
-    Hyperparameter("activation", _name_list, "NAME[,NAME...]",
-                   "hidden activation: relu, leaky_relu, tanh, sigmoid or linear, one name or "
-                   "one per hidden layer"),
-    Hyperparameter("solver", str, None, "update rule: the notes' gradient descent or Adam",
-                   ("sgd", "adam")),
+    Hyperparameter(
+        "activation",
+        _name_list,
+        "NAME[,NAME...]",
+        "hidden activation: relu, leaky_relu, tanh, sigmoid or linear, one name or "
+        "one per hidden layer",
+    ),
+    Hyperparameter(
+        "solver", str, None, "update rule: the notes' gradient descent or Adam", ("sgd", "adam")
+    ),
     Hyperparameter("learning_rate", _positive_float, "RATE", "(initial) learning rate"),
-    Hyperparameter("learning_rate_schedule", str, None, "how the rate changes per epoch",
-                   SCHEDULES),
-    Hyperparameter("decay_rate", _non_negative_float, "RATE",
-                   "the schedule's decay (in (0, 1] for exponential)"),
+    Hyperparameter(
+        "learning_rate_schedule", str, None, "how the rate changes per epoch", SCHEDULES
+    ),
+    Hyperparameter(
+        "decay_rate",
+        _non_negative_float,
+        "RATE",
+        "the schedule's decay (in (0, 1] for exponential)",
+    ),
     Hyperparameter("decay_epochs", _positive_int, "N", "epochs between the schedule's steps"),
     Hyperparameter("epochs", _positive_int, "N", "epochs of training"),
-    Hyperparameter("batch_size", _batch_size, "N|full", "mini-batch size, 'full' for full batch",
-                   none="full"),
+    Hyperparameter(
+        "batch_size", _batch_size, "N|full", "mini-batch size, 'full' for full batch", none="full"
+    ),
     Hyperparameter("momentum", _momentum, "BETA", "sgd's momentum (the course's), in [0, 1)"),
     Hyperparameter("beta_1", _unit_interval, "BETA", "adam's first-moment decay, in [0, 1)"),
     Hyperparameter("beta_2", _unit_interval, "BETA", "adam's second-moment decay, in [0, 1)"),
     Hyperparameter("epsilon", _positive_float, "EPS", "adam's denominator term"),
     Hyperparameter("l2", _non_negative_float, "LAMBDA", "L2 regularisation strength"),
-    Hyperparameter("early_stopping", _boolean, "true|false",
-                   "stop when the cost on a held-out validation split stops improving"),
-    Hyperparameter("validation_fraction", _fraction, "FRACTION",
-                   "rows the estimator holds out for early stopping"),
-    Hyperparameter("n_iter_no_change", _positive_int, "N",
-                   "epochs without improvement before early stopping"),
+    Hyperparameter(
+        "early_stopping",
+        _boolean,
+        "true|false",
+        "stop when the cost on a held-out validation split stops improving",
+    ),
+    Hyperparameter(
+        "validation_fraction",
+        _fraction,
+        "FRACTION",
+        "rows the estimator holds out for early stopping",
+    ),
+    Hyperparameter(
+        "n_iter_no_change", _positive_int, "N", "epochs without improvement before early stopping"
+    ),
     Hyperparameter("tol", _non_negative_float, "TOL", "the improvement that counts"),
     Hyperparameter("backend", str, None, "kernel variant", tuple(kernels.VARIANTS)),
     Hyperparameter("dtype", str, None, "floating-point type", ("float64", "float32")),
-    Hyperparameter("seed", int, "N",
-                   "seed of the initial parameters, the batch order and the --validation "
-                   "split", none="0"),
+    Hyperparameter(
+        "seed",
+        int,
+        "N",
+        "seed of the initial parameters, the batch order and the --validation split",
+        none="0",
+    ),
 )
 
 
@@ -218,8 +244,10 @@ def _shown(value, none):
 def api_default(hyperparameter):
     """The estimators' default of a hyperparameter, as the help shows it (one owner:
     ``get_params`` of a fresh estimator)."""
-    defaults = {task: _shown(cls().get_params()[hyperparameter.name], hyperparameter.none)
-                for task, cls in ESTIMATORS.items()}
+    defaults = {
+        task: _shown(cls().get_params()[hyperparameter.name], hyperparameter.none)
+        for task, cls in ESTIMATORS.items()
+    }
     if len(set(defaults.values())) == 1:
         return defaults["classify"]
     return ", ".join(f"{value} to {task}" for task, value in defaults.items())
@@ -237,8 +265,10 @@ def estimator_options(args):
 
 def _require_gpu(what):
     if not comparison.gpu_present():
-        raise UserError(f"{what} needs a CUDA GPU (and numba-cuda: pip install 'fastnn[cuda]'), "
-                        "and none was found; use --backend numba to run on the CPU")
+        raise UserError(
+            f"{what} needs a CUDA GPU (and numba-cuda: pip install 'fastnn[cuda]'), "
+            "and none was found; use --backend numba to run on the CPU"
+        )
 
 
 def _columns(table, names):
@@ -253,8 +283,10 @@ def held_out_split(y, fraction, seed, stratify):
     try:  # the estimators' own split (early_stopping's), drawn from the CLI's seed
         return validation_split(len(y), fraction, np.random.default_rng(seed), groups)
     except ValueError:
-        raise UserError(f"--validation {fraction:g} of {len(y)} examples holds out none; "
-                        "give more data or a larger fraction") from None
+        raise UserError(
+            f"--validation {fraction:g} of {len(y)} examples holds out none; "
+            "give more data or a larger fraction"
+        ) from None
 
 
 def _scored(model, X, y):
@@ -284,8 +316,7 @@ def _save(model, path):
     try:
         save(model, path)
     except OSError as error:
-        raise UserError(f"could not save the model to {path}: "
-                        f"{error.strerror or error}") from None
+        raise UserError(f"could not save the model to {path}: {error.strerror or error}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -298,28 +329,47 @@ def run_compare(args):
         from kernels import jit_products
 
         jit_products.reset()
-        print("the numba variant's product choices of this machine are forgotten: the next "
-              "products are measured again")
+        print(
+            "the numba variant's product choices of this machine are forgotten: the next "
+            "products are measured again"
+        )
     sizes = args.sizes or ((args.examples,) if args.sweep == "examples" else (args.hidden[0],))
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     results, notes = comparison.compare(
-        sizes=sizes, sweep=args.sweep, hidden=args.hidden, examples=args.examples,
-        epochs=args.epochs, dtype=args.dtype, learning_rate=args.learning_rate,
-        batch_size=args.batch_size, variants=args.variants, loops_limit=args.loops_limit,
-        repeat=args.repeat, log=log)
+        sizes=sizes,
+        sweep=args.sweep,
+        hidden=args.hidden,
+        examples=args.examples,
+        epochs=args.epochs,
+        dtype=args.dtype,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        variants=args.variants,
+        loops_limit=args.loops_limit,
+        repeat=args.repeat,
+        log=log,
+    )
     if args.sweep == "examples":
-        what = (f"layers 2-{'-'.join(str(h) for h in args.hidden)}-1, "
-                f"m = {', '.join(str(size) for size in sizes)}")
+        what = (
+            f"layers 2-{'-'.join(str(h) for h in args.hidden)}-1, "
+            f"m = {', '.join(str(size) for size in sizes)}"
+        )
     else:
         what = f"m = {args.examples}, hidden width {', '.join(str(size) for size in sizes)}"
     batch = "full batch" if args.batch_size is None else f"mini-batches of {args.batch_size}"
-    print(f"fastnn compare: planar data, {what}, tanh hidden / sigmoid output, "
-          f"{args.epochs} epochs, {batch}, {args.dtype}, learning rate {args.learning_rate:g}")
-    print("Same initial parameters for every variant; time per epoch of the whole run, "
-          "JIT compilation excluded (one warm-up call first), best of at least "
-          f"{args.repeat} run{'s' if args.repeat > 1 else ''} (loops: one).")
-    print("GFLOP/s counts the matrix products only. The final costs agree to rounding "
-          "(float64: about 1e-10 relative; float32: about 1e-6).\n")
+    print(
+        f"fastnn compare: planar data, {what}, tanh hidden / sigmoid output, "
+        f"{args.epochs} epochs, {batch}, {args.dtype}, learning rate {args.learning_rate:g}"
+    )
+    print(
+        "Same initial parameters for every variant; time per epoch of the whole run, "
+        "JIT compilation excluded (one warm-up call first), best of at least "
+        f"{args.repeat} run{'s' if args.repeat > 1 else ''} (loops: one)."
+    )
+    print(
+        "GFLOP/s counts the matrix products only. The final costs agree to rounding "
+        "(float64: about 1e-10 relative; float32: about 1e-6).\n"
+    )
     if not any(result.seconds_per_epoch for result in results):
         for note in notes:
             print(f"note: {note}")
@@ -355,15 +405,17 @@ def run_train(args):
             raise UserError(f"--drop names the target column {args.target!r}")
         features = [j for j in range(len(table.header)) if j != target and j not in dropped]
         if not features:
-            raise UserError(f"{args.data} has no feature columns besides the target "
-                            f"{args.target!r}")
+            raise UserError(
+                f"{args.data} has no feature columns besides the target {args.target!r}"
+            )
         X, y = table.read(features, target, kind)
         names = [table.header[j] for j in features]
 
     held_out = None
     if args.validation is not None:
-        train, held = held_out_split(y, args.validation, options.get("seed") or 0,
-                                     stratify=args.task == "classify")
+        train, held = held_out_split(
+            y, args.validation, options.get("seed") or 0, stratify=args.task == "classify"
+        )
         X, y, held_out = X[train], y[train], (X[held], y[held])
 
     model = ESTIMATORS[args.task](**options, verbose=args.verbose)
@@ -377,21 +429,28 @@ def run_train(args):
             outcome = f"the partly trained model is saved to {args.out}"
         else:
             outcome = "nothing saved (--save-partial keeps a partly trained model)"
-        print(f"fastnn train: interrupted after {done} of {total} epochs; {outcome}",
-              file=sys.stderr)
+        print(
+            f"fastnn train: interrupted after {done} of {total} epochs; {outcome}", file=sys.stderr
+        )
         return EXIT_INTERRUPTED
     _save(model, args.out)
 
     measure = MEASURES[args.task]
     scores = f"training {measure} {_scored(model, X, y):.4f}"
     if held_out is not None:
-        scores += (f", validation {measure} {_scored(model, *held_out):.4f} on "
-                   f"{len(held_out[1])} held-out examples")
+        scores += (
+            f", validation {measure} {_scored(model, *held_out):.4f} on "
+            f"{len(held_out[1])} held-out examples"
+        )
     if getattr(model, "best_epoch_", None) is not None:
-        scores += (f"; early stopping kept epoch {model.best_epoch_} of {model.n_epochs_} "
-                   f"(validation cost {model.validation_history_[model.best_epoch_ - 1]:.6g})")
-    print(f"trained {type(model).__name__} on {X.shape[0]} examples x {X.shape[1]} features; "
-          f"final cost {model.history_[-1]:.6g}, {scores}; saved to {args.out}")
+        scores += (
+            f"; early stopping kept epoch {model.best_epoch_} of {model.n_epochs_} "
+            f"(validation cost {model.validation_history_[model.best_epoch_ - 1]:.6g})"
+        )
+    print(
+        f"trained {type(model).__name__} on {X.shape[0]} examples x {X.shape[1]} features; "
+        f"final cost {model.history_[-1]:.6g}, {scores}; saved to {args.out}"
+    )
     return 0
 
 
@@ -413,8 +472,11 @@ def _prediction_backend(model, requested):
         return requested
     backend = model.get_params().get("backend")
     if backend == "cuda" and not comparison.gpu_present():
-        print("fastnn predict: note: the model was trained with backend 'cuda' and there is "
-              "no GPU here; predicting with 'numpy' on the CPU", file=sys.stderr)
+        print(
+            "fastnn predict: note: the model was trained with backend 'cuda' and there is "
+            "no GPU here; predicting with 'numpy' on the CPU",
+            file=sys.stderr,
+        )
         return "numpy"
     return backend
 
@@ -433,8 +495,10 @@ def run_predict(args):
             features = [j for j in range(len(table.header)) if j not in dropped]
         expected = model.n_features_in_
         if len(features) != expected:
-            raise UserError(f"the model expects {expected} feature columns, {args.data} has "
-                            f"{len(features)}; drop the others with --drop COLUMNS")
+            raise UserError(
+                f"the model expects {expected} feature columns, {args.data} has "
+                f"{len(features)}; drop the others with --drop COLUMNS"
+            )
         X, _ = table.read(features)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*feature names")  # matched by name above
@@ -457,8 +521,11 @@ def run_example_data(args):
         columns.append(np.where(y == 1, "blue", "red"))
         header.append("colour")
     csv_io.write_examples(args.path, header, columns)
-    print(f"{len(X)} examples of the planar flower data written to {args.path} "
-          f"(columns {', '.join(header)})", file=sys.stderr)
+    print(
+        f"{len(X)} examples of the planar flower data written to {args.path} "
+        f"(columns {', '.join(header)})",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -469,125 +536,235 @@ def run_example_data(args):
 
 def _add_compare(commands, common):
     cmp = commands.add_parser(
-        "compare", parents=[common], help="time the kernel variants side by side on the planar data",
+        "compare",
+        parents=[common],
+        help="time the kernel variants side by side on the planar data",
         description="Train the same planar-data network (2-hidden-1, tanh then sigmoid, the same "
-                    "initial parameters) with each kernel variant (loops, numpy, numba, and cuda "
-                    "when a GPU is present) and print, per variant: time per epoch, speed-up over "
-                    "loops and over numpy, GFLOP/s and the final cost. JIT compilation is excluded "
-                    "from the times (one warm-up call per variant first). Variants that cannot be "
-                    "imported are skipped with a note; loops is skipped where a short probe says "
-                    "it would take longer than --loops-limit seconds.")
-    cmp.add_argument("--sizes", type=_int_list, default=None, metavar="N,N,...",
-                     help="sweep these sizes (numbers of examples, or hidden units with "
-                          "--sweep hidden), one table row per variant and size")
-    cmp.add_argument("--sweep", choices=("examples", "hidden"), default="examples",
-                     help="what --sizes varies (default: examples)")
-    cmp.add_argument("--examples", type=_positive_int, default=comparison.DEFAULT_EXAMPLES,
-                     metavar="M", help="number of planar examples (default: %(default)s)")
-    cmp.add_argument("--hidden", type=_int_list, default=comparison.DEFAULT_HIDDEN,
-                     metavar="N,N,...", help="hidden layer sizes (default: 4)")
-    cmp.add_argument("--epochs", type=_positive_int, default=comparison.DEFAULT_EPOCHS,
-                     help="epochs of each timed run (default: %(default)s)")
-    cmp.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                     help="floating-point type (default: float64, where the final costs agree "
-                          "to rounding)")
-    cmp.add_argument("--learning-rate", type=_positive_float,
-                     default=comparison.DEFAULT_LEARNING_RATE,
-                     help="gradient-descent learning rate (default: %(default)s)")
-    cmp.add_argument("--batch-size", type=_positive_int, default=None,
-                     help="mini-batch size (default: full batch)")
-    cmp.add_argument("--variants", type=_variant_list,
-                     default=comparison.VARIANTS, metavar="NAME,NAME,...",
-                     help="variants to run (default: loops,numpy,numba,cuda)")
-    cmp.add_argument("--loops-limit", type=_positive_float, default=5.0, metavar="SECONDS",
-                     help="skip loops where it would take longer than this (default: 5)")
-    cmp.add_argument("--repeat", type=_positive_int, default=3,
-                     help="time each variant but loops at least this many times, best counts "
-                          "(default: 3)")
-    cmp.add_argument("--plot", metavar="FILE.png",
-                     help="draw time per epoch against size, log-log, one line per variant "
-                          "(needs matplotlib)")
-    cmp.add_argument("--quiet", action="store_true",
-                     help="no progress lines on stderr (one per variant and size)")
-    cmp.add_argument("--explain", action="store_true",
-                     help="also print which path (OpenBLAS, plain loops, tiled kernels) each "
-                          "product of the numba variant takes on this machine, and why")
-    cmp.add_argument("--reset-choices", action="store_true",
-                     help="forget the numba variant's measured product choices first (they "
-                          "are measured again, e.g. after a run on a busy machine)")
+        "initial parameters) with each kernel variant (loops, numpy, numba, and cuda "
+        "when a GPU is present) and print, per variant: time per epoch, speed-up over "
+        "loops and over numpy, GFLOP/s and the final cost. JIT compilation is excluded "
+        "from the times (one warm-up call per variant first). Variants that cannot be "
+        "imported are skipped with a note; loops is skipped where a short probe says "
+        "it would take longer than --loops-limit seconds.",
+    )
+    cmp.add_argument(
+        "--sizes",
+        type=_int_list,
+        default=None,
+        metavar="N,N,...",
+        help="sweep these sizes (numbers of examples, or hidden units with "
+        "--sweep hidden), one table row per variant and size",
+    )
+    cmp.add_argument(
+        "--sweep",
+        choices=("examples", "hidden"),
+        default="examples",
+        help="what --sizes varies (default: examples)",
+    )
+    cmp.add_argument(
+        "--examples",
+        type=_positive_int,
+        default=comparison.DEFAULT_EXAMPLES,
+        metavar="M",
+        help="number of planar examples (default: %(default)s)",
+    )
+    cmp.add_argument(
+        "--hidden",
+        type=_int_list,
+        default=comparison.DEFAULT_HIDDEN,
+        metavar="N,N,...",
+        help="hidden layer sizes (default: 4)",
+    )
+    cmp.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=comparison.DEFAULT_EPOCHS,
+        help="epochs of each timed run (default: %(default)s)",
+    )
+    cmp.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="floating-point type (default: float64, where the final costs agree to rounding)",
+    )
+    cmp.add_argument(
+        "--learning-rate",
+        type=_positive_float,
+        default=comparison.DEFAULT_LEARNING_RATE,
+        help="gradient-descent learning rate (default: %(default)s)",
+    )
+    cmp.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="mini-batch size (default: full batch)",
+    )
+    cmp.add_argument(
+        "--variants",
+        type=_variant_list,
+        default=comparison.VARIANTS,
+        metavar="NAME,NAME,...",
+        help="variants to run (default: loops,numpy,numba,cuda)",
+    )
+    cmp.add_argument(
+        "--loops-limit",
+        type=_positive_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="skip loops where it would take longer than this (default: 5)",
+    )
+    cmp.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=3,
+        help="time each variant but loops at least this many times, best counts (default: 3)",
+    )
+    cmp.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw time per epoch against size, log-log, one line per variant (needs matplotlib)",
+    )
+    cmp.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines on stderr (one per variant and size)",
+    )
+    cmp.add_argument(
+        "--explain",
+        action="store_true",
+        help="also print which path (OpenBLAS, plain loops, tiled kernels) each "
+        "product of the numba variant takes on this machine, and why",
+    )
+    cmp.add_argument(
+        "--reset-choices",
+        action="store_true",
+        help="forget the numba variant's measured product choices first (they "
+        "are measured again, e.g. after a run on a busy machine)",
+    )
     cmp.set_defaults(run=run_compare)
 
 
 def _add_train(commands, common):
     train = commands.add_parser(
-        "train", parents=[common], help="train a network on a CSV file and save it",
+        "train",
+        parents=[common],
+        help="train a network on a CSV file and save it",
         description="Train an MLPClassifier (--task classify) or MLPRegressor (--task regress) "
-                    "on a CSV file with a header line: the --target column is what to predict, "
-                    "every other column not dropped with --drop is a numeric feature. The model "
-                    "is saved with fastnn.save (a .npz file, no pickle). Unset options take the "
-                    "estimators' defaults. Ctrl-C stops training (exit status 130) and saves "
-                    "nothing unless --save-partial is given.")
+        "on a CSV file with a header line: the --target column is what to predict, "
+        "every other column not dropped with --drop is a numeric feature. The model "
+        "is saved with fastnn.save (a .npz file, no pickle). Unset options take the "
+        "estimators' defaults. Ctrl-C stops training (exit status 130) and saves "
+        "nothing unless --save-partial is given.",
+    )
     train.add_argument("--data", required=True, metavar="FILE.csv", help="training data (CSV)")
-    train.add_argument("--target", required=True, metavar="COLUMN",
-                       help="name of the column to predict")
+    train.add_argument(
+        "--target", required=True, metavar="COLUMN", help="name of the column to predict"
+    )
     train.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the model")
-    train.add_argument("--task", choices=tuple(ESTIMATORS), default="classify",
-                       help="classification (labels: numbers or strings) or regression "
-                            "(default: classify)")
-    train.add_argument("--drop", type=_column_list, action="append", default=[],
-                       metavar="COLUMNS", help="comma-separated columns that are not features "
-                                               "(an id, a date); repeatable")
+    train.add_argument(
+        "--task",
+        choices=tuple(ESTIMATORS),
+        default="classify",
+        help="classification (labels: numbers or strings) or regression (default: classify)",
+    )
+    train.add_argument(
+        "--drop",
+        type=_column_list,
+        action="append",
+        default=[],
+        metavar="COLUMNS",
+        help="comma-separated columns that are not features (an id, a date); repeatable",
+    )
     for h in HYPERPARAMETERS:
-        train.add_argument(h.flag, type=h.type, choices=h.choices, metavar=h.metavar,
-                           default=argparse.SUPPRESS,
-                           help=f"{h.help} (default: {api_default(h)})")
-    train.add_argument("--validation", type=_fraction, default=None, metavar="FRACTION",
-                       help="hold out this fraction of the rows at random (of each class, to "
-                            "classify), train on the rest and print the held-out score (rows "
-                            "the model never sees; with --early-stopping true the estimator "
-                            "holds out --validation-fraction of the rest to decide when to "
-                            "stop)")
-    train.add_argument("--verbose", action="store_true",
-                       help="a progress bar with the current cost on stderr")
-    train.add_argument("--save-partial", action="store_true",
-                       help="after Ctrl-C, save the model of the epochs completed")
+        train.add_argument(
+            h.flag,
+            type=h.type,
+            choices=h.choices,
+            metavar=h.metavar,
+            default=argparse.SUPPRESS,
+            help=f"{h.help} (default: {api_default(h)})",
+        )
+    train.add_argument(
+        "--validation",
+        type=_fraction,
+        default=None,
+        metavar="FRACTION",
+        help="hold out this fraction of the rows at random (of each class, to "
+        "classify), train on the rest and print the held-out score (rows "
+        "the model never sees; with --early-stopping true the estimator "
+        "holds out --validation-fraction of the rest to decide when to "
+        "stop)",
+    )
+    train.add_argument(
+        "--verbose", action="store_true", help="a progress bar with the current cost on stderr"
+    )
+    train.add_argument(
+        "--save-partial",
+        action="store_true",
+        help="after Ctrl-C, save the model of the epochs completed",
+    )
     train.set_defaults(run=run_train)
 
 
 def _add_predict(commands, common):
     predict = commands.add_parser(
-        "predict", parents=[common], help="predict with a saved model",
+        "predict",
+        parents=[common],
+        help="predict with a saved model",
         description="Load a model saved by 'fastnn train' and predict one row per example of a "
-                    "CSV file with a header line. The model's feature columns are taken by "
-                    "name when the model knows them, otherwise every column not dropped with "
-                    "--drop. Writes a CSV with a 'prediction' column.")
+        "CSV file with a header line. The model's feature columns are taken by "
+        "name when the model knows them, otherwise every column not dropped with "
+        "--drop. Writes a CSV with a 'prediction' column.",
+    )
     predict.add_argument("--model", required=True, metavar="MODEL.npz", help="a saved model")
     predict.add_argument("--data", required=True, metavar="FILE.csv", help="examples (CSV)")
-    predict.add_argument("--out", metavar="PREDS.csv",
-                         help="where to write the predictions (default: standard output)")
-    predict.add_argument("--drop", type=_column_list, action="append", default=[],
-                         metavar="COLUMNS",
-                         help="comma-separated columns that are not features, for a model "
-                              "that does not know its column names; repeatable")
-    predict.add_argument("--backend", choices=tuple(kernels.VARIANTS), default=None,
-                         help="kernel variant to predict with (default: the model's; numpy "
-                              "for a cuda model where there is no GPU)")
+    predict.add_argument(
+        "--out",
+        metavar="PREDS.csv",
+        help="where to write the predictions (default: standard output)",
+    )
+    predict.add_argument(
+        "--drop",
+        type=_column_list,
+        action="append",
+        default=[],
+        metavar="COLUMNS",
+        help="comma-separated columns that are not features, for a model "
+        "that does not know its column names; repeatable",
+    )
+    predict.add_argument(
+        "--backend",
+        choices=tuple(kernels.VARIANTS),
+        default=None,
+        help="kernel variant to predict with (default: the model's; numpy "
+        "for a cuda model where there is no GPU)",
+    )
     predict.set_defaults(run=run_predict)
 
 
 def _add_example_data(commands, common):
     example = commands.add_parser(
-        "example-data", parents=[common], help="write the planar flower data as CSV",
+        "example-data",
+        parents=[common],
+        help="write the planar flower data as CSV",
         description="Write the notes' planar 'flower' data (fastnn.datasets.planar) to a CSV "
-                    "file: columns x1, x2 and colour (red or blue), the data of the README's "
-                    "examples.")
+        "file: columns x1, x2 and colour (red or blue), the data of the README's "
+        "examples.",
+    )
     example.add_argument("path", metavar="FILE.csv", help="where to write the data")
-    example.add_argument("--examples", type=_positive_int, default=400, metavar="M",
-                         help="number of points (default: %(default)s)")
-    example.add_argument("--seed", type=int, default=1,
-                         help="seed of the noise (default: %(default)s)")
-    example.add_argument("--no-target", action="store_true",
-                         help="leave out the colour column (data to predict)")
+    example.add_argument(
+        "--examples",
+        type=_positive_int,
+        default=400,
+        metavar="M",
+        help="number of points (default: %(default)s)",
+    )
+    example.add_argument(
+        "--seed", type=int, default=1, help="seed of the noise (default: %(default)s)"
+    )
+    example.add_argument(
+        "--no-target", action="store_true", help="leave out the colour column (data to predict)"
+    )
     example.set_defaults(run=run_example_data)
 
 
@@ -595,14 +772,14 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="fastnn",
         description="Fully connected networks of the 'Neural Networks and Deep Learning' notes: "
-                    "explicit loops, vectorized NumPy and Numba JIT side by side.",
-        epilog="Run 'fastnn COMMAND --help' for the options of a command.")
+        "explicit loops, vectorized NumPy and Numba JIT side by side.",
+        epilog="Run 'fastnn COMMAND --help' for the options of a command.",
+    )
     debug_help = "show the traceback of an error instead of a one-line message"
     parser.add_argument("--debug", action="store_true", help=debug_help)
     # --debug after the command too; SUPPRESS keeps a --debug given before it
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help=debug_help)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_add_compare, _add_train, _add_predict, _add_example_data):
         add(commands, common)
@@ -650,8 +827,11 @@ def main(argv=None):
     except Exception as error:  # unexpected: still one line, the traceback on request
         if args.debug:
             raise
-        print(f"{prefix}: error: {type(error).__name__}: {_one_line(error)} "
-              "(run with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"{prefix}: error: {type(error).__name__}: {_one_line(error)} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -83,8 +83,10 @@ def planar_problem(examples=DEFAULT_EXAMPLES, hidden=DEFAULT_HIDDEN, dtype="floa
     sizes = (X.shape[0],) + tuple(int(h) for h in hidden) + (1,)
     activations = ("tanh",) * len(hidden) + ("sigmoid",)
     rng = np.random.default_rng(seed)
-    weights = [(rng.standard_normal((n, n_prev)) * 0.01).astype(dtype)
-               for n_prev, n in zip(sizes[:-1], sizes[1:])]
+    weights = [
+        (rng.standard_normal((n, n_prev)) * 0.01).astype(dtype)
+        for n_prev, n in zip(sizes[:-1], sizes[1:])
+    ]
     biases = [np.zeros((n, 1), dtype=dtype) for n in sizes[1:]]
     return Problem(X, Y, sizes, activations, weights, biases)
 
@@ -107,8 +109,17 @@ def _run(module, problem, epochs, learning_rate, batch_size, orders):
     """One whole run from the initial parameters: ``(seconds, costs)``."""
     weights, biases = problem.fresh_parameters()
     start = time.perf_counter()
-    costs = module.train(weights, biases, problem.X, problem.Y, list(problem.activations),
-                         epochs, learning_rate, batch_size=batch_size, orders=orders)
+    costs = module.train(
+        weights,
+        biases,
+        problem.X,
+        problem.Y,
+        list(problem.activations),
+        epochs,
+        learning_rate,
+        batch_size=batch_size,
+        orders=orders,
+    )
     return time.perf_counter() - start, np.asarray(costs)
 
 
@@ -124,14 +135,16 @@ def estimate_loops_seconds(module, problem, epochs, learning_rate):
     """Seconds a whole loops run would take, from one epoch on a slice of the examples
     (its work grows linearly with the number of examples)."""
     m = min(problem.examples, _PROBE_EXAMPLES)
-    probe = dataclasses.replace(problem, X=np.ascontiguousarray(problem.X[:, :m]),
-                                Y=np.ascontiguousarray(problem.Y[:, :m]))
+    probe = dataclasses.replace(
+        problem, X=np.ascontiguousarray(problem.X[:, :m]), Y=np.ascontiguousarray(problem.Y[:, :m])
+    )
     seconds = min(_run(module, probe, 1, learning_rate, None, None)[0] for _ in range(3))
     return seconds * epochs * problem.examples / m
 
 
-def time_variant(module, problem, epochs, learning_rate=DEFAULT_LEARNING_RATE,
-                 batch_size=None, repeat=3):
+def time_variant(
+    module, problem, epochs, learning_rate=DEFAULT_LEARNING_RATE, batch_size=None, repeat=3
+):
     """``(seconds_per_epoch, final_cost)`` of a whole run, warm-up excluded.
 
     The warm-up is one epoch on the same arrays (same dtypes and shapes, so a
@@ -147,10 +160,21 @@ def time_variant(module, problem, epochs, learning_rate=DEFAULT_LEARNING_RATE,
     return best / epochs, float(costs[-1])
 
 
-def compare(sizes=(DEFAULT_EXAMPLES,), sweep="examples", hidden=DEFAULT_HIDDEN,
-            examples=DEFAULT_EXAMPLES, epochs=DEFAULT_EPOCHS, dtype="float64",
-            learning_rate=DEFAULT_LEARNING_RATE, batch_size=None, variants=VARIANTS,
-            loops_limit=5.0, repeat=3, seed=1, log=None):
+def compare(
+    sizes=(DEFAULT_EXAMPLES,),
+    sweep="examples",
+    hidden=DEFAULT_HIDDEN,
+    examples=DEFAULT_EXAMPLES,
+    epochs=DEFAULT_EPOCHS,
+    dtype="float64",
+    learning_rate=DEFAULT_LEARNING_RATE,
+    batch_size=None,
+    variants=VARIANTS,
+    loops_limit=5.0,
+    repeat=3,
+    seed=1,
+    log=None,
+):
     """Train the planar net with each variant at each size; ``(results, notes)``.
 
     ``sweep="examples"``: each size is the number of examples (``hidden`` fixed);
@@ -177,15 +201,23 @@ def compare(sizes=(DEFAULT_EXAMPLES,), sweep="examples", hidden=DEFAULT_HIDDEN,
             if name == "loops":
                 estimate = estimate_loops_seconds(module, problem, epochs, learning_rate)
                 if estimate > loops_limit:
-                    result.note = (f"loops skipped at {sweep} = {size}: about {estimate:.0f} s "
-                                   f"estimated (limit {loops_limit:g} s)")
+                    result.note = (
+                        f"loops skipped at {sweep} = {size}: about {estimate:.0f} s "
+                        f"estimated (limit {loops_limit:g} s)"
+                    )
                     notes.append(result.note)
                     continue
             if log:
                 log(f"{name} at {sweep} = {size} ...")
             try:
-                seconds, cost = time_variant(module, problem, epochs, learning_rate,
-                                             batch_size, 1 if name == "loops" else repeat)
+                seconds, cost = time_variant(
+                    module,
+                    problem,
+                    epochs,
+                    learning_rate,
+                    batch_size,
+                    1 if name == "loops" else repeat,
+                )
             except Exception as error:  # report the variant's failure, keep the others
                 result.note = f"{name} failed at {sweep} = {size}: {type(error).__name__}: {error}"
                 notes.append(result.note)
@@ -234,19 +266,26 @@ def format_table(results, sweep="examples", show_size=False):
             time_cell = format_seconds(result.seconds_per_epoch)
             if result.seconds_per_epoch is None:
                 time_cell = "failed" if " failed " in result.note else "skipped"
-            row = [result.variant, time_cell,
-                   _ratio(loops and loops.seconds_per_epoch, result.seconds_per_epoch),
-                   _ratio(numpy_ and numpy_.seconds_per_epoch, result.seconds_per_epoch),
-                   "-" if result.gflops is None else f"{result.gflops:.3g}",
-                   "-" if result.final_cost is None else f"{result.final_cost:.10f}"]
+            row = [
+                result.variant,
+                time_cell,
+                _ratio(loops and loops.seconds_per_epoch, result.seconds_per_epoch),
+                _ratio(numpy_ and numpy_.seconds_per_epoch, result.seconds_per_epoch),
+                "-" if result.gflops is None else f"{result.gflops:.3g}",
+                "-" if result.final_cost is None else f"{result.final_cost:.10f}",
+            ]
             if show_size:
                 row.insert(0, str(size))
             rows.append(row)
     widths = [max(len(line[i]) for line in [header] + rows) for i in range(len(header))]
     variant_column = header.index("variant")
-    lines = ["  ".join(cell.ljust(width) if i == variant_column else cell.rjust(width)
-                       for i, (cell, width) in enumerate(zip(line, widths)))
-             for line in [header] + rows]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i == variant_column else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(line, widths))
+        )
+        for line in [header] + rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -263,8 +302,11 @@ def plot(results, path, sweep="examples", title=None):
     figure, axes = plt.subplots(figsize=(7, 4.5))
     variants = dict.fromkeys(result.variant for result in results)
     for variant in variants:
-        points = [(r.size, r.seconds_per_epoch) for r in results
-                  if r.variant == variant and r.seconds_per_epoch is not None]
+        points = [
+            (r.size, r.seconds_per_epoch)
+            for r in results
+            if r.variant == variant and r.seconds_per_epoch is not None
+        ]
         if points:
             sizes, seconds = zip(*points)
             axes.loglog(sizes, seconds, marker="o", label=variant)

@@ -80,8 +80,10 @@ class Table:
             except StopIteration:
                 return
             except UnicodeDecodeError as error:
-                raise CSVError(f"{self.path}, after line {reader.line_num}: not UTF-8 text "
-                               f"({error.reason} at byte {error.start} of a block)") from None
+                raise CSVError(
+                    f"{self.path}, after line {reader.line_num}: not UTF-8 text "
+                    f"({error.reason} at byte {error.start} of a block)"
+                ) from None
             except csv.Error as error:
                 raise CSVError(f"{self.path}, line {reader.line_num}: {error}") from None
             if not _blank(row):
@@ -97,9 +99,11 @@ class Table:
         for index, name in enumerate(header):
             if name in seen:
                 # two columns of one name: a lookup by name would pick one silently
-                raise CSVError(f"{self.path}, line {line}: the column name {name!r} appears "
-                               f"twice (columns {seen[name] + 1} and {index + 1}); column "
-                               "names must be unique")
+                raise CSVError(
+                    f"{self.path}, line {line}: the column name {name!r} appears "
+                    f"twice (columns {seen[name] + 1} and {index + 1}); column "
+                    "names must be unique"
+                )
             seen[name] = index
         return header
 
@@ -108,8 +112,10 @@ class Table:
         try:
             return self.header.index(name)
         except ValueError:
-            raise CSVError(f"column {name!r} not found in {self.path}; its columns are: "
-                           + ", ".join(self.header)) from None
+            raise CSVError(
+                f"column {name!r} not found in {self.path}; its columns are: "
+                + ", ".join(self.header)
+            ) from None
 
     # -- the rows --------------------------------------------------------------
 
@@ -133,8 +139,10 @@ class Table:
         rows = 0
         for line, row in self._rows():
             if len(row) != width:
-                raise CSVError(f"{self.path}, line {line}: {len(row)} cells, but the header has "
-                               f"{width} columns")
+                raise CSVError(
+                    f"{self.path}, line {line}: {len(row)} cells, but the header has "
+                    f"{width} columns"
+                )
             try:
                 numbers = [float(row[j]) for j in features]
             except ValueError:
@@ -147,8 +155,10 @@ class Table:
             if target is not None:
                 cell = row[target].strip()
                 if not cell:
-                    raise CSVError(f"{self.path}, line {line}: the target column "
-                                   f"{self.header[target]!r} is empty")
+                    raise CSVError(
+                        f"{self.path}, line {line}: the target column "
+                        f"{self.header[target]!r} is empty"
+                    )
                 if target_kind == "values":
                     values.append(self._number(cell, line, target))
                 else:
@@ -170,8 +180,10 @@ class Table:
         except ValueError:
             value = math.nan
         if not math.isfinite(value):
-            raise CSVError(f"{self.path}, line {line}, column {self.header[column]!r}: "
-                           f"{cell!r} is not a finite number")
+            raise CSVError(
+                f"{self.path}, line {line}, column {self.header[column]!r}: "
+                f"{cell!r} is not a finite number"
+            )
         return value
 
     def _check_cells(self, line, row, features):
@@ -199,8 +211,11 @@ def decode_labels(texts, codes):
         numbers = [float(text) for text in texts]
     except ValueError:
         numbers = None
-    if numbers is not None and all(math.isfinite(value) for value in numbers) \
-            and not any(_is_huge_integer(text) for text in texts):
+    if (
+        numbers is not None
+        and all(math.isfinite(value) for value in numbers)
+        and not any(_is_huge_integer(text) for text in texts)
+    ):
         return np.array(numbers, dtype=np.float64)[codes]
     return np.array(texts, dtype=object)[codes]
 
@@ -254,8 +269,11 @@ def write_predictions(predictions, out=None):
     predictions = np.asarray(predictions)
     if predictions.ndim == 1:
         predictions = predictions.reshape(-1, 1)
-    names = (["prediction"] if predictions.shape[1] == 1
-             else [f"prediction_{k}" for k in range(predictions.shape[1])])
+    names = (
+        ["prediction"]
+        if predictions.shape[1] == 1
+        else [f"prediction_{k}" for k in range(predictions.shape[1])]
+    )
     if out is None:
         _write_rows(sys.stdout, names, predictions)
         sys.stdout.flush()

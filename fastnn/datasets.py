@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def planar(m: int = 400, seed: int | None = 1, noise: float = 0.2,
-           petals: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def planar(
+    m: int = 400, seed: int | None = 1, noise: float = 0.2, petals: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
     """The notes' course "flower": two classes of points on the petals of a rose.
 
     Returns ``X`` of shape ``(m, 2)`` (float64) and ``y`` of shape ``(m,)``
@@ -26,8 +27,10 @@ def planar(m: int = 400, seed: int | None = 1, noise: float = 0.2,
     start = 0
     for label, count in enumerate(counts):
         rows = slice(start, start + count)
-        theta = (np.linspace(label * 3.12, (label + 1) * 3.12, count)
-                 + rng.standard_normal(count) * noise)
+        theta = (
+            np.linspace(label * 3.12, (label + 1) * 3.12, count)
+            + rng.standard_normal(count) * noise
+        )
         r = radius * np.sin(petals * theta) + rng.standard_normal(count) * noise
         X[rows, 0] = r * np.sin(theta)
         X[rows, 1] = r * np.cos(theta)
@@ -36,8 +39,9 @@ def planar(m: int = 400, seed: int | None = 1, noise: float = 0.2,
     return X, y
 
 
-def blobs(m: int = 300, n_features: int = 2, centers: int = 3, spread: float = 1.0,
-          seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+def blobs(
+    m: int = 300, n_features: int = 2, centers: int = 3, spread: float = 1.0, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs around ``centers`` random centres; returns ``X (m, n_features)``,
     ``y (m,)``."""
     if int(m) != m or m < 1:

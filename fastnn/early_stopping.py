@@ -43,8 +43,14 @@ def check_stopping_settings(get, check_flag) -> StoppingSettings:
     the first bad one."""
     return StoppingSettings(
         early_stopping=check_flag(get("early_stopping"), "early_stopping"),
-        validation_fraction=check_real(get("validation_fraction"), "validation_fraction",
-                                       low=0, high=1, low_open=True, high_open=True),
+        validation_fraction=check_real(
+            get("validation_fraction"),
+            "validation_fraction",
+            low=0,
+            high=1,
+            low_open=True,
+            high_open=True,
+        ),
         n_iter_no_change=check_integer(get("n_iter_no_change"), "n_iter_no_change", minimum=1),
         tol=check_real(get("tol"), "tol", low=0),
     )
@@ -64,9 +70,11 @@ def validation_split(m, fraction, rng, groups=None):
         held.append(rng.permutation(rows)[:count])
     held = np.sort(np.concatenate(held)).astype(np.intp)
     if held.size == 0:
-        raise ValueError(f"validation_fraction={fraction:g} of {m} samples holds out none: "
-                         "give more data, a larger validation_fraction, or "
-                         "early_stopping=False")
+        raise ValueError(
+            f"validation_fraction={fraction:g} of {m} samples holds out none: "
+            "give more data, a larger validation_fraction, or "
+            "early_stopping=False"
+        )
     train = np.setdiff1d(np.arange(m), held, assume_unique=True)
     return train, held
 
@@ -86,8 +94,10 @@ class ValidationMonitor:
     def observe(self, weights, biases, activations) -> bool:
         """Record this epoch's validation cost and score; True when the run should stop."""
         # Z[L]: the output layer before its activation (the stable cross-entropy wants Z)
-        Z = np.asarray(self.forward(weights, biases, self.X, list(activations[:-1]) + ["linear"]),
-                       dtype=np.float64)
+        Z = np.asarray(
+            self.forward(weights, biases, self.X, list(activations[:-1]) + ["linear"]),
+            dtype=np.float64,
+        )
         Y = np.asarray(self.Y, dtype=np.float64)
         A = vectorized.activation_forward(Z, self.output)
         cost = float(vectorized.cost(Z, A, Y, self.output))

@@ -49,9 +49,11 @@ class _Classifier(ClassifierMixin, Network):
             known = {label: index for index, label in enumerate(self.classes_.tolist())}
             unknown = [label for label in classes.tolist() if label not in known]
             if unknown:
-                raise ValueError(f"warm_start: y has labels {unknown!r} that the fitted model "
-                                 f"does not know (classes_ = {self.classes_.tolist()!r}); fit "
-                                 "with warm_start=False to start again")
+                raise ValueError(
+                    f"warm_start: y has labels {unknown!r} that the fitted model "
+                    f"does not know (classes_ = {self.classes_.tolist()!r}); fit "
+                    "with warm_start=False to start again"
+                )
             indices = np.array([known[label] for label in classes.tolist()])[indices]
             classes = self.classes_
         return ClassifierTargets(classes, indices)
@@ -62,8 +64,13 @@ class _Classifier(ClassifierMixin, Network):
         Z = self._output(X)
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
-                    sample_weight: ArrayLike | None = None) -> _Classifier:
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> _Classifier:
         """One epoch on the batch ``X``, ``y``, continuing from the current model, the
         optimiser state kept between calls; ``classes`` (every label the model will see)
         is required on the first call. See ``fastnn.incremental``."""
@@ -184,13 +191,35 @@ class MLPClassifier(_Classifier):
         Epochs trained (all warm-started fits together).
     """
 
-    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.001,
-                 epochs=200, batch_size=32, momentum=0.0, l2=0.0, solver="adam",
-                 learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
-                 dtype="float64", seed=None, warm_start=False, standardize=True,
-                 verbose=False, class_weight=None):
+    def __init__(
+        self,
+        hidden=(100,),
+        activation="relu",
+        init="he",
+        learning_rate=0.001,
+        epochs=200,
+        batch_size=32,
+        momentum=0.0,
+        l2=0.0,
+        solver="adam",
+        learning_rate_schedule="constant",
+        decay_rate=1.0,
+        decay_epochs=1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        backend="numba",
+        dtype="float64",
+        seed=None,
+        warm_start=False,
+        standardize=True,
+        verbose=False,
+        class_weight=None,
+    ):
         self._store_hyperparameters(locals())
 
 
@@ -204,13 +233,32 @@ class LogisticRegression(_Classifier):
 
     _fixed = {"hidden": (), "activation": (), "init": "zeros"}
 
-    def __init__(self, learning_rate=0.001, epochs=200, batch_size=32, momentum=0.0, l2=0.0,
-                 solver="adam",
-                 learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
-                 dtype="float64", seed=None, warm_start=False,
-                 standardize=True, verbose=False, class_weight=None):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        epochs=200,
+        batch_size=32,
+        momentum=0.0,
+        l2=0.0,
+        solver="adam",
+        learning_rate_schedule="constant",
+        decay_rate=1.0,
+        decay_epochs=1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        backend="numba",
+        dtype="float64",
+        seed=None,
+        warm_start=False,
+        standardize=True,
+        verbose=False,
+        class_weight=None,
+    ):
         self._store_hyperparameters(locals())
 
 
@@ -235,26 +283,54 @@ class MLPRegressor(RegressorMixin, Network):
     (n_samples,) when fitted on a 1-D y, (n_samples, n_outputs) otherwise.
     """
 
-    def __init__(self, hidden=(100,), activation="relu", init="he", learning_rate=0.001,
-                 epochs=200, batch_size=32, momentum=0.0, l2=0.0, solver="adam",
-                 learning_rate_schedule="constant", decay_rate=1.0, decay_epochs=1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, backend="numba",
-                 dtype="float64", seed=None, warm_start=False, standardize=True,
-                 verbose=False):
+    def __init__(
+        self,
+        hidden=(100,),
+        activation="relu",
+        init="he",
+        learning_rate=0.001,
+        epochs=200,
+        batch_size=32,
+        momentum=0.0,
+        l2=0.0,
+        solver="adam",
+        learning_rate_schedule="constant",
+        decay_rate=1.0,
+        decay_epochs=1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        backend="numba",
+        dtype="float64",
+        seed=None,
+        warm_start=False,
+        standardize=True,
+        verbose=False,
+    ):
         self._store_hyperparameters(locals())
 
     def _prepare_targets(self, y, config) -> RegressorTargets:
         values, one_dimensional = check_targets(y)
         fitted = getattr(self, "n_outputs_", None)
-        if (config.warm_start and hasattr(self, "parameters_") and fitted is not None
-                and fitted != values.shape[1]):
-            raise ValueError(f"warm_start: y has {values.shape[1]} targets, but the model was "
-                             f"fitted with {fitted}; fit with warm_start=False to start again")
+        if (
+            config.warm_start
+            and hasattr(self, "parameters_")
+            and fitted is not None
+            and fitted != values.shape[1]
+        ):
+            raise ValueError(
+                f"warm_start: y has {values.shape[1]} targets, but the model was "
+                f"fitted with {fitted}; fit with warm_start=False to start again"
+            )
         return RegressorTargets(values, values.shape[1], one_dimensional)
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike,
-                    sample_weight: ArrayLike | None = None) -> MLPRegressor:
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> MLPRegressor:
         """One epoch on the batch ``X``, ``y``, continuing from the current model, the
         optimiser state kept between calls. See ``fastnn.incremental``."""
         return incremental.partial_fit(self, X, y, None, sample_weight)

@@ -11,8 +11,12 @@ fastnn is imported.
 import importlib
 import threading
 
-__all__ = ["NotFittedError", "DataConversionWarning", "TrainingDivergedError",
-           "TrainingInterruptedWarning"]
+__all__ = [
+    "NotFittedError",
+    "DataConversionWarning",
+    "TrainingDivergedError",
+    "TrainingInterruptedWarning",
+]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -54,8 +58,10 @@ def _build_data_conversion_warning(base):
     return DataConversionWarning
 
 
-_BUILDERS = {"NotFittedError": _build_not_fitted_error,
-             "DataConversionWarning": _build_data_conversion_warning}
+_BUILDERS = {
+    "NotFittedError": _build_not_fitted_error,
+    "DataConversionWarning": _build_data_conversion_warning,
+}
 _built = {}
 _lock = threading.Lock()
 

@@ -77,16 +77,23 @@ class TrainingSpec:
 
     @classmethod
     def from_config(cls, config: FitConfig, output_activation: str) -> TrainingSpec:
-        return cls(activations=config.activations + (output_activation,),
-                   epochs=config.epochs, learning_rate=config.learning_rate,
-                   batch_size=config.batch_size, momentum=config.momentum, l2=config.l2,
-                   backend=config.backend, optimizer=config.optimizer)
+        return cls(
+            activations=config.activations + (output_activation,),
+            epochs=config.epochs,
+            learning_rate=config.learning_rate,
+            batch_size=config.batch_size,
+            momentum=config.momentum,
+            l2=config.l2,
+            backend=config.backend,
+            optimizer=config.optimizer,
+        )
 
     def optimizer_arguments(self) -> dict:
         """The kernels' ``train`` keywords of the update rule (``state`` aside)."""
         o = self.optimizer
-        return dict(optimizer=o.name, beta1=o.beta1, beta2=o.beta2, epsilon=o.epsilon,
-                    schedule=o.schedule)
+        return dict(
+            optimizer=o.name, beta1=o.beta1, beta2=o.beta2, epsilon=o.epsilon, schedule=o.schedule
+        )
 
     def mini_batch(self, m: int) -> int | None:
         """The batch size for ``m`` examples; None when one batch holds them all."""
@@ -185,34 +192,59 @@ def prepare(estimator, X, y, sample_weight=None, partial=None) -> FitPlan:
     check_same_length(X, range(targets.n_examples))
     X, targets, sample_weight = _weigh(estimator, X, targets, sample_weight, partial is None)
     # held out before the scaling statistics: they are the training rows' alone
-    X, targets, sample_weight, held_out = hold_out_validation(config, X, targets,
-                                                                sample_weight)
+    X, targets, sample_weight, held_out = hold_out_validation(config, X, targets, sample_weight)
     m, n_features = X.shape
     architecture = check_architecture(estimator, config, targets, n_features)
-    check_fit_memory(type(estimator).__name__, architecture.layer_sizes, m, config,
-                     isinstance(targets, RegressorTargets))
+    check_fit_memory(
+        type(estimator).__name__,
+        architecture.layer_sizes,
+        m,
+        config,
+        isinstance(targets, RegressorTargets),
+    )
     # mini-batches gather examples: they want the examples contiguous (see prepare_inputs)
     by_example = mini_batch(config.batch_size, m) is not None
     kept = None if partial is None else partial.scaling
     X_notes, x_mean, x_scale = scaling.prepare_inputs(
-        X, config.dtype, config.standardize, by_example=by_example, weights=sample_weight,
-        statistics=None if kept is None else (kept.x_mean, kept.x_scale))
-    fitted_scaling = kept if kept is not None else _targets_scaling(
-        targets, x_mean, x_scale, config.standardize, sample_weight)
+        X,
+        config.dtype,
+        config.standardize,
+        by_example=by_example,
+        weights=sample_weight,
+        statistics=None if kept is None else (kept.x_mean, kept.x_scale),
+    )
+    fitted_scaling = (
+        kept
+        if kept is not None
+        else _targets_scaling(targets, x_mean, x_scale, config.standardize, sample_weight)
+    )
     del X  # only its shape is needed from here on; let a converted copy go
     kernels.get(config.backend)  # a missing variant fails here, before any work
     Y_notes = targets.transposed(fitted_scaling, config.dtype)
     validation = None
     if held_out is not None:
         X_held, targets_held = held_out
-        validation = (scaling.scaled_transposed(X_held, fitted_scaling, config.dtype),
-                      targets_held.transposed(fitted_scaling, config.dtype))
-    fit_plan = plan(estimator, config, architecture, targets, fitted_scaling, feature_names, m,
-                    X_notes, Y_notes, validation)
+        validation = (
+            scaling.scaled_transposed(X_held, fitted_scaling, config.dtype),
+            targets_held.transposed(fitted_scaling, config.dtype),
+        )
+    fit_plan = plan(
+        estimator,
+        config,
+        architecture,
+        targets,
+        fitted_scaling,
+        feature_names,
+        m,
+        X_notes,
+        Y_notes,
+        validation,
+    )
     return dataclasses.replace(
-        fit_plan, sample_weight=weights.in_dtype(sample_weight, config.dtype),
-        optimizer_state=None if partial is None else partial.optimizer_state)
-
+        fit_plan,
+        sample_weight=weights.in_dtype(sample_weight, config.dtype),
+        optimizer_state=None if partial is None else partial.optimizer_state,
+    )
 
 
 def hold_out_validation(config: FitConfig, X, targets: Targets, sample_weight=None):
@@ -227,16 +259,17 @@ def hold_out_validation(config: FitConfig, X, targets: Targets, sample_weight=No
     # a third stream of the seed: the initial parameters and batch orders are the first two
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
     groups = getattr(targets, "indices", None)  # class indices: a stratified split
-    train, held = early_stopping.validation_split(len(X), stopping.validation_fraction, rng,
-                                                  groups)
+    train, held = early_stopping.validation_split(len(X), stopping.validation_fraction, rng, groups)
     kept_weights = None if sample_weight is None else sample_weight[train]
     return X[train], targets.rows(train), kept_weights, (X[held], targets.rows(held))
+
 
 def _weigh(estimator, X, targets, sample_weight, check_classes):
     """The examples' weights (``sample_weight`` times the estimator's ``class_weight``),
     checked, and the examples of weight 0 left out (``fastnn.weights``)."""
-    w = weights.fit_sample_weight(sample_weight, getattr(estimator, "class_weight", None),
-                                  targets, len(X))
+    w = weights.fit_sample_weight(
+        sample_weight, getattr(estimator, "class_weight", None), targets, len(X)
+    )
     weighted = w is not None
     X, targets, w = weights.drop_zero_weights(X, targets, w)
     weights.check_classes_left(targets, weighted and check_classes)
@@ -246,36 +279,60 @@ def _weigh(estimator, X, targets, sample_weight, check_classes):
 def _targets_scaling(targets, x_mean, x_scale, standardize, sample_weight):
     """The fit's scaling; a regressor's targets standardised with the weighted moments."""
     if sample_weight is not None and standardize and isinstance(targets, RegressorTargets):
-        return targets.scaling(x_mean, x_scale, standardize,
-                               scaling.target_scaling(targets.values, sample_weight))
+        return targets.scaling(
+            x_mean, x_scale, standardize, scaling.target_scaling(targets.values, sample_weight)
+        )
     return targets.scaling(x_mean, x_scale, standardize)
 
 
-def check_architecture(estimator, config: FitConfig, targets: Targets,
-                       n_features: int) -> Architecture:
+def check_architecture(
+    estimator, config: FitConfig, targets: Targets, n_features: int
+) -> Architecture:
     """The layer sizes, and the warm-start parameters checked against them."""
     layer_sizes = (n_features,) + config.hidden + (targets.n_outputs,)
     return Architecture(layer_sizes, estimator._warm_parameters(config, layer_sizes))
 
 
-def plan(estimator, config: FitConfig, architecture: Architecture, targets: Targets,
-         fitted_scaling: scaling.Scaling, feature_names, m: int, X=None, Y=None,
-         validation=None) -> FitPlan:
+def plan(
+    estimator,
+    config: FitConfig,
+    architecture: Architecture,
+    targets: Targets,
+    fitted_scaling: scaling.Scaling,
+    feature_names,
+    m: int,
+    X=None,
+    Y=None,
+    validation=None,
+) -> FitPlan:
     """The initial parameters (fresh, or the warm ones unfolded) and the seeds."""
     init_seed, order_seed = np.random.SeedSequence(
-        DEFAULT_SEED if config.seed is None else config.seed).spawn(2)
+        DEFAULT_SEED if config.seed is None else config.seed
+    ).spawn(2)
     if architecture.warm is not None:
         weights, biases = scaling.unfold(*architecture.warm, fitted_scaling, config.dtype)
     else:
         weights, biases = initialization.initialize(
-            architecture.layer_sizes, config.init, np.random.default_rng(init_seed), config.dtype)
+            architecture.layer_sizes, config.init, np.random.default_rng(init_seed), config.dtype
+        )
     previous = getattr(estimator, "history_", None) if architecture.warm is not None else None
     return FitPlan(
-        estimator_name=type(estimator).__name__, config=config,
+        estimator_name=type(estimator).__name__,
+        config=config,
         spec=TrainingSpec.from_config(config, targets.output_activation),
-        layer_sizes=architecture.layer_sizes, targets=targets, scaling=fitted_scaling,
-        weights=weights, biases=biases, order_seed=order_seed, previous_history=previous,
-        feature_names=feature_names, m=m, X=X, Y=Y, validation=validation)
+        layer_sizes=architecture.layer_sizes,
+        targets=targets,
+        scaling=fitted_scaling,
+        weights=weights,
+        biases=biases,
+        order_seed=order_seed,
+        previous_history=previous,
+        feature_names=feature_names,
+        m=m,
+        X=X,
+        Y=Y,
+        validation=validation,
+    )
 
 
 # -- train (locally) -------------------------------------------------------------
@@ -285,13 +342,20 @@ def train(plan: FitPlan) -> Outcome:
     """The plan's run on this machine, in chunks of epochs (``training.run``); with a
     validation set, checked after every epoch and ended with the best epoch's parameters."""
     monitor = validation_monitor(plan)
-    progress = make_progress(plan.spec.epochs, plan.config.verbose,
-                             description=plan.estimator_name)
+    progress = make_progress(plan.spec.epochs, plan.config.verbose, description=plan.estimator_name)
     try:
-        result = training.run(plan.spec, plan.weights, plan.biases, plan.X, plan.Y,
-                              np.random.default_rng(plan.order_seed), progress, monitor=monitor,
-                              sample_weight=plan.sample_weight,
-                              optimizer_state=plan.optimizer_state)
+        result = training.run(
+            plan.spec,
+            plan.weights,
+            plan.biases,
+            plan.X,
+            plan.Y,
+            np.random.default_rng(plan.order_seed),
+            progress,
+            monitor=monitor,
+            sample_weight=plan.sample_weight,
+            optimizer_state=plan.optimizer_state,
+        )
     finally:
         progress.close()
     diverged = result.diverged_epoch is not None
@@ -299,11 +363,19 @@ def train(plan: FitPlan) -> Outcome:
     if monitor is not None:
         if not diverged:  # a divergence keeps the last finite parameters, as it says
             monitor.restore_best(plan.weights, plan.biases)
-        validated = Validated(np.asarray(monitor.costs, dtype=np.float64),
-                              np.asarray(monitor.scores, dtype=np.float64),
-                              None if diverged else monitor.best_index)
-    return Outcome(plan.weights, plan.biases, result.costs, diverged=diverged,
-                   interrupted=result.interrupted, validated=validated)
+        validated = Validated(
+            np.asarray(monitor.costs, dtype=np.float64),
+            np.asarray(monitor.scores, dtype=np.float64),
+            None if diverged else monitor.best_index,
+        )
+    return Outcome(
+        plan.weights,
+        plan.biases,
+        result.costs,
+        diverged=diverged,
+        interrupted=result.interrupted,
+        validated=validated,
+    )
 
 
 def validation_monitor(plan: FitPlan) -> ValidationMonitor | None:
@@ -313,8 +385,9 @@ def validation_monitor(plan: FitPlan) -> ValidationMonitor | None:
     # the reference variant's forward (NumPy's BLAS products) whatever the backend: a few
     # products, as fast as the numba variant's (0.055 ms both on a digits-sized validation
     # set, measured side by side), and no copy to and from a GPU each epoch
-    return ValidationMonitor(*plan.validation, plan.targets.output_activation,
-                             plan.config.stopping, vectorized.forward)
+    return ValidationMonitor(
+        *plan.validation, plan.targets.output_activation, plan.config.stopping, vectorized.forward
+    )
 
 
 # -- finish ----------------------------------------------------------------------
@@ -337,16 +410,22 @@ def finish(estimator, plan: FitPlan, outcome: Outcome):
         raise outcome.failure
     if outcome.interrupted:
         # stacklevel 3: the warning points at the caller of fit
-        warnings.warn(f"{name}.fit was interrupted after {len(outcome.costs)} of "
-                      f"{plan.spec.epochs} epochs; the model keeps the parameters of the last "
-                      "completed epoch", exceptions.TrainingInterruptedWarning, stacklevel=3)
+        warnings.warn(
+            f"{name}.fit was interrupted after {len(outcome.costs)} of "
+            f"{plan.spec.epochs} epochs; the model keeps the parameters of the last "
+            "completed epoch",
+            exceptions.TrainingInterruptedWarning,
+            stacklevel=3,
+        )
     if outcome.diverged:
         epoch = len(history) + 1
         raise exceptions.TrainingDivergedError(
             f"{name}.fit diverged: the cost of epoch {epoch} is not finite (NaN or "
             f"infinity) with learning_rate={plan.spec.learning_rate:g}. Try a smaller "
             "learning_rate (or standardize=True, or a smaller momentum). The model keeps "
-            f"the parameters of the last finite epoch ({epoch - 1}).", epoch)
+            f"the parameters of the last finite epoch ({epoch - 1}).",
+            epoch,
+        )
     return estimator
 
 
@@ -371,8 +450,10 @@ def _set_validated(estimator, plan: FitPlan, validated: Validated | None, epochs
     (1-based, counted as ``history_``; None without early stopping)."""
     previous = None
     if plan.previous_history is not None:
-        previous = (getattr(estimator, "validation_history_", None),
-                    getattr(estimator, "validation_scores_", None))
+        previous = (
+            getattr(estimator, "validation_history_", None),
+            getattr(estimator, "validation_scores_", None),
+        )
     if validated is None and (previous is None or previous[0] is None):
         estimator.validation_history_ = estimator.validation_scores_ = None
         estimator.best_epoch_ = None
@@ -385,5 +466,6 @@ def _set_validated(estimator, plan: FitPlan, validated: Validated | None, epochs
         before = [np.asarray(p, dtype=np.float64) for p in previous]
     estimator.validation_history_ = np.concatenate([before[0], validated.costs])
     estimator.validation_scores_ = np.concatenate([before[1], validated.scores])
-    estimator.best_epoch_ = (None if validated.best_index is None
-                             else epochs_before + validated.best_index + 1)
+    estimator.best_epoch_ = (
+        None if validated.best_index is None else epochs_before + validated.best_index + 1
+    )

@@ -49,21 +49,32 @@ def partial_fit(estimator, X, y, classes=None, sample_weight=None, classifier=Fa
     fitted = estimator.__sklearn_is_fitted__()
     if classifier:
         classes = weights.declared_classes(
-            classes, getattr(estimator, "classes_", None) if fitted else None)
+            classes, getattr(estimator, "classes_", None) if fitted else None
+        )
     if fitted:
         check_feature_names(estimator, X)  # the names first, as scikit-learn checks them
     if fitted and np.ndim(X) == 2 and np.shape(X)[1] != estimator.n_features_in_:
-        raise ValueError(f"X has {np.shape(X)[1]} features, but {type(estimator).__name__} is "
-                         f"expecting {estimator.n_features_in_} features as input (the number "
-                         "of features cannot change between calls to partial_fit)")
+        raise ValueError(
+            f"X has {np.shape(X)[1]} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input (the number "
+            "of features cannot change between calls to partial_fit)"
+        )
     kept = getattr(estimator, "_partial_fit_state", None) if fitted else None
     config = dataclasses.replace(config, epochs=1, warm_start=fitted)
-    partial = PartialFit(config, classes, None if kept is None else kept.scaling,
-                         None if kept is None else kept.optimizer_state)
+    partial = PartialFit(
+        config,
+        classes,
+        None if kept is None else kept.scaling,
+        None if kept is None else kept.optimizer_state,
+    )
     plan = fitting.prepare(estimator, X, y, sample_weight, partial=partial)
     if plan.optimizer_state is None:
-        plan = dataclasses.replace(plan, optimizer_state=OptimizerState.zeros(
-            plan.weights, plan.biases, plan.spec.optimizer.name))
+        plan = dataclasses.replace(
+            plan,
+            optimizer_state=OptimizerState.zeros(
+                plan.weights, plan.biases, plan.spec.optimizer.name
+            ),
+        )
     outcome = fitting.train(plan)
     fitting.finish(estimator, plan, outcome)
     estimator._partial_fit_state = PartialFitState(plan.scaling, plan.optimizer_state)

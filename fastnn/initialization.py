@@ -45,8 +45,9 @@ def parameters_dict(weights, biases):
     return parameters
 
 
-def check_parameters(parameters, layer_sizes, dtype, name="parameters_", copy=True,
-                     check_finite=True):
+def check_parameters(
+    parameters, layer_sizes, dtype, name="parameters_", copy=True, check_finite=True
+):
     """``(weights, biases)`` from a ``{"W1": ..., "b1": ...}`` dict, checked against
     the expected ``layer_sizes``; C-contiguous arrays of ``dtype`` (fresh copies
     with ``copy``, else copied only where a conversion is needed).
@@ -55,13 +56,17 @@ def check_parameters(parameters, layer_sizes, dtype, name="parameters_", copy=Tr
     not numeric or not finite.
     """
     if not isinstance(parameters, dict):
-        raise TypeError(f"{name} must be a dict {{'W1': array, 'b1': array, ...}}, "
-                        f"got {type(parameters).__name__}")
+        raise TypeError(
+            f"{name} must be a dict {{'W1': array, 'b1': array, ...}}, "
+            f"got {type(parameters).__name__}"
+        )
     n_layers = len(layer_sizes) - 1
     expected_keys = {f"{p}{l}" for l in range(1, n_layers + 1) for p in "Wb"}
     if set(parameters) != expected_keys:
-        raise ValueError(f"{name} must have the keys {sorted(expected_keys)} for layer sizes "
-                         f"{tuple(layer_sizes)}, got {sorted(map(str, parameters))}")
+        raise ValueError(
+            f"{name} must have the keys {sorted(expected_keys)} for layer sizes "
+            f"{tuple(layer_sizes)}, got {sorted(map(str, parameters))}"
+        )
     weights, biases = [], []
     for layer in range(1, n_layers + 1):
         shapes = {"W": (layer_sizes[layer], layer_sizes[layer - 1]), "b": (layer_sizes[layer], 1)}
@@ -72,8 +77,10 @@ def check_parameters(parameters, layer_sizes, dtype, name="parameters_", copy=Tr
             except (TypeError, ValueError) as error:
                 raise TypeError(f"{name}[{key!r}] must be a numeric array: {error}") from None
             if array.shape != shapes[prefix]:
-                raise ValueError(f"{name}[{key!r}] has shape {array.shape}, expected "
-                                 f"{shapes[prefix]} for layer sizes {tuple(layer_sizes)}")
+                raise ValueError(
+                    f"{name}[{key!r}] has shape {array.shape}, expected "
+                    f"{shapes[prefix]} for layer sizes {tuple(layer_sizes)}"
+                )
             if check_finite and not np.isfinite(array).all():
                 raise ValueError(f"{name}[{key!r}] contains NaN or infinity")
             target.append(array)

@@ -140,8 +140,11 @@ def _address_space_available():
 
 def available_bytes():
     """Bytes a fit may still allocate, or None where it cannot be told."""
-    found = [value for value in (_meminfo_available(), _cgroup_available(),
-                                 _address_space_available()) if value is not None]
+    found = [
+        value
+        for value in (_meminfo_available(), _cgroup_available(), _address_space_available())
+        if value is not None
+    ]
     return max(0, min(found)) if found else None
 
 
@@ -158,8 +161,7 @@ def check_fit_memory(estimator_name, layer_sizes, m, config, regression=False):
 
     ``config``: the checked hyperparameters (``dtype``, ``batch_size``, ``backend``).
     """
-    parts = fit_memory(layer_sizes, m, config.dtype, config.batch_size, config.backend,
-                       regression)
+    parts = fit_memory(layer_sizes, m, config.dtype, config.batch_size, config.backend, regression)
     needed = sum(parts.values())
     available = available_bytes()
     if available is None or needed <= available:
@@ -169,4 +171,5 @@ def check_fit_memory(estimator_name, layer_sizes, m, config, regression=False):
         f"{estimator_name}.fit needs about {_size(needed)} of memory ({detail}) for "
         f"{m} examples and layer sizes {tuple(layer_sizes)} in {np.dtype(config.dtype).name}, "
         f"but only {_size(available)} is available: fit on fewer examples, with mini-batches "
-        "(batch_size), with dtype='float32', or with smaller hidden layers")
+        "(batch_size), with dtype='float32', or with smaller hidden layers"
+    )

@@ -42,14 +42,18 @@ def check_optimizer_settings(get, momentum: float) -> OptimizerSettings:
     beta2 = check_real(get("beta_2"), "beta_2", low=0, high=1, high_open=True)
     epsilon = check_real(get("epsilon"), "epsilon", low=0, low_open=True)
     if solver == "adam" and momentum:
-        raise ValueError(f"momentum={momentum!r} is the 'sgd' solver's: pass solver='sgd' to "
-                         "use it, or momentum=0.0 with solver='adam' (Adam's first-moment "
-                         "decay is beta_1)")
+        raise ValueError(
+            f"momentum={momentum!r} is the 'sgd' solver's: pass solver='sgd' to "
+            "use it, or momentum=0.0 with solver='adam' (Adam's first-moment "
+            "decay is beta_1)"
+        )
     name = check_choice(get("learning_rate_schedule"), "learning_rate_schedule", SCHEDULES)
     decay_rate = check_real(get("decay_rate"), "decay_rate", low=0)
     if name == "exponential" and not 0 < decay_rate <= 1:
-        raise ValueError("decay_rate must be in (0, 1] with learning_rate_schedule="
-                         f"'exponential' (the rate is multiplied by it), got {decay_rate!r}")
+        raise ValueError(
+            "decay_rate must be in (0, 1] with learning_rate_schedule="
+            f"'exponential' (the rate is multiplied by it), got {decay_rate!r}"
+        )
     decay_epochs = check_integer(get("decay_epochs"), "decay_epochs", minimum=1)
     schedule = Schedule(name, decay_rate, decay_epochs)
     check_schedule(schedule)  # the kernels' own rule agrees

@@ -46,8 +46,10 @@ MAX_NESTING = 2
 #: The metadata is a few KiB; a bigger one is refused before it is read.
 MAX_METADATA_BYTES = 4 << 20
 INT64 = np.iinfo(np.int64)
-CLASSES = {cls.__name__: cls for cls in (estimators.MLPClassifier, estimators.MLPRegressor,
-                                         estimators.LogisticRegression)}
+CLASSES = {
+    cls.__name__: cls
+    for cls in (estimators.MLPClassifier, estimators.MLPRegressor, estimators.LogisticRegression)
+}
 
 
 # ---------------------------------------------------------------------------
@@ -69,8 +71,10 @@ def _encode(value, name):
         return {"tuple": items} if isinstance(value, tuple) else items
     if isinstance(value, dict):  # class_weight={label: weight}: pairs, keys kept as they are
         return {"dict": [[_encode(k, name), _encode(v, name)] for k, v in value.items()]}
-    raise ValueError(f"cannot save hyperparameter {name}={value!r}: only None, bool, int, "
-                     "float, str and tuples/lists/dicts of them are stored")
+    raise ValueError(
+        f"cannot save hyperparameter {name}={value!r}: only None, bool, int, "
+        "float, str and tuples/lists/dicts of them are stored"
+    )
 
 
 def _decode(value, depth=0):
@@ -121,8 +125,9 @@ def _encode_labels(classes):
             return np.array([str(int(v)) for v in values], dtype=str), "integer_text"
         if all(isinstance(v, (float, int, np.number)) for v in values):
             return np.array(values, dtype=np.float64), "object"
-    raise ValueError(f"cannot save classes_ of dtype {classes.dtype} (labels must be numbers "
-                     "or strings)")
+    raise ValueError(
+        f"cannot save classes_ of dtype {classes.dtype} (labels must be numbers or strings)"
+    )
 
 
 def _decode_labels(array, kind):
@@ -155,8 +160,9 @@ def save(model, path):
     if CLASSES.get(name) is not type(model):
         raise TypeError(f"save expects a fastnn estimator ({', '.join(CLASSES)}), got {name}")
     if not model.__sklearn_is_fitted__():
-        raise exceptions.NotFittedError(f"This {name} instance is not fitted yet: fit it "
-                                        "before saving")
+        raise exceptions.NotFittedError(
+            f"This {name} instance is not fitted yet: fit it before saving"
+        )
     layer_sizes = tuple(int(n) for n in model._layer_sizes)
     W1 = np.asarray(model.parameters_.get("W1"))
     dtype = W1.dtype if W1.dtype.name in ("float32", "float64") else np.dtype(np.float64)
@@ -169,15 +175,21 @@ def save(model, path):
         raise ValueError(f"cannot save this {name}: its history_ holds NaN or infinity")
     names = getattr(model, "feature_names_in_", None)
     if names is not None and len(names) != layer_sizes[0]:
-        raise ValueError(f"cannot save this {name}: feature_names_in_ has {len(names)} names "
-                         f"for {layer_sizes[0]} features")
+        raise ValueError(
+            f"cannot save this {name}: feature_names_in_ has {len(names)} names "
+            f"for {layer_sizes[0]} features"
+        )
     arrays = {}
     for layer, (W, b) in enumerate(zip(weights, biases), start=1):
         arrays[f"W{layer}"], arrays[f"b{layer}"] = W, b
     arrays["history_"] = np.asarray(model.history_, dtype=np.float64)
-    fitted = {"n_features_in_": int(model.n_features_in_), "n_epochs_": int(model.n_epochs_),
-              "layer_sizes": list(layer_sizes), "activations": list(model._activations),
-              "dtype": dtype.name}
+    fitted = {
+        "n_features_in_": int(model.n_features_in_),
+        "n_epochs_": int(model.n_epochs_),
+        "layer_sizes": list(layer_sizes),
+        "activations": list(model._activations),
+        "dtype": dtype.name,
+    }
     if hasattr(model, "classes_"):
         arrays["classes_"], fitted["classes_kind"] = _encode_labels(model.classes_)
     if hasattr(model, "n_outputs_"):
@@ -187,8 +199,13 @@ def save(model, path):
         arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
     params = {key: _encode(value, key) for key, value in model.get_params(deep=False).items()}
     version = 2 if fitted.get("classes_kind") == "integer_text" else 1
-    metadata = {"format": FORMAT, "version": version, "class": name, "params": params,
-                "fitted": fitted}
+    metadata = {
+        "format": FORMAT,
+        "version": version,
+        "class": name,
+        "params": params,
+        "fitted": fitted,
+    }
     arrays["metadata"] = np.array(json.dumps(metadata))
 
     path = os.fspath(path)
@@ -260,9 +277,13 @@ def _remove_leftovers(folder, now=None):
             continue
         if not stat.S_ISREG(info.st_mode):
             continue
-        fields = name[len(TEMPORARY_PREFIX):-len(TEMPORARY_SUFFIX)].rsplit("-", 2)
-        dead = (len(fields) == 3 and fields[0] == host and fields[1].isdigit()
-                and _process_gone(int(fields[1])))
+        fields = name[len(TEMPORARY_PREFIX) : -len(TEMPORARY_SUFFIX)].rsplit("-", 2)
+        dead = (
+            len(fields) == 3
+            and fields[0] == host
+            and fields[1].isdigit()
+            and _process_gone(int(fields[1]))
+        )
         if dead or now - info.st_mtime > STALE_SECONDS:
             try:
                 os.unlink(candidate)
@@ -281,11 +302,19 @@ def _write_atomically(path, arrays):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
     folder = os.path.dirname(os.path.abspath(path))
     _remove_leftovers(folder)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) \
+    flags = (
+        os.O_WRONLY
+        | os.O_CREAT
+        | os.O_EXCL
+        | getattr(os, "O_CLOEXEC", 0)
         | getattr(os, "O_NOFOLLOW", 0)
+    )
     while True:
-        temporary = os.path.join(folder, f"{TEMPORARY_PREFIX}{_host_tag()}-{os.getpid()}-"
-                                         f"{secrets.token_hex(6)}{TEMPORARY_SUFFIX}")
+        temporary = os.path.join(
+            folder,
+            f"{TEMPORARY_PREFIX}{_host_tag()}-{os.getpid()}-"
+            f"{secrets.token_hex(6)}{TEMPORARY_SUFFIX}",
+        )
         try:
             handle = os.open(temporary, flags, 0o666)
             break
@@ -345,9 +374,12 @@ def load(path):
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except zipfile.BadZipFile:
-        raise _refuse(path, "it is a single .npy array, not a .npz archive"
-                      if _starts_with_npy_magic(path) else
-                      "it is not a .npz archive, or it is truncated or corrupted") from None
+        raise _refuse(
+            path,
+            "it is a single .npy array, not a .npz archive"
+            if _starts_with_npy_magic(path)
+            else "it is not a .npz archive, or it is truncated or corrupted",
+        ) from None
     except (OSError, EOFError, ValueError) as error:
         raise _refuse(path, f"it could not be read as a .npz archive ({error})") from None
     try:
@@ -356,12 +388,21 @@ def load(path):
     except _Refused as error:
         raise _refuse(path, str(error)) from None
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
-        raise _refuse(path, f"it is truncated or corrupted ({type(error).__name__}: {error})"
-                      ) from None
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, MemoryError,
-            RecursionError) as error:
-        raise _refuse(path, f"its contents are inconsistent ({type(error).__name__}: {error})"
-                      ) from None
+        raise _refuse(
+            path, f"it is truncated or corrupted ({type(error).__name__}: {error})"
+        ) from None
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        OverflowError,
+        MemoryError,
+        RecursionError,
+    ) as error:
+        raise _refuse(
+            path, f"its contents are inconsistent ({type(error).__name__}: {error})"
+        ) from None
 
 
 def _starts_with_npy_magic(path):
@@ -387,11 +428,14 @@ def _read_member(archive, name, shape, kinds, file_size, itemsize=None, max_byte
         raise _Refused(f"it has no {name}") from None
     if max_bytes is not None and info.file_size > max_bytes:
         raise _Refused(f"its {name} is {info.file_size} bytes (at most {max_bytes} expected)")
-    if info.compress_size > file_size or (info.compress_type == zipfile.ZIP_STORED
-                                          and info.compress_size != info.file_size):
+    if info.compress_size > file_size or (
+        info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size
+    ):
         raise _Refused(f"the archive entry of {name} claims more bytes than the file holds")
-    if info.compress_type != zipfile.ZIP_STORED and info.file_size > 1100 * info.compress_size \
-            + 1024:
+    if (
+        info.compress_type != zipfile.ZIP_STORED
+        and info.file_size > 1100 * info.compress_size + 1024
+    ):
         raise _Refused(f"the archive entry of {name} claims an impossible size")
     with archive.open(info) as stream:
         try:
@@ -406,16 +450,23 @@ def _read_member(archive, name, shape, kinds, file_size, itemsize=None, max_byte
             raise _Refused(f"its {name} has no valid .npy header ({error})") from None
         if dtype.hasobject:
             raise _Refused(f"its {name} holds Python objects (it would need pickle)")
-        if dtype.kind not in kinds or (itemsize is not None and dtype.itemsize != itemsize) \
-                or dtype.itemsize == 0 or dtype.subdtype is not None:
+        if (
+            dtype.kind not in kinds
+            or (itemsize is not None and dtype.itemsize != itemsize)
+            or dtype.itemsize == 0
+            or dtype.subdtype is not None
+        ):
             raise _Refused(f"its {name} has dtype {dtype}")
         if (shape is not None and tuple(found) != tuple(shape)) or (shape is None and found):
-            raise _Refused(f"its {name} has shape {tuple(found)}, the metadata says "
-                           f"{tuple(shape or ())}")
+            raise _Refused(
+                f"its {name} has shape {tuple(found)}, the metadata says {tuple(shape or ())}"
+            )
         n_bytes = math.prod(found) * dtype.itemsize
         if info.file_size != stream.tell() + n_bytes:
-            raise _Refused(f"the archive entry of {name} is {info.file_size} bytes, not the "
-                           f"{stream.tell() + n_bytes} of its header and data")
+            raise _Refused(
+                f"the archive entry of {name} is {info.file_size} bytes, not the "
+                f"{stream.tell() + n_bytes} of its header and data"
+            )
         data = bytearray(n_bytes)
         view, done = memoryview(data), 0
         while done < n_bytes:
@@ -433,8 +484,7 @@ def _field(fitted, key, kind, check=lambda value: True):
     if key not in fitted:
         raise _Refused(f"its metadata has no fitted {key}")
     value = fitted[key]
-    if kind is int and isinstance(value, bool) or not isinstance(value, kind) \
-            or not check(value):
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind) or not check(value):
         raise _Refused(f"its metadata's {key} is invalid ({value!r})")
     return value
 
@@ -442,8 +492,7 @@ def _field(fitted, key, kind, check=lambda value: True):
 def _read_metadata(archive, file_size):
     if "metadata.npy" not in archive.namelist():
         raise _Refused("it has no fastnn metadata")
-    text = _read_member(archive, "metadata", None, "U", file_size,
-                        max_bytes=MAX_METADATA_BYTES)
+    text = _read_member(archive, "metadata", None, "U", file_size, max_bytes=MAX_METADATA_BYTES)
     try:
         metadata = json.loads(str(text[()]))
     except (ValueError, RecursionError) as error:
@@ -455,8 +504,9 @@ def _read_metadata(archive, file_size):
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _Refused(f"unknown format version {version!r}")
     if version > VERSION:
-        raise _Refused(f"format version {version} is newer than this fastnn reads "
-                       f"({VERSION}): upgrade fastnn")
+        raise _Refused(
+            f"format version {version} is newer than this fastnn reads ({VERSION}): upgrade fastnn"
+        )
     for key, kind in (("class", str), ("params", dict), ("fitted", dict)):
         if not isinstance(metadata.get(key), kind):
             raise _Refused(f"its metadata's {key} is missing or not a {kind.__name__}")
@@ -474,23 +524,41 @@ def _read_model(archive, file_size):
     except (TypeError, ValueError) as error:
         raise _Refused(f"its hyperparameters are invalid ({error})") from None
     fitted = metadata["fitted"]
-    layer_sizes = tuple(_field(fitted, "layer_sizes", list, lambda v: len(v) >= 2 and all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v)))
+    layer_sizes = tuple(
+        _field(
+            fitted,
+            "layer_sizes",
+            list,
+            lambda v: (
+                len(v) >= 2
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v)
+            ),
+        )
+    )
     n_layers = len(layer_sizes) - 1
     dtype = np.dtype(_field(fitted, "dtype", str, lambda v: v in ("float32", "float64")))
     n_epochs = _field(fitted, "n_epochs_", int, lambda v: v >= 0)
     _field(fitted, "n_features_in_", int, lambda v: v == layer_sizes[0])
-    activations = tuple(_field(fitted, "activations", list, lambda v: len(v) == n_layers
-                               and all(isinstance(a, str) for a in v)))
+    activations = tuple(
+        _field(
+            fitted,
+            "activations",
+            list,
+            lambda v: len(v) == n_layers and all(isinstance(a, str) for a in v),
+        )
+    )
     unknown = [a for a in activations[:-1] if a not in HIDDEN_ACTIVATIONS]
     if unknown:
-        raise _Refused(f"unknown hidden activation {unknown[0]!r} (known: "
-                       f"{list(HIDDEN_ACTIVATIONS)})")
+        raise _Refused(
+            f"unknown hidden activation {unknown[0]!r} (known: {list(HIDDEN_ACTIVATIONS)})"
+        )
     classifier = hasattr(model, "predict_proba")
     output = ("sigmoid" if layer_sizes[-1] == 1 else "softmax") if classifier else "linear"
     if activations[-1] != output:
-        raise _Refused(f"the output activation is {activations[-1]!r}; a {cls.__name__} with "
-                       f"{layer_sizes[-1]} output(s) has {output!r}")
+        raise _Refused(
+            f"the output activation is {activations[-1]!r}; a {cls.__name__} with "
+            f"{layer_sizes[-1]} output(s) has {output!r}"
+        )
 
     parameters = {}
     for layer in range(1, n_layers + 1):
@@ -523,8 +591,9 @@ def _read_model(archive, file_size):
         model.classes_ = classes
     else:
         model.n_outputs_ = _field(fitted, "n_outputs_", int, lambda v: v == layer_sizes[-1])
-        model._one_dimensional_targets = _field(fitted, "one_dimensional_targets", bool,
-                                                lambda v: not v or layer_sizes[-1] == 1)
+        model._one_dimensional_targets = _field(
+            fitted, "one_dimensional_targets", bool, lambda v: not v or layer_sizes[-1] == 1
+        )
     if "feature_names_in_.npy" in archive.namelist():
         names = _read_member(archive, "feature_names_in_", (layer_sizes[0],), "U", file_size)
         model.feature_names_in_ = np.array(names.tolist(), dtype=object)

@@ -58,7 +58,8 @@ def plot_history(model, ax=None):
 
         raise exceptions.NotFittedError(
             f"This {type(model).__name__} instance is not fitted yet: it has no history_ "
-            "to plot. Call 'fit' first.")
+            "to plot. Call 'fit' first."
+        )
     ax = _axes(ax)
     curves = [("training", np.asarray(history, dtype=float))]
     validation = getattr(model, "validation_history_", None)
@@ -123,14 +124,14 @@ def plot_decision_boundary(model, X, y, ax=None, resolution=200, margin=0.5):
     X = check_X(X)
     y = np.asarray(y)
     if X.shape[1] != 2:
-        raise ValueError(f"X must have 2 features to draw a decision boundary, "
-                         f"got {X.shape[1]}")
+        raise ValueError(f"X must have 2 features to draw a decision boundary, got {X.shape[1]}")
     if len(y) != len(X):
         raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(y)}")
     resolution = check_integer(resolution, "resolution", minimum=2)
     low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
-    u, v = np.meshgrid(np.linspace(low[0], high[0], resolution),
-                       np.linspace(low[1], high[1], resolution))
+    u, v = np.meshgrid(
+        np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+    )
     grid = np.column_stack([u.ravel(), v.ravel()])
     if columns is not None:  # a model fitted on a data frame is asked with one
         import pandas
@@ -143,26 +144,48 @@ def plot_decision_boundary(model, X, y, ax=None, resolution=200, margin=0.5):
         surface = predicted.astype(float).reshape(u.shape)
         lowest = min(surface.min(), y.astype(float).min())
         highest = max(surface.max(), y.astype(float).max())
-        filled = ax.contourf(u, v, surface, levels=20, cmap="viridis", alpha=0.4,
-                             vmin=lowest, vmax=highest)
-        ax.scatter(X[:, 0], X[:, 1], c=y.astype(float), cmap="viridis", vmin=lowest,
-                   vmax=highest, edgecolors="k", s=20)
+        filled = ax.contourf(
+            u, v, surface, levels=20, cmap="viridis", alpha=0.4, vmin=lowest, vmax=highest
+        )
+        ax.scatter(
+            X[:, 0],
+            X[:, 1],
+            c=y.astype(float),
+            cmap="viridis",
+            vmin=lowest,
+            vmax=highest,
+            edgecolors="k",
+            s=20,
+        )
         ax.figure.colorbar(filled, ax=ax, label="prediction")
     else:
         classes = np.asarray(classes)
         colors = class_colors(len(classes))
         surface = np.searchsorted(classes, predicted).reshape(u.shape)
-        ax.contourf(u, v, surface, levels=np.arange(len(classes) + 1) - 0.5,
-                    cmap=ListedColormap(colors), alpha=0.3)
+        ax.contourf(
+            u,
+            v,
+            surface,
+            levels=np.arange(len(classes) + 1) - 0.5,
+            cmap=ListedColormap(colors),
+            alpha=0.3,
+        )
         for k, label in enumerate(classes):
             mine = y == label
             if mine.any():
-                ax.scatter(X[mine, 0], X[mine, 1], color=colors[k], edgecolors="k", s=20,
-                           label=str(label))
+                ax.scatter(
+                    X[mine, 0], X[mine, 1], color=colors[k], edgecolors="k", s=20, label=str(label)
+                )
         unknown = ~np.isin(y, classes)
         if unknown.any():
-            ax.scatter(X[unknown, 0], X[unknown, 1], color="0.6", marker="x", s=20,
-                       label="not a class of the model")
+            ax.scatter(
+                X[unknown, 0],
+                X[unknown, 1],
+                color="0.6",
+                marker="x",
+                s=20,
+                label="not a class of the model",
+            )
         # beside the plane, where it hides no point (however many classes)
         ax.legend(title="class", loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     ax.set_xlabel(names[0])

@@ -21,8 +21,9 @@ class SilentProgress:
 
 class TqdmProgress:
     def __init__(self, total, description, tqdm):
-        self._bar = tqdm(total=total, desc=description, unit="epoch", leave=True,
-                         dynamic_ncols=True)
+        self._bar = tqdm(
+            total=total, desc=description, unit="epoch", leave=True, dynamic_ncols=True
+        )
         self._done = 0
 
     def update(self, epochs_done, cost):
@@ -52,8 +53,11 @@ class PlainProgress:
             self._last_time = now
 
     def _write(self, epochs_done, cost):
-        print(f"{self._description}: epoch {epochs_done}/{self._total}, cost {cost:.6g}",
-              file=self._stream, flush=True)
+        print(
+            f"{self._description}: epoch {epochs_done}/{self._total}, cost {cost:.6g}",
+            file=self._stream,
+            flush=True,
+        )
 
     def close(self):
         if self._last is not None and self._last[0] != self._total:

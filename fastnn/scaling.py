@@ -59,7 +59,10 @@ def rounding_eps(dtype):
     return float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps)
 
 
-def scale_from(mean, std, eps=np.finfo(np.float64).eps):
+_FLOAT64_EPS = float(np.finfo(np.float64).eps)
+
+
+def scale_from(mean, std, eps=_FLOAT64_EPS):
     """Per-column scales: the standard deviation, or 1 where a column is constant.
 
     Constant means no spread beyond the rounding of its own values (``eps`` of the
@@ -99,11 +102,11 @@ def _shifted_moments(X, columns=slice(None), factor=None, ranges=None, weights=N
     sums, squares = np.zeros_like(shift), np.zeros_like(shift)
     block = np.empty((min(BLOCK_ROWS, m), len(shift)))
     for start in _blocks(m):
-        rows = X[start:start + BLOCK_ROWS, columns]
+        rows = X[start : start + BLOCK_ROWS, columns]
         if ranges is not None:
             np.minimum(ranges[0], rows.min(axis=0), out=ranges[0])
             np.maximum(ranges[1], rows.max(axis=0), out=ranges[1])
-        shifted = block[:len(rows)]
+        shifted = block[: len(rows)]
         if factor is None:
             np.subtract(rows, shift, out=shifted)
         else:
@@ -113,7 +116,7 @@ def _shifted_moments(X, columns=slice(None), factor=None, ranges=None, weights=N
             sums += shifted.sum(axis=0)
             squares += np.einsum("ij,ij->j", shifted, shifted)
         else:
-            w = weights[start:start + BLOCK_ROWS]
+            w = weights[start : start + BLOCK_ROWS]
             sums += w @ shifted
             squares += np.einsum("i,ij,ij->j", w, shifted, shifted)
     variance = np.maximum(squares / total - (sums / total) ** 2, 0.0)
@@ -128,7 +131,7 @@ def _column_range(X):
     """Per-column ``(lowest, highest)`` as float64 (NaN where a column holds NaN)."""
     lowest, highest = _new_range(X.shape[1])
     for start in _blocks(X.shape[0]):
-        rows = X[start:start + BLOCK_ROWS]
+        rows = X[start : start + BLOCK_ROWS]
         np.minimum(lowest, rows.min(axis=0), out=lowest)
         np.maximum(highest, rows.max(axis=0), out=highest)
     return lowest, highest
@@ -155,9 +158,11 @@ def check_in_range(lowest, highest, dtype, name):
     beyond = np.flatnonzero(magnitude > largest)
     if beyond.size:
         j = int(beyond[0])
-        raise ValueError(f"{name} has values up to {magnitude[j]:.3g} in magnitude (column {j}), "
-                         f"beyond the range of the model's dtype {np.dtype(dtype).name} "
-                         f"(largest {largest:.3g}): fit with dtype='float64', or rescale {name}")
+        raise ValueError(
+            f"{name} has values up to {magnitude[j]:.3g} in magnitude (column {j}), "
+            f"beyond the range of the model's dtype {np.dtype(dtype).name} "
+            f"(largest {largest:.3g}): fit with dtype='float64', or rescale {name}"
+        )
 
 
 def column_statistics(X, name="X", weights=None):
@@ -225,9 +230,9 @@ def prepare_inputs(X, dtype, standardize, by_example=False, weights=None, statis
     out = np.empty((m, n_x) if by_example else (n_x, m), dtype=dtype)
     block = np.empty((min(BLOCK_ROWS, m), n_x))
     for start in _blocks(m):
-        rows = X[start:start + BLOCK_ROWS]
+        rows = X[start : start + BLOCK_ROWS]
         if standardize:
-            scaled = block[:len(rows)]
+            scaled = block[: len(rows)]
             np.subtract(rows, mean, out=scaled)
             if divide:
                 scaled /= scale
@@ -236,9 +241,9 @@ def prepare_inputs(X, dtype, standardize, by_example=False, weights=None, statis
         else:
             scaled = rows
         if by_example:
-            out[start:start + BLOCK_ROWS] = scaled
+            out[start : start + BLOCK_ROWS] = scaled
         else:
-            out[:, start:start + BLOCK_ROWS] = scaled.T
+            out[:, start : start + BLOCK_ROWS] = scaled.T
     return (out.T if by_example else out), mean, scale
 
 
@@ -292,7 +297,8 @@ def fold(weights, biases, scaling, dtype):
                 f"the fitted parameters of layer {layer} cannot be represented in the model's "
                 f"dtype {np.dtype(dtype).name} once the standardisation is folded into them "
                 "(features or targets whose spread is too small or too large for it): fit "
-                "with dtype='float64', or rescale X and y")
+                "with dtype='float64', or rescale X and y"
+            )
     return weights, biases
 
 

@@ -88,8 +88,9 @@ class RegressorTargets:
         ``values``, or ``y_mean_scale`` when the mean and scale are already known),
         else the identity."""
         if not standardize:
-            return scaling.Scaling(x_mean, x_scale, np.zeros(self.n_outputs),
-                                   np.ones(self.n_outputs))
+            return scaling.Scaling(
+                x_mean, x_scale, np.zeros(self.n_outputs), np.ones(self.n_outputs)
+            )
         if y_mean_scale is None:
             y_mean_scale = scaling.target_scaling(self.values)
         return scaling.Scaling(x_mean, x_scale, *y_mean_scale)

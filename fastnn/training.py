@@ -65,8 +65,14 @@ def draw_orders(rng, n_epochs, m):
     return rng.permuted(np.broadcast_to(np.arange(m, dtype=np.int64), (n_epochs, m)), axis=1)
 
 
-def next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
-               long_chunk_seconds=LONG_CHUNK_SECONDS):
+def next_chunk(
+    done,
+    remaining,
+    seconds_per_epoch,
+    previous,
+    chunk_seconds,
+    long_chunk_seconds=LONG_CHUNK_SECONDS,
+):
     """Epochs in the next chunk: about ``chunk_seconds`` of work, growing gradually
     (several slow epochs up to ``long_chunk_seconds``)."""
     if previous == 0:
@@ -104,17 +110,31 @@ class _ChunkSizer:
     def next(self, done, remaining):
         if self.fixed is not None:
             return min(remaining, self.fixed)
-        return next_chunk(done, remaining, self.seconds_per_epoch, self.previous, self.short,
-                          self.long)
+        return next_chunk(
+            done, remaining, self.seconds_per_epoch, self.previous, self.short, self.long
+        )
 
     def measured(self, epochs, seconds):
         # the first chunk includes compilation: an overestimate, corrected by the next
         self.seconds_per_epoch, self.previous = seconds / epochs, epochs
 
 
-def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
-        chunk_seconds=None, chunk_epochs=None, monitor=None, sample_weight=None,
-        optimizer_state=None) -> RunResult:
+def run(
+    spec,
+    weights,
+    biases,
+    X,
+    Y,
+    order_rng,
+    progress,
+    *,
+    kernel_module=None,
+    chunk_seconds=None,
+    chunk_epochs=None,
+    monitor=None,
+    sample_weight=None,
+    optimizer_state=None,
+) -> RunResult:
     """Train ``weights``/``biases`` in place on ``X (n_x, m)``, ``Y (n_out, m)`` as ``spec``
     (a ``fitting.TrainingSpec``) says; mini-batch orders from ``order_rng``.
 
@@ -137,8 +157,9 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
     sizer = _ChunkSizer(spec.backend, chunk_seconds, 1 if monitor is not None else chunk_epochs)
     # one state for every chunk: a chunked run is the same numbers as one call
     carried = optimizer_state is not None
-    state = optimizer_state if carried else OptimizerState.zeros(weights, biases,
-                                                                 spec.optimizer.name)
+    state = (
+        optimizer_state if carried else OptimizerState.zeros(weights, biases, spec.optimizer.name)
+    )
     params = weights + biases
     if carried:  # the caller keeps them (partial_fit): an interrupted chunk puts them back too
         params = params + state_arrays(state)
@@ -153,16 +174,28 @@ def run(spec, weights, biases, X, Y, order_rng, progress, *, kernel_module=None,
             start = time.perf_counter()
             with kernel_guard(spec.backend):
                 chunk_costs = kernel_module.train(
-                    weights, biases, X, Y, list(spec.activations), n, spec.learning_rate,
-                    batch_size=batch_size, momentum=spec.momentum, l2=spec.l2, orders=orders,
-                    state=state, **spec.optimizer_arguments(), **_weighted(sample_weight))
+                    weights,
+                    biases,
+                    X,
+                    Y,
+                    list(spec.activations),
+                    n,
+                    spec.learning_rate,
+                    batch_size=batch_size,
+                    momentum=spec.momentum,
+                    l2=spec.l2,
+                    orders=orders,
+                    state=state,
+                    **spec.optimizer_arguments(),
+                    **_weighted(sample_weight),
+                )
             sizer.measured(n, time.perf_counter() - start)
             chunk_costs = np.asarray(chunk_costs, dtype=np.float64)[:n]
             chunks.append(n)
             bad = np.flatnonzero(~np.isfinite(chunk_costs))
             if bad.size:
                 diverged_epoch = done + int(bad[0])
-                committed.append(chunk_costs[:bad[0]])
+                committed.append(chunk_costs[: bad[0]])
                 break
             committed.append(chunk_costs)
             done += n

@@ -46,8 +46,13 @@ def check_real(value, name, low=None, high=None, low_open=False, high_open=False
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if not math.isfinite(value) or too_low or too_high:
-        interval = (("(" if low_open else "[") + ("-inf" if low is None else f"{low:g}") + ", "
-                    + ("inf" if high is None else f"{high:g}") + (")" if high_open else "]"))
+        interval = (
+            ("(" if low_open else "[")
+            + ("-inf" if low is None else f"{low:g}")
+            + ", "
+            + ("inf" if high is None else f"{high:g}")
+            + (")" if high_open else "]")
+        )
         raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
     return value
 
@@ -63,8 +68,9 @@ def check_hidden(hidden):
     if isinstance(hidden, numbers.Integral) and not isinstance(hidden, (bool, np.bool_)):
         hidden = (hidden,)
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list, np.ndarray)):
-        raise TypeError(f"hidden must be a tuple of layer sizes (empty: no hidden layer), "
-                        f"got {hidden!r}")
+        raise TypeError(
+            f"hidden must be a tuple of layer sizes (empty: no hidden layer), got {hidden!r}"
+        )
     sizes = []
     for size in hidden:
         if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
@@ -82,11 +88,14 @@ def check_activations(activation, n_hidden):
         check_choice(activation, "activation", HIDDEN_ACTIVATIONS)
         return names
     if not isinstance(activation, (tuple, list)):
-        raise TypeError(f"activation must be a name or one name per hidden layer, "
-                        f"got {activation!r}")
+        raise TypeError(
+            f"activation must be a name or one name per hidden layer, got {activation!r}"
+        )
     if len(activation) != n_hidden:
-        raise ValueError(f"activation has {len(activation)} names for {n_hidden} hidden "
-                         f"layers: give one name, or one per hidden layer")
+        raise ValueError(
+            f"activation has {len(activation)} names for {n_hidden} hidden "
+            f"layers: give one name, or one per hidden layer"
+        )
     for name in activation:
         check_choice(name, "activation", HIDDEN_ACTIVATIONS)
     return tuple(activation)
@@ -127,8 +136,10 @@ def _is_sparse(X):
 def as_float_array(X, name):
     """``np.asarray(X)`` converted to float64, with a clear error for what is not numeric."""
     if _is_sparse(X):
-        raise TypeError(f"{name} is a sparse matrix: sparse input is not supported; "
-                        f"pass a dense array ({name}.toarray())")
+        raise TypeError(
+            f"{name} is a sparse matrix: sparse input is not supported; "
+            f"pass a dense array ({name}.toarray())"
+        )
     if X is None:
         raise ValueError(f"{name} is None: expected an array-like of numbers")
     try:
@@ -154,8 +165,9 @@ def _check_finite(array, name):
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         if np.isnan(array).any():
             raise ValueError(f"Input {name} contains NaN.")
-        raise ValueError(f"Input {name} contains infinity or a value too large for "
-                         f"dtype({array.dtype.name!r}).")
+        raise ValueError(
+            f"Input {name} contains infinity or a value too large for dtype({array.dtype.name!r})."
+        )
 
 
 def check_X(X, name="X", n_features=None, estimator_name="the estimator", check_finite=True):
@@ -167,23 +179,34 @@ def check_X(X, name="X", n_features=None, estimator_name="the estimator", check_
     """
     array = as_float_array(X, name)
     if array.ndim != 2:
-        hint = (" Reshape your data either using array.reshape(-1, 1) if your data has a "
-                "single feature or array.reshape(1, -1) if it contains a single sample."
-                if array.ndim < 2 else "")
-        raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got "
-                         f"{array.ndim}-D array of shape {array.shape}.{hint}")
+        hint = (
+            " Reshape your data either using array.reshape(-1, 1) if your data has a "
+            "single feature or array.reshape(1, -1) if it contains a single sample."
+            if array.ndim < 2
+            else ""
+        )
+        raise ValueError(
+            f"{name} must be a 2-D array (n_samples, n_features), got "
+            f"{array.ndim}-D array of shape {array.shape}.{hint}"
+        )
     n_rows, n_columns = array.shape
     if n_rows < 1:
-        raise ValueError(f"Found array with 0 sample(s) (shape={array.shape}) while a "
-                         f"minimum of 1 is required: {name} has no samples.")
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={array.shape}) while a "
+            f"minimum of 1 is required: {name} has no samples."
+        )
     if n_columns < 1:
-        raise ValueError(f"Found array with 0 feature(s) (shape={array.shape}) while a "
-                         f"minimum of 1 is required: {name} has no features.")
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={array.shape}) while a "
+            f"minimum of 1 is required: {name} has no features."
+        )
     if check_finite:
         _check_finite(array, name)
     if n_features is not None and n_columns != n_features:
-        raise ValueError(f"{name} has {n_columns} features, but {estimator_name} is expecting "
-                         f"{n_features} features as input.")
+        raise ValueError(
+            f"{name} has {n_columns} features, but {estimator_name} is expecting "
+            f"{n_features} features as input."
+        )
     return array
 
 
@@ -211,7 +234,8 @@ def feature_names_of(X):
             "If you want feature names to be stored and validated, you must convert "
             "them all to strings, by using X.columns = X.columns.astype(str) for "
             "example. Otherwise you can remove feature / column names from your input "
-            "data, or convert them all to a non-string data type.")
+            "data, or convert them all to a non-string data type."
+        )
     if types == ["str"]:
         return names
     return None
@@ -235,12 +259,18 @@ def check_feature_names(estimator, X, stacklevel=4):
     if fitted is None and given is None:
         return
     if fitted is None:
-        warnings.warn(f"X has feature names, but {name} was fitted without feature names",
-                      UserWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"X has feature names, but {name} was fitted without feature names",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
         return
     if given is None:
-        warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
-                      "feature names", UserWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"X does not have valid feature names, but {name} was fitted with feature names",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
         return
     fitted = np.asarray(fitted, dtype=object)
     if len(fitted) == len(given) and not np.any(fitted != given):
@@ -276,9 +306,11 @@ def check_fitted_X(estimator, X):
         largest = float(np.finfo(dtype).max)
         peak = max(abs(float(X.max())), abs(float(X.min())))
         if peak > largest:
-            raise ValueError(f"X has values up to {peak:.3g} in magnitude, beyond the range of "
-                             f"the model's dtype {dtype.name} (largest {largest:.3g}): rescale "
-                             "X as it was in fit, or fit with dtype='float64'")
+            raise ValueError(
+                f"X has values up to {peak:.3g} in magnitude, beyond the range of "
+                f"the model's dtype {dtype.name} (largest {largest:.3g}): rescale "
+                "X as it was in fit, or fit with dtype='float64'"
+            )
     return X
 
 
@@ -302,16 +334,21 @@ def check_y_present(y, estimator_name):
 
 def check_same_length(X, y):
     if len(X) != len(y):
-        raise ValueError(f"X and y have different numbers of samples: X has {len(X)} rows, "
-                         f"y has {len(y)} entries")
+        raise ValueError(
+            f"X and y have different numbers of samples: X has {len(X)} rows, "
+            f"y has {len(y)} entries"
+        )
 
 
 def warn_column_vector():
     from . import exceptions  # DataConversionWarning is built on first use
 
-    warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                  "the shape of y to (n_samples, ), for example using ravel().",
-                  exceptions.DataConversionWarning, stacklevel=5)
+    warnings.warn(
+        "A column-vector y was passed when a 1d array was expected. Please change "
+        "the shape of y to (n_samples, ), for example using ravel().",
+        exceptions.DataConversionWarning,
+        stacklevel=5,
+    )
 
 
 def check_labels(y):
@@ -328,15 +365,19 @@ def check_labels(y):
         warn_column_vector()
         labels = labels.ravel()
     if labels.ndim != 1:
-        raise ValueError(f"y must be a 1-D array of class labels, got shape {labels.shape}: "
-                         "multi-output and multi-label classification are not supported")
+        raise ValueError(
+            f"y must be a 1-D array of class labels, got shape {labels.shape}: "
+            "multi-output and multi-label classification are not supported"
+        )
     if labels.size == 0:
         raise ValueError("y has no labels (0 samples)")
     check_label_kinds(labels)
     classes, indices = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
-        raise ValueError(f"y has only 1 class ({classes[0]!r}): a classifier needs at least "
-                         "2 classes to learn from")
+        raise ValueError(
+            f"y has only 1 class ({classes[0]!r}): a classifier needs at least "
+            "2 classes to learn from"
+        )
     return classes, indices.reshape(-1)
 
 
@@ -350,13 +391,16 @@ def check_label_kinds(labels):
         numeric = [v for v in labels if not isinstance(v, str)]
         if numeric:
             if len(numeric) != len(labels):
-                raise ValueError("Unknown label type: y mixes strings and other values; "
-                                 "use labels of one kind")
+                raise ValueError(
+                    "Unknown label type: y mixes strings and other values; use labels of one kind"
+                )
             try:
                 values = np.asarray(numeric, dtype=np.float64)
             except (TypeError, ValueError):
-                raise ValueError("Unknown label type: y must hold numbers or strings, "
-                                 f"got values of type {type(numeric[0]).__name__}") from None
+                raise ValueError(
+                    "Unknown label type: y must hold numbers or strings, "
+                    f"got values of type {type(numeric[0]).__name__}"
+                ) from None
             _check_class_values(values)
     elif kind == "f":
         _check_class_values(labels)
@@ -367,9 +411,11 @@ def check_label_kinds(labels):
 def _check_class_values(values):
     _check_finite(values, "y")
     if not np.array_equal(values, np.round(values)):
-        raise ValueError("Unknown label type: continuous. A classifier needs class labels "
-                         "(integers or strings), y holds non-integer numbers; use a regressor "
-                         "for continuous targets")
+        raise ValueError(
+            "Unknown label type: continuous. A classifier needs class labels "
+            "(integers or strings), y holds non-integer numbers; use a regressor "
+            "for continuous targets"
+        )
 
 
 def check_targets(y):
@@ -378,8 +424,9 @@ def check_targets(y):
         raise TypeError("y is a sparse matrix: sparse input is not supported")
     array = as_float_array(y, "y")
     if array.ndim not in (1, 2):
-        raise ValueError(f"y must be 1-D (one target) or 2-D (n_samples, n_targets), "
-                         f"got shape {array.shape}")
+        raise ValueError(
+            f"y must be 1-D (one target) or 2-D (n_samples, n_targets), got shape {array.shape}"
+        )
     if array.shape[0] == 0:
         raise ValueError("y has no targets (0 samples)")
     if array.ndim == 2 and array.shape[1] == 0:

@@ -33,16 +33,18 @@ def check_sample_weight(sample_weight, n_samples):
         if w.dtype.kind not in "biuf":
             raise TypeError(f"sample_weight must hold real numbers, got dtype {w.dtype}")
         if w.shape != (n_samples,):
-            raise ValueError(f"sample_weight.shape == {w.shape}, expected ({n_samples},): one "
-                             "weight per sample")
+            raise ValueError(
+                f"sample_weight.shape == {w.shape}, expected ({n_samples},): one weight per sample"
+            )
         w = w.astype(np.float64)  # a copy: the caller's array is never written
     if not np.isfinite(w).all():
         raise ValueError("sample_weight must be finite (no NaN or infinity)")
     if (w < 0).any():
         raise ValueError("sample_weight must be non-negative")
     if not (w > 0).any():
-        raise ValueError("sample_weight must not be all zero: at least one sample needs a "
-                         "non-zero weight")
+        raise ValueError(
+            "sample_weight must not be all zero: at least one sample needs a non-zero weight"
+        )
     return w
 
 
@@ -52,13 +54,18 @@ def check_class_weight(class_weight):
     if class_weight is None or (isinstance(class_weight, str) and class_weight == "balanced"):
         return class_weight
     if not isinstance(class_weight, dict):
-        raise ValueError(f"class_weight must be None, 'balanced' or a dict {{label: weight}}, "
-                         f"got {class_weight!r}")
+        raise ValueError(
+            f"class_weight must be None, 'balanced' or a dict {{label: weight}}, "
+            f"got {class_weight!r}"
+        )
     for label, value in class_weight.items():
-        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                or not np.isfinite(value) or value < 0):
-            raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0, "
-                             f"got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not np.isfinite(value)
+            or value < 0
+        ):
+            raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0, got {value!r}")
     return class_weight
 
 
@@ -78,8 +85,10 @@ def class_weights(class_weight, classes, indices):
     for label, value in class_weight.items():
         key = label.item() if isinstance(label, np.generic) else label
         if key not in known:
-            raise ValueError(f"class_weight has the label {label!r}, which is not a class of y "
-                             f"(classes: {classes.tolist()!r})")
+            raise ValueError(
+                f"class_weight has the label {label!r}, which is not a class of y "
+                f"(classes: {classes.tolist()!r})"
+            )
         weights[known[key]] = float(value)
     return weights
 
@@ -92,8 +101,10 @@ def fit_sample_weight(sample_weight, class_weight, targets, n_samples):
         per_class = class_weights(class_weight, targets.classes, targets.indices)
         w = per_class[targets.indices] if w is None else w * per_class[targets.indices]
         if not (w > 0).any():
-            raise ValueError("sample_weight times class_weight is zero for every sample: at "
-                             "least one sample needs a non-zero weight")
+            raise ValueError(
+                "sample_weight times class_weight is zero for every sample: at "
+                "least one sample needs a non-zero weight"
+            )
     if w is not None and (w == 1).all():
         return None  # the unweighted fit, bit for bit
     return w
@@ -128,7 +139,8 @@ def check_classes_left(targets, weighted):
             raise ValueError(
                 f"sample_weight (times class_weight) leaves only the class "
                 f"{targets.classes[left[0]].item()!r} with a non-zero weight: a classifier "
-                "needs at least 2 classes with non-zero weights to learn from")
+                "needs at least 2 classes with non-zero weights to learn from"
+            )
 
 
 def partial_fit_targets(y, classes):
@@ -140,17 +152,20 @@ def partial_fit_targets(y, classes):
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels.ravel()
     if labels.ndim != 1 or labels.size == 0:
-        raise ValueError(f"y must be a non-empty 1-D array of class labels, got shape "
-                         f"{labels.shape}")
+        raise ValueError(
+            f"y must be a non-empty 1-D array of class labels, got shape {labels.shape}"
+        )
     check_label_kinds(labels)
     indices = np.searchsorted(classes, labels)
     inside = indices < len(classes)
     unknown = ~inside
     unknown[inside] = classes[indices[inside]] != labels[inside]
     if unknown.any():
-        raise ValueError(f"y has labels {np.unique(labels[unknown]).tolist()!r} that are not "
-                         f"in classes {classes.tolist()!r} (declared in the first call to "
-                         "partial_fit)")
+        raise ValueError(
+            f"y has labels {np.unique(labels[unknown]).tolist()!r} that are not "
+            f"in classes {classes.tolist()!r} (declared in the first call to "
+            "partial_fit)"
+        )
     return ClassifierTargets(classes, indices.astype(np.intp))
 
 
@@ -165,8 +180,10 @@ def declared_classes(classes, fitted):
     if len(classes) < 2:
         raise ValueError(f"classes must hold at least 2 distinct labels, got {classes.tolist()!r}")
     if fitted is not None and not np.array_equal(classes, fitted):
-        raise ValueError(f"classes={classes.tolist()!r} is not the same as on the last call to "
-                         f"partial_fit (or fit), was: {fitted.tolist()!r}")
+        raise ValueError(
+            f"classes={classes.tolist()!r} is not the same as on the last call to "
+            f"partial_fit (or fit), was: {fitted.tolist()!r}"
+        )
     return classes
 
 
@@ -177,7 +194,9 @@ def in_dtype(sample_weight, dtype):
         return None
     largest = np.finfo(dtype).max
     if sample_weight.max() > largest:
-        raise ValueError(f"sample_weight has values up to {sample_weight.max():.3g}, beyond the "
-                         f"range of the model's dtype {np.dtype(dtype).name}: rescale the "
-                         "weights (only their ratios matter)")
+        raise ValueError(
+            f"sample_weight has values up to {sample_weight.max():.3g}, beyond the "
+            f"range of the model's dtype {np.dtype(dtype).name}: rescale the "
+            "weights (only their ratios matter)"
+        )
     return np.ascontiguousarray(sample_weight, dtype=dtype)

@@ -45,8 +45,10 @@ class Workload:
     def label(self) -> str:
         """``(c) 784-256-128-1 relu/sigmoid, m=60000, batches of 128``."""
         batches = "full batch" if self.batch_size is None else f"batches of {self.batch_size}"
-        return (f"({self.key}) {'-'.join(map(str, self.sizes))} {self.hidden_activation}/sigmoid, "
-                f"m={self.examples}, {batches}")
+        return (
+            f"({self.key}) {'-'.join(map(str, self.sizes))} {self.hidden_activation}/sigmoid, "
+            f"m={self.examples}, {batches}"
+        )
 
     def with_examples(self, examples: int) -> Workload:
         """The same network on fewer (or more) examples: a consumer's time budget."""
@@ -61,23 +63,30 @@ def training_flops(sizes, examples: int) -> int:
     multiply-add): ``W A`` forward and ``dZ A^T`` (dW) for every layer, ``W^T dZ`` (dA)
     for every layer but the first, which no variant computes. Element-wise work is left
     out, as is usual."""
-    macs = sum(n * n_prev * examples * (3 if layer else 2)
-               for layer, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:])))
+    macs = sum(
+        n * n_prev * examples * (3 if layer else 2)
+        for layer, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:]))
+    )
     return 2 * macs
 
 
-WORKLOADS: dict[str, Workload] = {w.key: w for w in (
-    Workload("a", "a_planar_2-4-1", (2, 4, 1), "tanh", 400, None, 1.2),
-    Workload("b", "b_images_12288-20-7-5-1", (12288, 20, 7, 5, 1), "relu", 209, None, 0.0075),
-    Workload("c", "c_minibatch_784-256-128-1", (784, 256, 128, 1), "relu", 60000, 128, 0.01),
-    Workload("d", "d_wide_1024-1024-1024-1", (1024, 1024, 1024, 1), "relu", 8192, None, 0.01),
-)}
+WORKLOADS: dict[str, Workload] = {
+    w.key: w
+    for w in (
+        Workload("a", "a_planar_2-4-1", (2, 4, 1), "tanh", 400, None, 1.2),
+        Workload("b", "b_images_12288-20-7-5-1", (12288, 20, 7, 5, 1), "relu", 209, None, 0.0075),
+        Workload("c", "c_minibatch_784-256-128-1", (784, 256, 128, 1), "relu", 60000, 128, 0.01),
+        Workload("d", "d_wide_1024-1024-1024-1", (1024, 1024, 1024, 1), "relu", 8192, None, 0.01),
+    )
+}
 
 
 def he_parameters(sizes, rng: np.random.Generator, dtype):
     """``(weights, biases)``: ``W[l] = randn * sqrt(2 / n[l-1])`` (He), ``b[l] = 0``."""
-    weights = [(rng.standard_normal((n, n_prev)) * np.sqrt(2.0 / n_prev)).astype(dtype)
-               for n_prev, n in zip(sizes[:-1], sizes[1:])]
+    weights = [
+        (rng.standard_normal((n, n_prev)) * np.sqrt(2.0 / n_prev)).astype(dtype)
+        for n_prev, n in zip(sizes[:-1], sizes[1:])
+    ]
     return weights, [np.zeros((n, 1), dtype=dtype) for n in sizes[1:]]
 
 

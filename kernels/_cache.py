@@ -114,9 +114,11 @@ def configure(environ=os.environ):
         if "numba.core.config" in sys.modules:  # numba came first: make it read the variable
             sys.modules["numba.core.config"].reload_config()
     elif decision == "uncached":
-        print("fastnn: no writable directory for Numba's compiled-code cache (set "
-              "NUMBA_CACHE_DIR to one): the kernels are compiled again in every process",
-              file=sys.stderr)
+        print(
+            "fastnn: no writable directory for Numba's compiled-code cache (set "
+            "NUMBA_CACHE_DIR to one): the kernels are compiled again in every process",
+            file=sys.stderr,
+        )
         _run_kernels_uncached()
     return decision
 

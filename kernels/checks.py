@@ -18,16 +18,18 @@ from .contract import ACTIVATION_CODES, HIDDEN_ACTIVATIONS, OUTPUT_COSTS
 def hidden_code(activation):
     """The integer code of a hidden-layer activation; ValueError naming the choices."""
     if activation not in HIDDEN_ACTIVATIONS:
-        raise ValueError(f"hidden activation must be one of {sorted(HIDDEN_ACTIVATIONS)}, "
-                         f"got {activation!r}")
+        raise ValueError(
+            f"hidden activation must be one of {sorted(HIDDEN_ACTIVATIONS)}, got {activation!r}"
+        )
     return ACTIVATION_CODES[activation]
 
 
 def output_code(activation):
     """The integer code of an output activation (one with a cost); ValueError otherwise."""
     if activation not in OUTPUT_COSTS:
-        raise ValueError(f"output activation must be one of {sorted(OUTPUT_COSTS)}, "
-                         f"got {activation!r}")
+        raise ValueError(
+            f"output activation must be one of {sorted(OUTPUT_COSTS)}, got {activation!r}"
+        )
     return ACTIVATION_CODES[activation]
 
 
@@ -57,10 +59,11 @@ def check_batches(batch_size, orders, epochs, m, index_dtype=np.intp):
     if batch_size is None or batch_size >= m:
         return None, None
     orders = None if orders is None else np.asarray(orders)
-    if (orders is None or orders.shape != (epochs, m)
-            or not np.issubdtype(orders.dtype, np.integer)):
-        raise ValueError(f"orders must be an integer array of shape {(epochs, m)} for "
-                         f"mini-batches, got {None if orders is None else orders.shape}")
+    if orders is None or orders.shape != (epochs, m) or not np.issubdtype(orders.dtype, np.integer):
+        raise ValueError(
+            f"orders must be an integer array of shape {(epochs, m)} for "
+            f"mini-batches, got {None if orders is None else orders.shape}"
+        )
     if orders.size and (orders.min() < 0 or orders.max() >= m):
         raise ValueError(f"orders must hold example indices in [0, {m})")
     return int(batch_size), np.ascontiguousarray(orders, dtype=index_dtype)
@@ -84,9 +87,11 @@ def check_velocities(velocities, weights, biases, dtype):
     for name, params, vs in (("weights", weights, v_weights), ("biases", biases, v_biases)):
         for l, (p, v) in enumerate(zip(params, vs)):
             if np.shape(v) != np.shape(p) or np.asarray(v).dtype != dtype:
-                raise ValueError(f"velocities of {name}[{l}] must match the parameter in shape "
-                                 f"and dtype: {np.shape(p)} {np.dtype(dtype)}, got {np.shape(v)} "
-                                 f"{np.asarray(v).dtype}")
+                raise ValueError(
+                    f"velocities of {name}[{l}] must match the parameter in shape "
+                    f"and dtype: {np.shape(p)} {np.dtype(dtype)}, got {np.shape(v)} "
+                    f"{np.asarray(v).dtype}"
+                )
 
 
 def check_sample_weight(sample_weight, m, dtype):
@@ -99,18 +104,21 @@ def check_sample_weight(sample_weight, m, dtype):
         return None
     w = np.asarray(sample_weight)
     if w.dtype != np.dtype(dtype):
-        raise TypeError(f"sample_weight must have the data's dtype {np.dtype(dtype)}, "
-                        f"got {w.dtype}")
+        raise TypeError(
+            f"sample_weight must have the data's dtype {np.dtype(dtype)}, got {w.dtype}"
+        )
     if w.shape != (m,):
-        raise ValueError(f"sample_weight must have shape ({m},), one weight per example, "
-                         f"got {w.shape}")
+        raise ValueError(
+            f"sample_weight must have shape ({m},), one weight per example, got {w.shape}"
+        )
     if not np.isfinite(w).all():
         raise ValueError("sample_weight must be finite (no NaN or infinity)")
     if (w < 0).any():
         raise ValueError("sample_weight must be >= 0")
     if not (w > 0).any():
-        raise ValueError("sample_weight must not be all zero: at least one example needs "
-                         "a non-zero weight")
+        raise ValueError(
+            "sample_weight must not be all zero: at least one example needs a non-zero weight"
+        )
     if (w == 1).all():
         return None  # the same run, bit for bit (see kernels.contract): the unweighted path
     return np.ascontiguousarray(w)

@@ -63,9 +63,7 @@ def activation_code(name):
 def check_output_activation(name):
     """Raise ValueError unless ``name`` is an output activation with a cost."""
     if name not in OUTPUT_COSTS:
-        raise ValueError(
-            f"output activation must be one of {sorted(OUTPUT_COSTS)}, got {name!r}"
-        )
+        raise ValueError(f"output activation must be one of {sorted(OUTPUT_COSTS)}, got {name!r}")
     return name
 
 
@@ -93,13 +91,22 @@ class Variant(Protocol):
 
     # 2. the product and the dense layer: forward returns (A, Z), backward (dA_prev, dW, db)
     def matmul(self, A: Array, B: Array) -> Array: ...
-    def dense_forward(self, A_prev: Array, W: Array, b: Array,
-                      activation: str) -> tuple[Array, Array]: ...
-    def linear_backward(self, dZ: Array, A_prev: Array, W: Array, l2: float = 0.0,
-                        m_total: int | None = None) -> tuple[Array, Array, Array]: ...
-    def dense_backward(self, dA: Array, A_prev: Array, W: Array, Z: Array, activation: str,
-                       l2: float = 0.0,
-                       m_total: int | None = None) -> tuple[Array, Array, Array]: ...
+    def dense_forward(
+        self, A_prev: Array, W: Array, b: Array, activation: str
+    ) -> tuple[Array, Array]: ...
+    def linear_backward(
+        self, dZ: Array, A_prev: Array, W: Array, l2: float = 0.0, m_total: int | None = None
+    ) -> tuple[Array, Array, Array]: ...
+    def dense_backward(
+        self,
+        dA: Array,
+        A_prev: Array,
+        W: Array,
+        Z: Array,
+        activation: str,
+        l2: float = 0.0,
+        m_total: int | None = None,
+    ) -> tuple[Array, Array, Array]: ...
 
     # 3. costs (from Z where a log is involved: never log(0)) and dZ[L] = A[L] - Y
     def binary_cross_entropy(self, Z: Array, Y: Array) -> float: ...
@@ -110,24 +117,53 @@ class Variant(Protocol):
     def l2_penalty(self, weights: Sequence[Array], l2: float, m: int) -> float: ...
 
     # 4. the update, in place: v = momentum v + (1 - momentum) grad; param -= rate v
-    def gradient_descent_step(self, param: Array, grad: Array, velocity: Array,
-                              learning_rate: float, momentum: float) -> None: ...
-    def adam_step(self, param: Array, grad: Array, v: Array, s: Array, t: int,
-                  learning_rate: float, beta1: float, beta2: float, epsilon: float) -> None: ...
+    def gradient_descent_step(
+        self, param: Array, grad: Array, velocity: Array, learning_rate: float, momentum: float
+    ) -> None: ...
+    def adam_step(
+        self,
+        param: Array,
+        grad: Array,
+        v: Array,
+        s: Array,
+        t: int,
+        learning_rate: float,
+        beta1: float,
+        beta2: float,
+        epsilon: float,
+    ) -> None: ...
 
     # 5. prediction A[L], and a whole run in place returning each epoch's cost (float64;
     #    NaN after a divergence, the last finite parameters kept); orders (epochs, m)
-    def forward(self, weights: Sequence[Array], biases: Sequence[Array], X: Array,
-                activations: Sequence[str]) -> Array: ...
-    def train(self, weights: list[Array], biases: list[Array], X: Array, Y: Array,
-              activations: Sequence[str], epochs: int, learning_rate: float,
-              batch_size: int | None = None, momentum: float = 0.0, l2: float = 0.0,
-              orders: Array | None = None,
-              velocities: tuple[list[Array], list[Array]] | None = None,
-              optimizer: str = "gradient_descent", beta1: float = 0.9, beta2: float = 0.999,
-              epsilon: float = 1e-8, schedule: "Schedule | None" = None,
-              state: "OptimizerState | None" = None,
-              sample_weight: Array | None = None) -> Array: ...
+    def forward(
+        self,
+        weights: Sequence[Array],
+        biases: Sequence[Array],
+        X: Array,
+        activations: Sequence[str],
+    ) -> Array: ...
+    def train(
+        self,
+        weights: list[Array],
+        biases: list[Array],
+        X: Array,
+        Y: Array,
+        activations: Sequence[str],
+        epochs: int,
+        learning_rate: float,
+        batch_size: int | None = None,
+        momentum: float = 0.0,
+        l2: float = 0.0,
+        orders: Array | None = None,
+        velocities: tuple[list[Array], list[Array]] | None = None,
+        optimizer: str = "gradient_descent",
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        schedule: Schedule | None = None,
+        state: OptimizerState | None = None,
+        sample_weight: Array | None = None,
+    ) -> Array: ...
 
 
 # ---------------------------------------------------------------------------
@@ -271,7 +307,7 @@ def learning_rate_at(learning_rate, schedule, epoch):
     if code == SCHEDULE_CODES["inverse_time"]:
         return float(learning_rate) / (1.0 + rate * k)
     if code == SCHEDULE_CODES["exponential"]:
-        return float(learning_rate) * rate ** k
+        return float(learning_rate) * rate**k
     return float(learning_rate)
 
 
@@ -279,8 +315,10 @@ def epoch_learning_rates(learning_rate, schedule, first_epoch, epochs):
     """float64 array ``(epochs,)``: the rate of each epoch of a call starting at ``first_epoch``."""
     import numpy as np
 
-    return np.array([learning_rate_at(learning_rate, schedule, first_epoch + e)
-                     for e in range(int(epochs))], dtype=np.float64)
+    return np.array(
+        [learning_rate_at(learning_rate, schedule, first_epoch + e) for e in range(int(epochs))],
+        dtype=np.float64,
+    )
 
 
 def bias_correction(beta, t):
@@ -295,8 +333,10 @@ def _real_in(value, name, low, high, low_open=False, high_open=True):
     below = value <= low if low_open else value < low
     above = value >= high if high_open else value > high
     if not _math.isfinite(value) or below or above:
-        raise ValueError(f"{name} must be in {'(' if low_open else '['}{low}, {high}"
-                         f"{')' if high_open else ']'}, got {value!r}")
+        raise ValueError(
+            f"{name} must be in {'(' if low_open else '['}{low}, {high}"
+            f"{')' if high_open else ']'}, got {value!r}"
+        )
     return value
 
 
@@ -307,8 +347,10 @@ def check_optimizer(optimizer, momentum, beta1, beta2, epsilon):
     code = OPTIMIZER_CODES[optimizer]
     if code == ADAM:
         if momentum:
-            raise ValueError(f"momentum is gradient descent's (Adam's first-moment decay is "
-                             f"beta1): pass momentum=0 with optimizer='adam', got {momentum!r}")
+            raise ValueError(
+                f"momentum is gradient descent's (Adam's first-moment decay is "
+                f"beta1): pass momentum=0 with optimizer='adam', got {momentum!r}"
+            )
         _real_in(beta1, "beta1", 0.0, 1.0)
         _real_in(beta2, "beta2", 0.0, 1.0)
         _real_in(epsilon, "epsilon", 0.0, _math.inf, low_open=True)
@@ -340,8 +382,12 @@ class OptimizerState:
             return [np.zeros(a.shape, dtype=a.dtype) for a in arrays]
 
         adam = optimizer == "adam"
-        return cls(like(weights), like(biases), like(weights) if adam else None,
-                   like(biases) if adam else None)
+        return cls(
+            like(weights),
+            like(biases),
+            like(weights) if adam else None,
+            like(biases) if adam else None,
+        )
 
     @property
     def velocities(self):
@@ -359,8 +405,10 @@ class OptimizerState:
         self.step += done * int(n_batches)
 
     def __repr__(self):
-        return (f"OptimizerState(step={self.step}, epoch={self.epoch}, "
-                f"adam={self.s_weights is not None})")
+        return (
+            f"OptimizerState(step={self.step}, epoch={self.epoch}, "
+            f"adam={self.s_weights is not None})"
+        )
 
 
 def resolve_state(weights, biases, optimizer_code, schedule_code, state, velocities):
@@ -376,28 +424,41 @@ def resolve_state(weights, biases, optimizer_code, schedule_code, state, velocit
         if state is not None:
             raise ValueError("pass either velocities or state, not both")
         if optimizer_code == ADAM or schedule_code != SCHEDULE_CODES["constant"]:
-            raise ValueError("velocities carries gradient descent's velocities only: pass "
-                             "state=kernels.contract.OptimizerState(...) so that Adam's moments "
-                             "and the schedule's epoch carry between calls")
-        state = OptimizerState(velocities[0], velocities[1])  # the caller's arrays, updated in place
+            raise ValueError(
+                "velocities carries gradient descent's velocities only: pass "
+                "state=kernels.contract.OptimizerState(...) so that Adam's moments "
+                "and the schedule's epoch carry between calls"
+            )
+        state = OptimizerState(
+            velocities[0], velocities[1]
+        )  # the caller's arrays, updated in place
     elif state is None:
         state = OptimizerState.zeros(weights, biases, OPTIMIZERS[optimizer_code])
     elif not isinstance(state, OptimizerState):
-        raise TypeError(f"state must be a kernels.contract.OptimizerState, got {type(state).__name__}")
+        raise TypeError(
+            f"state must be a kernels.contract.OptimizerState, got {type(state).__name__}"
+        )
     groups = [("v_weights", state.v_weights, weights), ("v_biases", state.v_biases, biases)]
     if optimizer_code == ADAM:
         if state.s_weights is None or state.s_biases is None:
-            raise ValueError("state has no second moments (s_weights, s_biases): make it with "
-                             "OptimizerState.zeros(weights, biases, 'adam')")
+            raise ValueError(
+                "state has no second moments (s_weights, s_biases): make it with "
+                "OptimizerState.zeros(weights, biases, 'adam')"
+            )
         groups += [("s_weights", state.s_weights, weights), ("s_biases", state.s_biases, biases)]
     for name, moments, params in groups:
         if len(moments) != len(params):
-            raise ValueError(f"state.{name} must have one array per layer ({len(params)}), "
-                             f"got {len(moments)}")
+            raise ValueError(
+                f"state.{name} must have one array per layer ({len(params)}), got {len(moments)}"
+            )
         for l, (a, p) in enumerate(zip(moments, params)):
             if np.shape(a) != np.shape(p) or a.dtype != p.dtype:
-                raise ValueError(f"state.{name}[{l}] must match the parameter in shape and dtype "
-                                 f"{np.shape(p)} {p.dtype}, got {np.shape(a)} {a.dtype}")
+                raise ValueError(
+                    f"state.{name}[{l}] must match the parameter in shape and dtype "
+                    f"{np.shape(p)} {p.dtype}, got {np.shape(a)} {a.dtype}"
+                )
     if state.step < 0 or state.epoch < 0:
-        raise ValueError(f"state.step and state.epoch must be >= 0, got {state.step}, {state.epoch}")
+        raise ValueError(
+            f"state.step and state.epoch must be >= 0, got {state.step}, {state.epoch}"
+        )
     return state

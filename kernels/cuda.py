@@ -77,7 +77,8 @@ def _elementwise(op, activation, X, Y=None):
     F = arena.upload()
     if X.size:
         elementwise(X.dtype)["elementwise"][grid_for(X.size), THREADS](
-            F, X.size, op, ACTIVATION_CODES[activation], x, y, out)
+            F, X.size, op, ACTIVATION_CODES[activation], x, y, out
+        )
     return arena.read(out, X.shape)
 
 
@@ -93,6 +94,7 @@ def _check_slope(slope):
 # ---------------------------------------------------------------------------
 # 1. Activations and their derivatives g'(Z)
 # ---------------------------------------------------------------------------
+
 
 def sigmoid(Z):
     """``1 / (1 + exp(-Z))``, computed from ``exp(-|Z|)`` so it never overflows."""
@@ -155,12 +157,19 @@ def softmax(Z):
     F = arena.upload()
     if Z.size:
         elementwise(Z.dtype)["softmax_columns"][grid_for(Z.shape[1]), THREADS](
-            F, Z.shape[0], Z.shape[1], z, out)
+            F, Z.shape[0], Z.shape[1], z, out
+        )
     return arena.read(out, Z.shape)
 
 
-_FORWARD = {"linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu,
-            "leaky_relu": leaky_relu, "softmax": softmax}
+_FORWARD = {
+    "linear": linear,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "softmax": softmax,
+}
 
 
 def activation_forward(Z, activation):
@@ -168,8 +177,9 @@ def activation_forward(Z, activation):
     try:
         return _FORWARD[activation](Z)
     except (KeyError, TypeError):
-        raise ValueError(f"activation must be one of {sorted(_FORWARD)}, "
-                         f"got {activation!r}") from None
+        raise ValueError(
+            f"activation must be one of {sorted(_FORWARD)}, got {activation!r}"
+        ) from None
 
 
 def activation_backward(dA, Z, activation):
@@ -203,8 +213,17 @@ def _gemm(A, B, trans_a=False, trans_b=False, tile=None):
         return np.zeros((M, N), dtype=dtype)
     arena = Arena(dtype)
     a, b, c = arena.put(A), arena.put(B), arena.reserve(M * N)
-    product = planned_product(dtype, arena, M, N, K, (a, A.shape[1], trans_a),
-                              (b, B.shape[1], trans_b), (ck.STORE, 0, c, -1, -1, -1, -1), tile=tile)
+    product = planned_product(
+        dtype,
+        arena,
+        M,
+        N,
+        K,
+        (a, A.shape[1], trans_a),
+        (b, B.shape[1], trans_b),
+        (ck.STORE, 0, c, -1, -1, -1, -1),
+        tile=tile,
+    )
     F = arena.upload()
     product.launch(F, cuda.to_device(state_array()))
     return arena.read(c, (M, N))
@@ -234,8 +253,16 @@ def dense_forward(A_prev, W, b, activation):
     x, w, bias = arena.put(A_prev), arena.put(W), arena.put(b)
     a, z = arena.reserve(n * m), arena.reserve(n * m)
     code = ck.LINEAR if activation == "softmax" else ACTIVATION_CODES[activation]
-    product = planned_product(dtype, arena, n, m, n_prev, (w, n_prev, 0), (x, m, 0),
-                              (ck.FORWARD, code, a, z, bias, -1, -1))
+    product = planned_product(
+        dtype,
+        arena,
+        n,
+        m,
+        n_prev,
+        (w, n_prev, 0),
+        (x, m, 0),
+        (ck.FORWARD, code, a, z, bias, -1, -1),
+    )
     F = arena.upload()
     if n * m:
         product.launch(F, cuda.to_device(state_array()))
@@ -249,8 +276,9 @@ def _backward(dZ_or_dA, A_prev, W, l2, m_total, Z=None, activation=None):
     dtype = dZ_or_dA.dtype.type
     (n, n_prev), m = W.shape, dZ_or_dA.shape[1]
     if dZ_or_dA.shape != (n, A_prev.shape[1]) or A_prev.shape[0] != n_prev:
-        raise ValueError(f"shapes do not chain: dZ {dZ_or_dA.shape}, A_prev {A_prev.shape}, "
-                         f"W {W.shape}")
+        raise ValueError(
+            f"shapes do not chain: dZ {dZ_or_dA.shape}, A_prev {A_prev.shape}, W {W.shape}"
+        )
     if m == 0:
         raise ValueError("dZ must hold at least one example (column)")
     m_total = m if m_total is None else m_total
@@ -260,17 +288,27 @@ def _backward(dZ_or_dA, A_prev, W, l2, m_total, Z=None, activation=None):
     if activation is not None:
         dz_in, dz = dz, arena.reserve(n * m)
     da, dw, db = arena.reserve(n_prev * m), arena.reserve(n * n_prev), arena.reserve(n)
-    back = planned_product(dtype, arena, n_prev, m, n, (w, n_prev, 1), (dz, m, 0),
-                           (ck.STORE, 0, da, -1, -1, -1, -1))
-    grad = planned_product(dtype, arena, n, n_prev, m, (dz, m, 0), (x, m, 1),
-                           (ck.GRADIENT, 0, dw, w, db, -1, -1),
-                           (dtype(1.0 / m), dtype(l2 / m_total) if l2 else 0, 0, 0, 1),
-                           bias_column=True)
+    back = planned_product(
+        dtype, arena, n_prev, m, n, (w, n_prev, 1), (dz, m, 0), (ck.STORE, 0, da, -1, -1, -1, -1)
+    )
+    grad = planned_product(
+        dtype,
+        arena,
+        n,
+        n_prev,
+        m,
+        (dz, m, 0),
+        (x, m, 1),
+        (ck.GRADIENT, 0, dw, w, db, -1, -1),
+        (dtype(1.0 / m), dtype(l2 / m_total) if l2 else 0, 0, 0, 1),
+        bias_column=True,
+    )
     F = arena.upload()
     I = cuda.to_device(state_array())
     if activation is not None:
         elementwise(dtype)["elementwise"][grid_for(n * m), THREADS](
-            F, n * m, ck.EW_BACKWARD, ACTIVATION_CODES[activation], dz_in, z, dz)
+            F, n * m, ck.EW_BACKWARD, ACTIVATION_CODES[activation], dz_in, z, dz
+        )
     if n_prev:
         back.launch(F, I)
     grad.launch(F, I)
@@ -320,8 +358,17 @@ def _cost(Z, Y, out_code, name):
     F = arena.upload()
     D = cuda.to_device(np.zeros(1))
     elementwise(dtype)["batch_cost"][1, THREADS](
-        F, cuda.to_device(state_array()), D, (n_out, m), (z, yt, -1, 0, -1), (0, 0, 0), out_code,
-        (0.0, 0, 0), (-1, 0, 0, 0), (0.0, 0.0))  # no update scalars: a cost alone
+        F,
+        cuda.to_device(state_array()),
+        D,
+        (n_out, m),
+        (z, yt, -1, 0, -1),
+        (0, 0, 0),
+        out_code,
+        (0.0, 0, 0),
+        (-1, 0, 0, 0),
+        (0.0, 0.0),
+    )  # no update scalars: a cost alone
     return dtype(D.copy_to_host()[0] / m)
 
 
@@ -369,8 +416,9 @@ def l2_penalty(weights, l2, m):
     w = arena.put(flat)
     F = arena.upload()
     D = cuda.to_device(np.zeros(PARTS))
-    elementwise(dtype)["sum_squares"][PARTS, THREADS](F, cuda.to_device(state_array()), D, w,
-                                                       flat.size, 0)
+    elementwise(dtype)["sum_squares"][PARTS, THREADS](
+        F, cuda.to_device(state_array()), D, w, flat.size, 0
+    )
     return l2 / (2 * m) * float(D.copy_to_host().sum())
 
 
@@ -397,14 +445,16 @@ def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
     v = _array(velocity, "velocity", None)
     dtype = _same_dtype(param=p, grad=g, velocity=v)
     if not p.shape == g.shape == v.shape:
-        raise ValueError(f"param, grad and velocity must have one shape, got "
-                         f"{p.shape}, {g.shape}, {v.shape}")
+        raise ValueError(
+            f"param, grad and velocity must have one shape, got {p.shape}, {g.shape}, {v.shape}"
+        )
     arena = Arena(dtype)
     po, go, vo = arena.put(p), arena.put(g), arena.put(v)
     F = arena.upload()
     if p.size:
         elementwise(dtype)["momentum_step"][grid_for(p.size), THREADS](
-            F, p.size, po, go, vo, dtype(learning_rate), dtype(momentum), dtype(1 - momentum))
+            F, p.size, po, go, vo, dtype(learning_rate), dtype(momentum), dtype(1 - momentum)
+        )
     _write_back(param, arena.read(po, p.shape))
     _write_back(velocity, arena.read(vo, v.shape))
 
@@ -415,13 +465,16 @@ def adam_step(param, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
     ``v = beta1 v + (1 - beta1) grad``; ``s = beta2 s + (1 - beta2) grad**2``;
     ``param -= learning_rate (v / (1 - beta1**t)) / (sqrt(s / (1 - beta2**t)) + epsilon)``.
     """
-    arrays = {name: _array(x, name, None) for name, x in
-              (("param", param), ("grad", grad), ("v", v), ("s", s))}
+    arrays = {
+        name: _array(x, name, None)
+        for name, x in (("param", param), ("grad", grad), ("v", v), ("s", s))
+    }
     dtype = _same_dtype(**arrays)
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) > 1:
-        raise ValueError(f"param, grad, v and s must have one shape, got "
-                         f"{[a.shape for a in arrays.values()]}")
+        raise ValueError(
+            f"param, grad, v and s must have one shape, got {[a.shape for a in arrays.values()]}"
+        )
     t = int(t)
     if t < 1:
         raise ValueError(f"t (the update's number, from 1) must be >= 1, got {t}")
@@ -433,7 +486,8 @@ def adam_step(param, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
         betas = (dtype(beta1), dtype(1 - beta1), dtype(beta2), dtype(1 - beta2))
         corrections = (dtype(bias_correction(beta1, t)), dtype(bias_correction(beta2, t)))
         elementwise(dtype)["adam_step"][grid_for(p.size), THREADS](
-            F, p.size, po, go, vo, so, dtype(learning_rate), betas, corrections, dtype(epsilon))
+            F, p.size, po, go, vo, so, dtype(learning_rate), betas, corrections, dtype(epsilon)
+        )
     _write_back(param, arena.read(po, p.shape))
     _write_back(v, arena.read(vo, p.shape))
     _write_back(s, arena.read(so, p.shape))
@@ -450,8 +504,10 @@ def _check_network(weights, biases, X, activations, Y=None):
         raise TypeError("weights and biases must be lists of arrays")
     L = len(weights)
     if L == 0 or len(biases) != L or len(activations) != L:
-        raise ValueError(f"weights, biases and activations must have one entry per layer "
-                         f"(at least one), got {len(weights)}, {len(biases)}, {len(activations)}")
+        raise ValueError(
+            f"weights, biases and activations must have one entry per layer "
+            f"(at least one), got {len(weights)}, {len(biases)}, {len(activations)}"
+        )
     X = _array(X, "X")
     arrays = {"X": X}
     n_prev = X.shape[0]
@@ -490,8 +546,18 @@ def forward(weights, biases, X, activations):
         W, b = _array(W, "W"), _array(b, "b")
         w, bias, a = arena.put(W), arena.put(b), arena.reserve(W.shape[0] * m)
         code = ck.LINEAR if activation == "softmax" else ACTIVATION_CODES[activation]
-        products.append(planned_product(dtype, arena, W.shape[0], m, n, (w, n, 0), (a_prev, m, 0),
-                                        (ck.FORWARD, code, a, -1, bias, -1, -1)))
+        products.append(
+            planned_product(
+                dtype,
+                arena,
+                W.shape[0],
+                m,
+                n,
+                (w, n, 0),
+                (a_prev, m, 0),
+                (ck.FORWARD, code, a, -1, bias, -1, -1),
+            )
+        )
         a_prev, n = a, W.shape[0]
     out = arena.reserve(n * m) if activations[-1] == "softmax" else a_prev
     F = arena.upload()
@@ -503,10 +569,27 @@ def forward(weights, biases, X, activations):
     return arena.read(out, (n, m))
 
 
-def train(weights, biases, X, Y, activations, epochs, learning_rate,
-          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
-          optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-          schedule=None, state=None, sample_weight=None):
+def train(
+    weights,
+    biases,
+    X,
+    Y,
+    activations,
+    epochs,
+    learning_rate,
+    batch_size=None,
+    momentum=0.0,
+    l2=0.0,
+    orders=None,
+    velocities=None,
+    optimizer="gradient_descent",
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    schedule=None,
+    state=None,
+    sample_weight=None,
+):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     The semantics of ``kernels.vectorized.train`` (arguments, sample weights, cost of an
@@ -536,9 +619,23 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
         raise ValueError(f"the learning rates of the schedule must be finite, got {rates}")
     adam = (float(beta1), float(beta2), float(epsilon)) if code == ADAM else None
     hidden_codes, output_code = checks.network_codes(activations)
-    costs = cuda_train.run(host_weights, host_biases, X, Y, list(hidden_codes), output_code,
-                           epochs, rates, batch, momentum, l2, orders, state, adam,
-                           sample_weight)
+    costs = cuda_train.run(
+        host_weights,
+        host_biases,
+        X,
+        Y,
+        list(hidden_codes),
+        output_code,
+        epochs,
+        rates,
+        batch,
+        momentum,
+        l2,
+        orders,
+        state,
+        adam,
+        sample_weight,
+    )
     state.advance(costs, 1 if batch is None else -(-m // batch))
     for target, values in zip(list(weights) + list(biases), host_weights + host_biases):
         if target is not values:

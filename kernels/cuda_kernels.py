@@ -13,19 +13,22 @@ factory (a Python literal would promote the arithmetic to float64).
 import inspect
 import math
 from collections import namedtuple
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
-from numba import config, cuda, from_dtype, float64
+from numba import config, cuda, float64, from_dtype
 
 from .contract import ACTIVATION_CODES, LEAKY_SLOPE
 
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = (
-    ACTIVATION_CODES[name] for name in ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"))
+    ACTIVATION_CODES[name]
+    for name in ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+)
 
 # 16-byte aligned shared tiles, where this numba-cuda can ask for them (the simulator cannot).
-SHARED_ALIGNMENT = not config.ENABLE_CUDASIM and \
-    "alignment" in inspect.signature(cuda.shared.array).parameters
+SHARED_ALIGNMENT = (
+    not config.ENABLE_CUDASIM and "alignment" in inspect.signature(cuda.shared.array).parameters
+)
 
 # Slots of the run state at the start of I. Each is written by at most one kernel
 # that does not read it, so no thread sees a flag change under its feet.
@@ -58,7 +61,7 @@ def threads_per_block(tile):
     return (tile.BM // tile.TM) * (tile.BN // tile.TN)
 
 
-@lru_cache(maxsize=None)
+@cache
 def elementwise_kernels(dtype, reduce_threads):
     """Activation, reduction, softmax, cost and epoch-bookkeeping kernels for one dtype."""
     dtype = np.dtype(dtype).type
@@ -318,20 +321,33 @@ def elementwise_kernels(dtype, reduce_threads):
         if cuda.grid(1) == 0:
             I[EPOCH] += 1
 
-    k.update(elementwise=elementwise, momentum_step=momentum_step, adam_step=adam_step,
-             softmax_columns=softmax_columns, sum_squares=sum_squares,
-             batch_cost=batch_cost, epoch_start=epoch_start, epoch_end=epoch_end,
-             activate=activate, derivative_from_a=derivative_from_a, is_finite=is_finite)
+    k.update(
+        elementwise=elementwise,
+        momentum_step=momentum_step,
+        adam_step=adam_step,
+        softmax_columns=softmax_columns,
+        sum_squares=sum_squares,
+        batch_cost=batch_cost,
+        epoch_start=epoch_start,
+        epoch_end=epoch_end,
+        activate=activate,
+        derivative_from_a=derivative_from_a,
+        is_finite=is_finite,
+    )
     return k
 
 
-@lru_cache(maxsize=None)
+@cache
 def epilogue_kernels(dtype, reduce_threads):
     """The per-element epilogue of a product, and the split-K reduction that applies it."""
     dtype = np.dtype(dtype).type
     ZERO = dtype(0)
     ew = elementwise_kernels(dtype, reduce_threads)
-    activate, derivative_from_a, is_finite = ew["activate"], ew["derivative_from_a"], ew["is_finite"]
+    activate, derivative_from_a, is_finite = (
+        ew["activate"],
+        ew["derivative_from_a"],
+        ew["is_finite"],
+    )
 
     @cuda.jit(device=True)
     def epilogue(F, I, row, col, N, v, ep, fp):
@@ -408,7 +424,7 @@ def epilogue_kernels(dtype, reduce_threads):
     return epilogue, splitk_reduce
 
 
-@lru_cache(maxsize=None)
+@cache
 def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
     """The tiled shared-memory product C = op(A) op(B) with a fused epilogue.
 
@@ -440,13 +456,13 @@ def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
     assert A_LOADS * THREADS == BM * BK and B_LOADS * THREADS == BN * BK, tile
     # Staging: consecutive threads read consecutive storage elements; each thread
     # keeps one coordinate fixed and steps the other by a constant per load.
-    STEP_A = THREADS // BM if trans_a else THREADS // BK   # k (trans) or i per load
-    STEP_B = THREADS // BK if trans_b else THREADS // BN   # j (trans) or k per load
+    STEP_A = THREADS // BM if trans_a else THREADS // BK  # k (trans) or i per load
+    STEP_B = THREADS // BK if trans_b else THREADS // BN  # j (trans) or k per load
     assert THREADS % (BM if trans_a else BK) == 0 and THREADS % (BK if trans_b else BN) == 0, tile
-    if VEC:   # row strides keep 16-byte alignment; stores conflict at most 2-way
+    if VEC:  # row strides keep 16-byte alignment; stores conflict at most 2-way
         LDA_S, LDB_S = BM + 4, BN + 4
         ROW_STEP, ROW_SPAN, COL_STEP, COL_SPAN = 1, TM, 1, TN
-    else:     # odd row strides: transposing stores hit distinct banks
+    else:  # odd row strides: transposing stores hit distinct banks
         LDA_S, LDB_S = BM + 1, BN + 1
         ROW_STEP, ROW_SPAN, COL_STEP, COL_SPAN = TY, 1, TX, 1
     ALIGN = 16 if SHARED_ALIGNMENT else None
@@ -458,8 +474,30 @@ def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
         options["launch_bounds"] = (THREADS, MIN_BLOCKS)
 
     @cuda.jit(device=True, **inline)
-    def fetch(F, I, ra, rb, k0, fast, a_base, lda, a_i, a_k, M, b_base, ldb, brow,
-              b_j, b_k, g_on, g_base, col0, N, NC, k_end):
+    def fetch(
+        F,
+        I,
+        ra,
+        rb,
+        k0,
+        fast,
+        a_base,
+        lda,
+        a_i,
+        a_k,
+        M,
+        b_base,
+        ldb,
+        brow,
+        b_j,
+        b_k,
+        g_on,
+        g_base,
+        col0,
+        N,
+        NC,
+        k_end,
+    ):
         """Stage k0..k0+BK of op(A) and op(B) into the registers ra, rb."""
         if fast:  # the block's rows and columns and the whole stage are inside
             for s in range(A_LOADS):
@@ -526,8 +564,8 @@ def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
         t = cuda.threadIdx.x & (THREADS - 1)  # provably in range: no negative-index wrap
         ty = t >> TX_SHIFT
         tx = t & (TX - 1)  # TX is a power of two; known low bits keep vector loads aligned
-        a_first = ty * ROW_SPAN   # this thread's rows: a_first + i * ROW_STEP
-        b_first = tx * COL_SPAN   # and columns: b_first + j * COL_STEP
+        a_first = ty * ROW_SPAN  # this thread's rows: a_first + i * ROW_STEP
+        b_first = tx * COL_SPAN  # and columns: b_first + j * COL_STEP
         row0 = cuda.blockIdx.y * BM
         col0 = cuda.blockIdx.x * BN
         k_begin = cuda.blockIdx.z * k_chunk
@@ -541,7 +579,7 @@ def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
             a_k = t % BK
             a_i = t // BK
             a_base = a_off + (row0 + a_i) * lda + a_k
-        a_i += row0   # from here a row of C (fetch's bounds); a_i - row0 is the tile row
+        a_i += row0  # from here a row of C (fetch's bounds); a_i - row0 is the tile row
         if trans_b:
             b_k = t % BK
             b_j = t // BK
@@ -562,8 +600,30 @@ def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
                 acc[i * TN + j] = ZERO
         n_stages = (k_end - k_begin + BK - 1) // BK
         if n_stages > 0:
-            fetch(F, I, ra, rb, k_begin, inner and k_begin + BK <= k_end, a_base, lda, a_i,
-                  a_k, M, b_base, ldb, brow, b_j, b_k, g_on, g_base, col0, N, NC, k_end)
+            fetch(
+                F,
+                I,
+                ra,
+                rb,
+                k_begin,
+                inner and k_begin + BK <= k_end,
+                a_base,
+                lda,
+                a_i,
+                a_k,
+                M,
+                b_base,
+                ldb,
+                brow,
+                b_j,
+                b_k,
+                g_on,
+                g_base,
+                col0,
+                N,
+                NC,
+                k_end,
+            )
         for stage in range(n_stages):
             buf = stage & 1
             # This buffer was last read two stages ago, before the previous barrier.
@@ -582,8 +642,30 @@ def gemm_kernel(dtype, tile, reduce_threads, trans_a=False, trans_b=False):
             cuda.syncthreads()
             if stage + 1 < n_stages:  # fetch the next stage while this one is used
                 k0 = k_begin + (stage + 1) * BK
-                fetch(F, I, ra, rb, k0, inner and k0 + BK <= k_end, a_base, lda, a_i, a_k,
-                      M, b_base, ldb, brow, b_j, b_k, g_on, g_base, col0, N, NC, k_end)
+                fetch(
+                    F,
+                    I,
+                    ra,
+                    rb,
+                    k0,
+                    inner and k0 + BK <= k_end,
+                    a_base,
+                    lda,
+                    a_i,
+                    a_k,
+                    M,
+                    b_base,
+                    ldb,
+                    brow,
+                    b_j,
+                    b_k,
+                    g_on,
+                    g_base,
+                    col0,
+                    N,
+                    NC,
+                    k_end,
+                )
             for kk in range(BK):
                 for i in range(TM):
                     fa[i] = As[buf, kk, a_first + i * ROW_STEP]

@@ -27,8 +27,17 @@ from numba import cuda
 
 from . import cuda_kernels as ck
 from .contract import sample_weight_total
-from .cuda_launch import (PARTS, SIMULATOR, THREADS, Arena, Product, elementwise, grid_for,
-                          plan_product, state_array)
+from .cuda_launch import (
+    PARTS,
+    SIMULATOR,
+    THREADS,
+    Arena,
+    Product,
+    elementwise,
+    grid_for,
+    plan_product,
+    state_array,
+)
 
 #: Replay epochs from a captured CUDA graph (real GPU only); False launches every kernel.
 USE_GRAPHS = True
@@ -37,8 +46,23 @@ USE_GRAPHS = True
 last_run_mode = None
 
 
-def run(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size, momentum,
-        l2, orders, state, adam=None, sample_weight=None):
+def run(
+    weights,
+    biases,
+    X,
+    Y,
+    codes,
+    out_code,
+    epochs,
+    rates,
+    batch_size,
+    momentum,
+    l2,
+    orders,
+    state,
+    adam=None,
+    sample_weight=None,
+):
     """Train in place; return the costs of the epochs (see ``kernels.vectorized.train``).
 
     ``rates``: the learning rate of each epoch (float64); ``state``: the
@@ -51,8 +75,23 @@ def run(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size, momen
     costs = np.full(epochs, np.nan, dtype=np.float64)
     if epochs == 0:
         return costs
-    plan = _Plan(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size,
-                 momentum, l2, orders, state, adam, sample_weight)
+    plan = _Plan(
+        weights,
+        biases,
+        X,
+        Y,
+        codes,
+        out_code,
+        epochs,
+        rates,
+        batch_size,
+        momentum,
+        l2,
+        orders,
+        state,
+        adam,
+        sample_weight,
+    )
     plan.launch_epoch()  # also compiles and loads every kernel
     last_run_mode = "direct"
     remaining = epochs - 1
@@ -80,8 +119,24 @@ def run(weights, biases, X, Y, codes, out_code, epochs, rates, batch_size, momen
 class _Plan:
     """The arena of one run and the launches of one epoch, arguments built once."""
 
-    def __init__(self, weights, biases, X, Y, codes, out_code, epochs, rates,
-                 batch_size, momentum, l2, orders, optimizer_state, adam, sample_weight=None):
+    def __init__(
+        self,
+        weights,
+        biases,
+        X,
+        Y,
+        codes,
+        out_code,
+        epochs,
+        rates,
+        batch_size,
+        momentum,
+        l2,
+        orders,
+        optimizer_state,
+        adam,
+        sample_weight=None,
+    ):
         dtype = X.dtype.type
         n_x, m = X.shape
         L = len(weights)
@@ -115,7 +170,7 @@ class _Plan:
         b_at = [self.theta + o for o in b_off]
         vW_at = [self.velocity + o for o in w_off]
         vb_at = [self.velocity + o for o in b_off]
-        xt = arena.put(X, transposed=True)   # one example per row
+        xt = arena.put(X, transposed=True)  # one example per row
         yt = arena.put(Y, transposed=True)
         w_at = -1 if sample_weight is None else arena.put(sample_weight)
         total_weight = sample_weight_total(sample_weight, m)
@@ -150,26 +205,54 @@ class _Plan:
             forward, backward = [], []
             for l in range(L):
                 if l == 0:
-                    b_op, g = (xt, n_x, 1), gather   # X_b(k, j) = XT[col j, k]
+                    b_op, g = (xt, n_x, 1), gather  # X_b(k, j) = XT[col j, k]
                 else:
                     b_op, g = (acts[l - 1], size, 0), (0, 0, 0)
                 act = ck.LINEAR if l == L - 1 else codes[l]
-                forward.append((sizes[l + 1], size, sizes[l], (W_at[l], sizes[l], 0), b_op,
-                                (ck.FORWARD, act, acts[l], -1, b_at[l], -1, -1),
-                                (1, 0, 0, 0, 1), False, g))
+                forward.append(
+                    (
+                        sizes[l + 1],
+                        size,
+                        sizes[l],
+                        (W_at[l], sizes[l], 0),
+                        b_op,
+                        (ck.FORWARD, act, acts[l], -1, b_at[l], -1, -1),
+                        (1, 0, 0, 0, 1),
+                        False,
+                        g,
+                    )
+                )
             for l in range(L - 1, -1, -1):
                 if l > 0:  # dZ[l-1] = W[l]^T dZ[l] * g'(Z[l-1]), with W[l] before its update
-                    backward.append((sizes[l], size, sizes[l + 1], (W_at[l], sizes[l], 1),
-                                     (dzs[l], size, 0),
-                                     (ck.BACKWARD_DZ, codes[l - 1], dzs[l - 1], acts[l - 1], -1, -1, -1),
-                                     (1, 0, 0, 0, 1), False, (0, 0, 0)))
+                    backward.append(
+                        (
+                            sizes[l],
+                            size,
+                            sizes[l + 1],
+                            (W_at[l], sizes[l], 1),
+                            (dzs[l], size, 0),
+                            (ck.BACKWARD_DZ, codes[l - 1], dzs[l - 1], acts[l - 1], -1, -1, -1),
+                            (1, 0, 0, 0, 1),
+                            False,
+                            (0, 0, 0),
+                        )
+                    )
                     b_op, g = (acts[l - 1], size, 1), (0, 0, 0)
                 else:
-                    b_op, g = (xt, n_x, 0), gather    # X_b^T(k, j) = XT[col k, j]
-                backward.append((sizes[l + 1], sizes[l], size, (dzs[l], size, 0), b_op,
-                                 (mode, 0, W_at[l], -1, b_at[l], vW_at[l], vb_at[l],
-                                  scalars, s_shift),
-                                 (dtype(1.0 / size), l2c, lr) + update_fp, True, g))
+                    b_op, g = (xt, n_x, 0), gather  # X_b^T(k, j) = XT[col k, j]
+                backward.append(
+                    (
+                        sizes[l + 1],
+                        sizes[l],
+                        size,
+                        (dzs[l], size, 0),
+                        b_op,
+                        (mode, 0, W_at[l], -1, b_at[l], vW_at[l], vb_at[l], scalars, s_shift),
+                        (dtype(1.0 / size), l2c, lr) + update_fp,
+                        True,
+                        g,
+                    )
+                )
             return gather, forward, backward
 
         specs = [(start, size) + products_of(start, size) for start, size in batches]
@@ -200,16 +283,33 @@ class _Plan:
                 products[spec] = (Product(dtype, *spec, workspace=workspace), None, None)
             return products[spec]
 
-        for batch, (start, size, gather, forward, backward) in enumerate(specs):
+        for batch, (_start, size, gather, forward, backward) in enumerate(specs):
             # Adam's t of this batch: step + epoch * len(batches) + batch + 1
             update = (scalars, rates_at, moments.step + batch + 1, len(batches))
             for spec in forward:
                 steps.append(product(spec))
             if l2:
-                steps.append((k["sum_squares"], PARTS, (F, I, Dd, self.theta, self.n_weights, parts_at)))
-            steps.append((k["batch_cost"], 1,
-                          (F, I, Dd, (n_out, size), (acts[-1], yt, dzs[-1], 0, w_at), gather, out_code,
-                           (coef, parts_at, PARTS), update, betas)))
+                steps.append(
+                    (k["sum_squares"], PARTS, (F, I, Dd, self.theta, self.n_weights, parts_at))
+                )
+            steps.append(
+                (
+                    k["batch_cost"],
+                    1,
+                    (
+                        F,
+                        I,
+                        Dd,
+                        (n_out, size),
+                        (acts[-1], yt, dzs[-1], 0, w_at),
+                        gather,
+                        out_code,
+                        (coef, parts_at, PARTS),
+                        update,
+                        betas,
+                    ),
+                )
+            )
             for spec in backward:
                 steps.append(product(spec))
         steps.append((k["epoch_end"], grid, (F, I, self.theta, self.saved, n_params)))
@@ -224,12 +324,12 @@ class _Plan:
                 kernel[grid, THREADS, stream](*args)
 
     def copy_back(self, weights, biases, state):
-        theta = self.F[self.theta:self.theta + self.n_params].copy_to_host()
+        theta = self.F[self.theta : self.theta + self.n_params].copy_to_host()
         _scatter(theta, self.w_off, self.b_off, weights, biases)
-        vel = self.F[self.velocity:self.velocity + self.n_params].copy_to_host()
+        vel = self.F[self.velocity : self.velocity + self.n_params].copy_to_host()
         _scatter(vel, self.w_off, self.b_off, state.v_weights, state.v_biases)
         if self.second >= 0:
-            second = self.F[self.second:self.second + self.n_params].copy_to_host()
+            second = self.F[self.second : self.second + self.n_params].copy_to_host()
             _scatter(second, self.w_off, self.b_off, state.s_weights, state.s_biases)
 
 
@@ -240,9 +340,9 @@ def _flat(weights_part, biases_part):
 
 def _scatter(flat, w_off, b_off, weights, biases):
     for W, o in zip(weights, w_off):
-        W[...] = flat[o:o + W.size].reshape(W.shape)
+        W[...] = flat[o : o + W.size].reshape(W.shape)
     for b, o in zip(biases, b_off):
-        b[...] = flat[o:o + b.size].reshape(b.shape)
+        b[...] = flat[o : o + b.size].reshape(b.shape)
 
 
 class _EpochGraph:
@@ -250,12 +350,19 @@ class _EpochGraph:
 
     def __init__(self, stream, launch_epoch):
         from cuda.bindings import driver as cu
+
         self._cu = cu
         handle = stream.handle
-        self._stream = cu.CUstream(int(handle.value or 0) if hasattr(handle, "value") else int(handle))
+        self._stream = cu.CUstream(
+            int(handle.value or 0) if hasattr(handle, "value") else int(handle)
+        )
         self._graph = self._exec = None
-        self._check(cu.cuStreamBeginCapture(
-            self._stream, cu.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED), "begin capture")
+        self._check(
+            cu.cuStreamBeginCapture(
+                self._stream, cu.CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED
+            ),
+            "begin capture",
+        )
         try:
             launch_epoch()
         finally:

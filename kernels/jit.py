@@ -23,10 +23,28 @@ that a kernel calls: after editing one of the jit_* modules, delete ``kernels/__
 import numpy as np
 
 from . import checks, jit_products, jit_sweeps, jit_train
-from .contract import (ADAM, LEAKY_SLOPE, activation_code, bias_correction, check_optimizer,
-                       check_schedule, epoch_learning_rates, resolve_state)
+from .contract import (
+    ADAM,
+    LEAKY_SLOPE,
+    activation_code,
+    bias_correction,
+    check_optimizer,
+    check_schedule,
+    epoch_learning_rates,
+    resolve_state,
+)
 from .jit_products import NN, NT, TN
-from .jit_sweeps import BACKWARD, DERIVATIVE, FORWARD, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
+from .jit_sweeps import (
+    BACKWARD,
+    DERIVATIVE,
+    FORWARD,
+    LEAKY_RELU,
+    LINEAR,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    TANH,
+)
 
 _FLOATS = (np.float32, np.float64)
 # ---------------------------------------------------------------------------
@@ -125,7 +143,9 @@ def softmax(Z):
     Z = _matrix(Z, "Z")
     out = np.empty(Z.shape, Z.dtype)
     if Z.size:
-        jit_sweeps.softmax_columns(Z, out, np.empty(Z.shape[1], Z.dtype), np.empty(Z.shape[1], Z.dtype))
+        jit_sweeps.softmax_columns(
+            Z, out, np.empty(Z.shape[1], Z.dtype), np.empty(Z.shape[1], Z.dtype)
+        )
     return out
 
 
@@ -150,8 +170,9 @@ def activation_backward(dA, Z, activation):
     if dA.shape != Z.shape:
         raise ValueError(f"dA must have the shape of Z {Z.shape}, got {dA.shape}")
     out = np.empty(Z.shape, Z.dtype)
-    jit_sweeps.elementwise(BACKWARD, Z.reshape(-1), dA.reshape(-1), out.reshape(-1), code,
-                        Z.dtype.type(LEAKY_SLOPE))
+    jit_sweeps.elementwise(
+        BACKWARD, Z.reshape(-1), dA.reshape(-1), out.reshape(-1), code, Z.dtype.type(LEAKY_SLOPE)
+    )
     return out
 
 
@@ -166,8 +187,11 @@ def _product(form, A, B, C):
     K = A.shape[1] if form != TN else A.shape[0]
     if C.size:
         path = jit_products.choose(form, M, N, K, C.dtype)
-        work = (np.empty(jit_products.work_size(M, N, K), C.dtype)
-                if path == jit_products.TILES else None)
+        work = (
+            np.empty(jit_products.work_size(M, N, K), C.dtype)
+            if path == jit_products.TILES
+            else None
+        )
         jit_products.product(form, path, A, B, C, work)
     return C
 
@@ -187,7 +211,9 @@ def _check_layer(A_prev, W, b=None):
     W = _matrix(W, "W")
     _same_dtype(A_prev.dtype, W=W)
     if W.shape[1] != A_prev.shape[0]:
-        raise ValueError(f"W.shape[1] ({W.shape[1]}) must equal A_prev.shape[0] ({A_prev.shape[0]})")
+        raise ValueError(
+            f"W.shape[1] ({W.shape[1]}) must equal A_prev.shape[0] ({A_prev.shape[0]})"
+        )
     if b is not None:
         b = _matrix(b, "b")
         _same_dtype(A_prev.dtype, b=b)
@@ -340,15 +366,35 @@ def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
     grad = _float_array(grad, "grad")
     _same_dtype(param.dtype, grad=grad, velocity=velocity)
     if grad.shape != param.shape or velocity.shape != param.shape:
-        raise ValueError(f"grad and velocity must have the shape of param {param.shape}, "
-                         f"got {grad.shape} and {velocity.shape}")
+        raise ValueError(
+            f"grad and velocity must have the shape of param {param.shape}, "
+            f"got {grad.shape} and {velocity.shape}"
+        )
     dtype = param.dtype.type
     # the training run's update sweep, with no L2, no 1/m and nothing saved
-    rule = (False, dtype(momentum), dtype(1 - momentum), dtype(0), dtype(0), dtype(1), dtype(1),
-            dtype(0))
+    rule = (
+        False,
+        dtype(momentum),
+        dtype(1 - momentum),
+        dtype(0),
+        dtype(0),
+        dtype(1),
+        dtype(1),
+        dtype(0),
+    )
     flat = param.reshape(-1)
-    jit_train.update(flat, grad.reshape(-1), velocity.reshape(-1), flat[:0], flat[:0], False,
-                     dtype(learning_rate), dtype(0), dtype(1), rule)
+    jit_train.update(
+        flat,
+        grad.reshape(-1),
+        velocity.reshape(-1),
+        flat[:0],
+        flat[:0],
+        False,
+        dtype(learning_rate),
+        dtype(0),
+        dtype(1),
+        rule,
+    )
 
 
 def adam_step(param, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
@@ -366,16 +412,36 @@ def adam_step(param, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
     grad = _float_array(grad, "grad")
     _same_dtype(param.dtype, grad=grad, v=v, s=s)
     if not (grad.shape == v.shape == s.shape == param.shape):
-        raise ValueError(f"grad, v and s must have the shape of param {param.shape}, "
-                         f"got {grad.shape}, {v.shape} and {s.shape}")
+        raise ValueError(
+            f"grad, v and s must have the shape of param {param.shape}, "
+            f"got {grad.shape}, {v.shape} and {s.shape}"
+        )
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
         raise ValueError(f"t must be an integer >= 1 (the update's number), got {t!r}")
     dtype = param.dtype.type
-    rule = (True, dtype(beta1), dtype(1 - beta1), dtype(beta2), dtype(1 - beta2),
-            dtype(bias_correction(beta1, t)), dtype(bias_correction(beta2, t)), dtype(epsilon))
+    rule = (
+        True,
+        dtype(beta1),
+        dtype(1 - beta1),
+        dtype(beta2),
+        dtype(1 - beta2),
+        dtype(bias_correction(beta1, t)),
+        dtype(bias_correction(beta2, t)),
+        dtype(epsilon),
+    )
     flat = param.reshape(-1)
-    jit_train.update(flat, grad.reshape(-1), v.reshape(-1), s.reshape(-1), flat[:0], False,
-                     dtype(learning_rate), dtype(0), dtype(1), rule)
+    jit_train.update(
+        flat,
+        grad.reshape(-1),
+        v.reshape(-1),
+        s.reshape(-1),
+        flat[:0],
+        False,
+        dtype(learning_rate),
+        dtype(0),
+        dtype(1),
+        rule,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -396,7 +462,9 @@ def _check_network(weights, biases, X, activations, contiguous=True):
         raise ValueError(f"biases must hold one array per layer ({L}), got {len(biases)}")
     activations = list(activations) if not isinstance(activations, str) else [activations]
     if len(activations) != L:
-        raise ValueError(f"activations must name one activation per layer ({L}), got {len(activations)}")
+        raise ValueError(
+            f"activations must name one activation per layer ({L}), got {len(activations)}"
+        )
     hidden_codes, output_code = checks.network_codes(activations)
     codes = hidden_codes + (output_code,)
     n_prev = X.shape[0]
@@ -404,11 +472,15 @@ def _check_network(weights, biases, X, activations, contiguous=True):
         W, b = weights[l], biases[l]
         for name, x in ((f"weights[{l}]", W), (f"biases[{l}]", b)):
             if not isinstance(x, np.ndarray) or x.dtype != dtype:
-                raise TypeError(f"{name} must be an ndarray of dtype {dtype} (the dtype of {name_X})")
+                raise TypeError(
+                    f"{name} must be an ndarray of dtype {dtype} (the dtype of {name_X})"
+                )
             if x.ndim != 2:
                 raise ValueError(f"{name} must be 2-D, got shape {x.shape}")
         if W.shape[1] != n_prev or W.shape[0] == 0:
-            raise ValueError(f"weights[{l}] must have shape (n[{l + 1}] >= 1, {n_prev}), got {W.shape}")
+            raise ValueError(
+                f"weights[{l}] must have shape (n[{l + 1}] >= 1, {n_prev}), got {W.shape}"
+            )
         if b.shape != (W.shape[0], 1):
             raise ValueError(f"biases[{l}] must have shape {(W.shape[0], 1)}, got {b.shape}")
         n_prev = W.shape[0]
@@ -423,10 +495,27 @@ def forward(weights, biases, X, activations):
     return jit_train.forward(weights, biases, X, codes, LEAKY_SLOPE)
 
 
-def train(weights, biases, X, Y, activations, epochs, learning_rate,
-          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
-          optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-          schedule=None, state=None, sample_weight=None):
+def train(
+    weights,
+    biases,
+    X,
+    Y,
+    activations,
+    epochs,
+    learning_rate,
+    batch_size=None,
+    momentum=0.0,
+    l2=0.0,
+    orders=None,
+    velocities=None,
+    optimizer="gradient_descent",
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    schedule=None,
+    state=None,
+    sample_weight=None,
+):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
@@ -474,7 +563,8 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     checks.check_velocities(velocities, weights, biases, dtype)
     state = resolve_state(weights, biases, code, check_schedule(schedule)[0], state, velocities)
     moments = [state.v_weights, state.v_biases] + (
-        [state.s_weights, state.s_biases] if code == ADAM else [])
+        [state.s_weights, state.s_biases] if code == ADAM else []
+    )
     for name, params in (("weights", weights), ("biases", biases)):
         for l, p in enumerate(params):
             if not p.flags.writeable:
@@ -485,7 +575,21 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
     costs = np.full(epochs, np.nan)
     if epochs:
         optimizer_rule = (float(code == ADAM), beta1 if code == ADAM else momentum, beta2, epsilon)
-        costs = jit_train.run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer_rule,
-                              l2, orders, state, LEAKY_SLOPE, sample_weight)
+        costs = jit_train.run(
+            weights,
+            biases,
+            X,
+            Y,
+            codes,
+            epochs,
+            rates,
+            batch,
+            optimizer_rule,
+            l2,
+            orders,
+            state,
+            LEAKY_SLOPE,
+            sample_weight,
+        )
     state.advance(costs, 1 if batch >= m else -(-m // batch))
     return costs

@@ -40,8 +40,10 @@ def _index_has(dtype_name, tiles):
     params_at, work_at = arguments.index("params"), arguments.index("work")
     for key in index:
         signature = key[0]
-        if (str(signature[params_at].dtype) == dtype_name
-                and isinstance(signature[work_at], types.NoneType) != tiles):
+        if (
+            str(signature[params_at].dtype) == dtype_name
+            and isinstance(signature[work_at], types.NoneType) != tiles
+        ):
             return True
     return False
 
@@ -55,16 +57,32 @@ def ensure_compiled(dtype, tiles=False):
     _ready.add(key)
     if _cache.directory() is None or _index_has(*key):
         return
-    print(f"fastnn: compiling the numba kernels for {key[0]} (once; cached for later runs)",
-          file=sys.stderr, flush=True)
+    print(
+        f"fastnn: compiling the numba kernels for {key[0]} (once; cached for later runs)",
+        file=sys.stderr,
+        flush=True,
+    )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    command = [sys.executable, "-c",
-               f"from kernels import jit_compile; jit_compile.compile_here({key[0]!r}, {tiles})"]
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ),
+    )
+    command = [
+        sys.executable,
+        "-c",
+        f"from kernels import jit_compile; jit_compile.compile_here({key[0]!r}, {tiles})",
+    ]
     try:
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, timeout=900)
+        subprocess.run(
+            command,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=900,
+        )
     except (OSError, subprocess.SubprocessError):
         pass  # compiled here instead, on first use
 
@@ -82,8 +100,9 @@ def compile_here(dtype_name, tiles):
     work = np.empty(jit_products.work_size(4, 4, 4), dtype) if tiles else None
     A = rng.standard_normal((4, 4)).astype(dtype)
     for form in (jit_products.NN, jit_products.NT, jit_products.TN):
-        for path in (jit_products.BLAS, jit_products.LOOPS) + ((jit_products.TILES,) if tiles
-                                                               else ()):
+        for path in (jit_products.BLAS, jit_products.LOOPS) + (
+            (jit_products.TILES,) if tiles else ()
+        ):
             jit_products.product(form, path, A, A, np.empty((4, 4), dtype), work)
     jit_sweeps.bias_activation(A.copy(), A[0].copy(), ACTIVATION_CODES["tanh"], dt(0.01))
     jit_sweeps.softmax_columns(A.copy(), A.copy(), np.empty(4, dtype), np.empty(4, dtype))
@@ -94,10 +113,28 @@ def compile_here(dtype_name, tiles):
     Y = (rng.random((1, 5)) < 0.5).astype(dtype)
     paths = np.full((2, 3), jit_products.TILES if tiles else jit_products.LOOPS, np.int64)
     jit_train.train_kernel(
-        params, np.zeros_like(params), np.empty(0, dtype), offsets, shapes,
-        np.array([ACTIVATION_CODES["tanh"], ACTIVATION_CODES["sigmoid"]], np.int64), paths,
-        np.array([jit_products.NN, jit_products.NT], np.int64), X, np.empty((0, 0), dtype), Y,
-        dt(0.01), 1, np.array([0.1]), (0.0, 0.0, 0.999, 1e-8, 1.0), 0.0, 5,
-        np.zeros((0, 0), np.intp), np.empty(1), False, False,
+        params,
+        np.zeros_like(params),
+        np.empty(0, dtype),
+        offsets,
+        shapes,
+        np.array([ACTIVATION_CODES["tanh"], ACTIVATION_CODES["sigmoid"]], np.int64),
+        paths,
+        np.array([jit_products.NN, jit_products.NT], np.int64),
+        X,
+        np.empty((0, 0), dtype),
+        Y,
+        dt(0.01),
+        1,
+        np.array([0.1]),
+        (0.0, 0.0, 0.999, 1e-8, 1.0),
+        0.0,
+        5,
+        np.zeros((0, 0), np.intp),
+        np.empty(1),
+        False,
+        False,
         np.empty(jit_products.work_size(3, 1, 1), dtype) if tiles else None,
-        np.empty(0, dtype), 5.0)  # no sample weights: an empty array; the total weight m
+        np.empty(0, dtype),
+        5.0,
+    )  # no sample weights: an empty array; the total weight m

@@ -38,10 +38,10 @@ from numba import njit, prange
 #: reassociation and contraction for vectorised sums, but NaN/inf keep their meaning.
 FASTMATH = {"contract", "reassoc", "arcp", "nsz", "afn"}
 
-MR = 6     # rows of the register tile
-NR = 4     # columns of the register tile
-KC = 512   # k-block: long enough to amortise the 24 horizontal sums that end each tile
-NB = 32    # columns of C per strip (a multiple of NR); the packed strip is NB x KC
+MR = 6  # rows of the register tile
+NR = 4  # columns of the register tile
+KC = 512  # k-block: long enough to amortise the 24 horizontal sums that end each tile
+NB = 32  # columns of C per strip (a multiple of NR); the packed strip is NB x KC
 SMALL_K = 8  # below this many terms per output, plain loops beat the tiled kernel
 FEW_ROWS = 128  # nn with fewer rows of A than this updates rows of C instead of packing B
 KC_ROWS = 256  # k-block of those row updates
@@ -59,6 +59,7 @@ STRIP_BUFFER = NB * _STRIP_STRIDE
 
 # --- register tiles: C[ic.., jc..] (+)= A[ia.., ka:ka+kc] . B[jb.., kb:kb+kc] ----------------------
 
+
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _put(C, i, j, value, accumulate):
     if accumulate:
@@ -69,85 +70,162 @@ def _put(C, i, j, value, accumulate):
 
 @njit(cache=True, fastmath=FASTMATH)
 def _tile_6x4(A, ia, ka, B, jb, kb, kc, C, ic, jc, accumulate):
-    a0 = A[ia, ka:ka + kc]
-    a1 = A[ia + 1, ka:ka + kc]
-    a2 = A[ia + 2, ka:ka + kc]
-    a3 = A[ia + 3, ka:ka + kc]
-    a4 = A[ia + 4, ka:ka + kc]
-    a5 = A[ia + 5, ka:ka + kc]
-    b0 = B[jb, kb:kb + kc]
-    b1 = B[jb + 1, kb:kb + kc]
-    b2 = B[jb + 2, kb:kb + kc]
-    b3 = B[jb + 3, kb:kb + kc]
+    a0 = A[ia, ka : ka + kc]
+    a1 = A[ia + 1, ka : ka + kc]
+    a2 = A[ia + 2, ka : ka + kc]
+    a3 = A[ia + 3, ka : ka + kc]
+    a4 = A[ia + 4, ka : ka + kc]
+    a5 = A[ia + 5, ka : ka + kc]
+    b0 = B[jb, kb : kb + kc]
+    b1 = B[jb + 1, kb : kb + kc]
+    b2 = B[jb + 2, kb : kb + kc]
+    b3 = B[jb + 3, kb : kb + kc]
     z = C.dtype.type(0)
-    s00 = z; s01 = z; s02 = z; s03 = z
-    s10 = z; s11 = z; s12 = z; s13 = z
-    s20 = z; s21 = z; s22 = z; s23 = z
-    s30 = z; s31 = z; s32 = z; s33 = z
-    s40 = z; s41 = z; s42 = z; s43 = z
-    s50 = z; s51 = z; s52 = z; s53 = z
+    s00 = z
+    s01 = z
+    s02 = z
+    s03 = z
+    s10 = z
+    s11 = z
+    s12 = z
+    s13 = z
+    s20 = z
+    s21 = z
+    s22 = z
+    s23 = z
+    s30 = z
+    s31 = z
+    s32 = z
+    s33 = z
+    s40 = z
+    s41 = z
+    s42 = z
+    s43 = z
+    s50 = z
+    s51 = z
+    s52 = z
+    s53 = z
     for k in range(kc):
-        y0 = b0[k]; y1 = b1[k]; y2 = b2[k]; y3 = b3[k]
-        x = a0[k]; s00 += x * y0; s01 += x * y1; s02 += x * y2; s03 += x * y3
-        x = a1[k]; s10 += x * y0; s11 += x * y1; s12 += x * y2; s13 += x * y3
-        x = a2[k]; s20 += x * y0; s21 += x * y1; s22 += x * y2; s23 += x * y3
-        x = a3[k]; s30 += x * y0; s31 += x * y1; s32 += x * y2; s33 += x * y3
-        x = a4[k]; s40 += x * y0; s41 += x * y1; s42 += x * y2; s43 += x * y3
-        x = a5[k]; s50 += x * y0; s51 += x * y1; s52 += x * y2; s53 += x * y3
-    _put(C, ic, jc, s00, accumulate); _put(C, ic, jc + 1, s01, accumulate)
-    _put(C, ic, jc + 2, s02, accumulate); _put(C, ic, jc + 3, s03, accumulate)
-    _put(C, ic + 1, jc, s10, accumulate); _put(C, ic + 1, jc + 1, s11, accumulate)
-    _put(C, ic + 1, jc + 2, s12, accumulate); _put(C, ic + 1, jc + 3, s13, accumulate)
-    _put(C, ic + 2, jc, s20, accumulate); _put(C, ic + 2, jc + 1, s21, accumulate)
-    _put(C, ic + 2, jc + 2, s22, accumulate); _put(C, ic + 2, jc + 3, s23, accumulate)
-    _put(C, ic + 3, jc, s30, accumulate); _put(C, ic + 3, jc + 1, s31, accumulate)
-    _put(C, ic + 3, jc + 2, s32, accumulate); _put(C, ic + 3, jc + 3, s33, accumulate)
-    _put(C, ic + 4, jc, s40, accumulate); _put(C, ic + 4, jc + 1, s41, accumulate)
-    _put(C, ic + 4, jc + 2, s42, accumulate); _put(C, ic + 4, jc + 3, s43, accumulate)
-    _put(C, ic + 5, jc, s50, accumulate); _put(C, ic + 5, jc + 1, s51, accumulate)
-    _put(C, ic + 5, jc + 2, s52, accumulate); _put(C, ic + 5, jc + 3, s53, accumulate)
+        y0 = b0[k]
+        y1 = b1[k]
+        y2 = b2[k]
+        y3 = b3[k]
+        x = a0[k]
+        s00 += x * y0
+        s01 += x * y1
+        s02 += x * y2
+        s03 += x * y3
+        x = a1[k]
+        s10 += x * y0
+        s11 += x * y1
+        s12 += x * y2
+        s13 += x * y3
+        x = a2[k]
+        s20 += x * y0
+        s21 += x * y1
+        s22 += x * y2
+        s23 += x * y3
+        x = a3[k]
+        s30 += x * y0
+        s31 += x * y1
+        s32 += x * y2
+        s33 += x * y3
+        x = a4[k]
+        s40 += x * y0
+        s41 += x * y1
+        s42 += x * y2
+        s43 += x * y3
+        x = a5[k]
+        s50 += x * y0
+        s51 += x * y1
+        s52 += x * y2
+        s53 += x * y3
+    _put(C, ic, jc, s00, accumulate)
+    _put(C, ic, jc + 1, s01, accumulate)
+    _put(C, ic, jc + 2, s02, accumulate)
+    _put(C, ic, jc + 3, s03, accumulate)
+    _put(C, ic + 1, jc, s10, accumulate)
+    _put(C, ic + 1, jc + 1, s11, accumulate)
+    _put(C, ic + 1, jc + 2, s12, accumulate)
+    _put(C, ic + 1, jc + 3, s13, accumulate)
+    _put(C, ic + 2, jc, s20, accumulate)
+    _put(C, ic + 2, jc + 1, s21, accumulate)
+    _put(C, ic + 2, jc + 2, s22, accumulate)
+    _put(C, ic + 2, jc + 3, s23, accumulate)
+    _put(C, ic + 3, jc, s30, accumulate)
+    _put(C, ic + 3, jc + 1, s31, accumulate)
+    _put(C, ic + 3, jc + 2, s32, accumulate)
+    _put(C, ic + 3, jc + 3, s33, accumulate)
+    _put(C, ic + 4, jc, s40, accumulate)
+    _put(C, ic + 4, jc + 1, s41, accumulate)
+    _put(C, ic + 4, jc + 2, s42, accumulate)
+    _put(C, ic + 4, jc + 3, s43, accumulate)
+    _put(C, ic + 5, jc, s50, accumulate)
+    _put(C, ic + 5, jc + 1, s51, accumulate)
+    _put(C, ic + 5, jc + 2, s52, accumulate)
+    _put(C, ic + 5, jc + 3, s53, accumulate)
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def _tile_1x4(A, ia, ka, B, jb, kb, kc, C, ic, jc, accumulate):
-    a0 = A[ia, ka:ka + kc]
-    b0 = B[jb, kb:kb + kc]
-    b1 = B[jb + 1, kb:kb + kc]
-    b2 = B[jb + 2, kb:kb + kc]
-    b3 = B[jb + 3, kb:kb + kc]
+    a0 = A[ia, ka : ka + kc]
+    b0 = B[jb, kb : kb + kc]
+    b1 = B[jb + 1, kb : kb + kc]
+    b2 = B[jb + 2, kb : kb + kc]
+    b3 = B[jb + 3, kb : kb + kc]
     z = C.dtype.type(0)
-    s0 = z; s1 = z; s2 = z; s3 = z
+    s0 = z
+    s1 = z
+    s2 = z
+    s3 = z
     for k in range(kc):
         x = a0[k]
-        s0 += x * b0[k]; s1 += x * b1[k]; s2 += x * b2[k]; s3 += x * b3[k]
-    _put(C, ic, jc, s0, accumulate); _put(C, ic, jc + 1, s1, accumulate)
-    _put(C, ic, jc + 2, s2, accumulate); _put(C, ic, jc + 3, s3, accumulate)
+        s0 += x * b0[k]
+        s1 += x * b1[k]
+        s2 += x * b2[k]
+        s3 += x * b3[k]
+    _put(C, ic, jc, s0, accumulate)
+    _put(C, ic, jc + 1, s1, accumulate)
+    _put(C, ic, jc + 2, s2, accumulate)
+    _put(C, ic, jc + 3, s3, accumulate)
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def _tile_6x1(A, ia, ka, B, jb, kb, kc, C, ic, jc, accumulate):
-    a0 = A[ia, ka:ka + kc]
-    a1 = A[ia + 1, ka:ka + kc]
-    a2 = A[ia + 2, ka:ka + kc]
-    a3 = A[ia + 3, ka:ka + kc]
-    a4 = A[ia + 4, ka:ka + kc]
-    a5 = A[ia + 5, ka:ka + kc]
-    b0 = B[jb, kb:kb + kc]
+    a0 = A[ia, ka : ka + kc]
+    a1 = A[ia + 1, ka : ka + kc]
+    a2 = A[ia + 2, ka : ka + kc]
+    a3 = A[ia + 3, ka : ka + kc]
+    a4 = A[ia + 4, ka : ka + kc]
+    a5 = A[ia + 5, ka : ka + kc]
+    b0 = B[jb, kb : kb + kc]
     z = C.dtype.type(0)
-    s0 = z; s1 = z; s2 = z; s3 = z; s4 = z; s5 = z
+    s0 = z
+    s1 = z
+    s2 = z
+    s3 = z
+    s4 = z
+    s5 = z
     for k in range(kc):
         y = b0[k]
-        s0 += a0[k] * y; s1 += a1[k] * y; s2 += a2[k] * y
-        s3 += a3[k] * y; s4 += a4[k] * y; s5 += a5[k] * y
-    _put(C, ic, jc, s0, accumulate); _put(C, ic + 1, jc, s1, accumulate)
-    _put(C, ic + 2, jc, s2, accumulate); _put(C, ic + 3, jc, s3, accumulate)
-    _put(C, ic + 4, jc, s4, accumulate); _put(C, ic + 5, jc, s5, accumulate)
+        s0 += a0[k] * y
+        s1 += a1[k] * y
+        s2 += a2[k] * y
+        s3 += a3[k] * y
+        s4 += a4[k] * y
+        s5 += a5[k] * y
+    _put(C, ic, jc, s0, accumulate)
+    _put(C, ic + 1, jc, s1, accumulate)
+    _put(C, ic + 2, jc, s2, accumulate)
+    _put(C, ic + 3, jc, s3, accumulate)
+    _put(C, ic + 4, jc, s4, accumulate)
+    _put(C, ic + 5, jc, s5, accumulate)
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def _tile_1x1(A, ia, ka, B, jb, kb, kc, C, ic, jc, accumulate):
-    a0 = A[ia, ka:ka + kc]
-    b0 = B[jb, kb:kb + kc]
+    a0 = A[ia, ka : ka + kc]
+    b0 = B[jb, kb : kb + kc]
     s = C.dtype.type(0)
     for k in range(kc):
         s += a0[k] * b0[k]
@@ -173,6 +251,7 @@ def _dot_rows(A, ia, ka, B, jb, kb, kc, C, ic, jc, mr, nc, accumulate):
 
 # --- column strips: C[:, j0:j0+nb] for every row, all k-blocks ------------------------------------
 
+
 @njit(cache=True, fastmath=FASTMATH)
 def _strip_nt(A, B, C, j0, nb):
     M, K = A.shape
@@ -186,7 +265,7 @@ def _strip_nt(A, B, C, j0, nb):
 def _pack_transposed(S, k0, kc, j0, nb, P):
     """P[:nb, :kc] = S[k0:k0+kc, j0:j0+nb].T"""
     for k in range(kc):
-        s = S[k0 + k, j0:j0 + nb]
+        s = S[k0 + k, j0 : j0 + nb]
         for j in range(nb):
             P[j, k] = s[j]
 
@@ -205,17 +284,39 @@ def _strip_nn(A, B, C, j0, nb, strip):
 
 # --- few rows (nn): row updates along contiguous rows of B and C, nothing packed ----------------
 
+
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _rows4_terms4(A, i, k, B, C, j0, j1):
     """C[i:i+4, j0:j1] += A[i:i+4, k:k+4] @ B[k:k+4, j0:j1]"""
-    c0 = C[i, j0:j1]; c1 = C[i + 1, j0:j1]; c2 = C[i + 2, j0:j1]; c3 = C[i + 3, j0:j1]
-    b0 = B[k, j0:j1]; b1 = B[k + 1, j0:j1]; b2 = B[k + 2, j0:j1]; b3 = B[k + 3, j0:j1]
-    x00 = A[i, k]; x01 = A[i, k + 1]; x02 = A[i, k + 2]; x03 = A[i, k + 3]
-    x10 = A[i + 1, k]; x11 = A[i + 1, k + 1]; x12 = A[i + 1, k + 2]; x13 = A[i + 1, k + 3]
-    x20 = A[i + 2, k]; x21 = A[i + 2, k + 1]; x22 = A[i + 2, k + 2]; x23 = A[i + 2, k + 3]
-    x30 = A[i + 3, k]; x31 = A[i + 3, k + 1]; x32 = A[i + 3, k + 2]; x33 = A[i + 3, k + 3]
+    c0 = C[i, j0:j1]
+    c1 = C[i + 1, j0:j1]
+    c2 = C[i + 2, j0:j1]
+    c3 = C[i + 3, j0:j1]
+    b0 = B[k, j0:j1]
+    b1 = B[k + 1, j0:j1]
+    b2 = B[k + 2, j0:j1]
+    b3 = B[k + 3, j0:j1]
+    x00 = A[i, k]
+    x01 = A[i, k + 1]
+    x02 = A[i, k + 2]
+    x03 = A[i, k + 3]
+    x10 = A[i + 1, k]
+    x11 = A[i + 1, k + 1]
+    x12 = A[i + 1, k + 2]
+    x13 = A[i + 1, k + 3]
+    x20 = A[i + 2, k]
+    x21 = A[i + 2, k + 1]
+    x22 = A[i + 2, k + 2]
+    x23 = A[i + 2, k + 3]
+    x30 = A[i + 3, k]
+    x31 = A[i + 3, k + 1]
+    x32 = A[i + 3, k + 2]
+    x33 = A[i + 3, k + 3]
     for j in range(j1 - j0):
-        y0 = b0[j]; y1 = b1[j]; y2 = b2[j]; y3 = b3[j]
+        y0 = b0[j]
+        y1 = b1[j]
+        y2 = b2[j]
+        y3 = b3[j]
         c0[j] += x00 * y0 + x01 * y1 + x02 * y2 + x03 * y3
         c1[j] += x10 * y0 + x11 * y1 + x12 * y2 + x13 * y3
         c2[j] += x20 * y0 + x21 * y1 + x22 * y2 + x23 * y3
@@ -226,8 +327,14 @@ def _rows4_terms4(A, i, k, B, C, j0, j1):
 def _row_terms4(A, i, k, B, C, j0, j1):
     """C[i, j0:j1] += A[i, k:k+4] @ B[k:k+4, j0:j1]"""
     c = C[i, j0:j1]
-    b0 = B[k, j0:j1]; b1 = B[k + 1, j0:j1]; b2 = B[k + 2, j0:j1]; b3 = B[k + 3, j0:j1]
-    x0 = A[i, k]; x1 = A[i, k + 1]; x2 = A[i, k + 2]; x3 = A[i, k + 3]
+    b0 = B[k, j0:j1]
+    b1 = B[k + 1, j0:j1]
+    b2 = B[k + 2, j0:j1]
+    b3 = B[k + 3, j0:j1]
+    x0 = A[i, k]
+    x1 = A[i, k + 1]
+    x2 = A[i, k + 2]
+    x3 = A[i, k + 3]
     for j in range(j1 - j0):
         c[j] += x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j]
 
@@ -268,6 +375,7 @@ def _columns_few_rows_nn(A, B, C, j0, j1):
 
 
 # --- few terms per output: plain loops along rows of C -----------------------------------------
+
 
 @njit(cache=True, fastmath=FASTMATH)
 def _small_k_nn(A, B, C):
@@ -332,6 +440,7 @@ def _transpose(A, At):
 # Kept shallow on purpose: Numba re-optimises every callee inside each caller's module, so each
 # extra layer of calls costs compile time (cold compile: see the figures above).
 
+
 @njit(cache=True)
 def _nt_strips(A, B, C):
     N = C.shape[1]
@@ -391,6 +500,7 @@ def _zero(C):
 
 # --- the plain loops (the LOOPS path): any shape, quick to compile ------------------------------
 
+
 @njit(cache=True)
 def loops_nn(A, B, C):
     """C[:, :] = A @ B by row updates along contiguous rows of B and C."""
@@ -426,6 +536,7 @@ def loops_tn(A, B, C):
 
 
 # --- the tiled kernels (the TILES path), serial ------------------------------------------------
+
 
 @njit(cache=True)
 def work_size(M, N, K):
@@ -476,12 +587,13 @@ def tiled_tn(A, B, C, work):
     elif K < SMALL_K:
         _small_k_tn(A, B, C)
     else:
-        At = work[:M * K].reshape((M, K))
+        At = work[: M * K].reshape((M, K))
         _transpose(A, At)
-        tiled_nn(At, B, C, work[M * K:])
+        tiled_nn(At, B, C, work[M * K :])
 
 
 # --- the hand kernels with their strips shared among threads (benchmarks, tests) ---------------
+
 
 @njit(cache=True)
 def hand_nn(A, B, C):

@@ -351,8 +351,9 @@ def log1p_f32(x):
 def log1p_unit_f32(x):
     """``log(1 + x)`` for x in [0, 1] only (see ``log1p_unit_f64``)."""
     big = x > _F(0.41421356)
-    return _log1p_reduced_f32((x - _ONE_32) * _HALF_32 if big else x,
-                              _ONE_32 if big else _ZERO_32, _ZERO_32)
+    return _log1p_reduced_f32(
+        (x - _ONE_32) * _HALF_32 if big else x, _ONE_32 if big else _ZERO_32, _ZERO_32
+    )
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")

@@ -92,6 +92,7 @@ def _tiled_by_work(form, A, B, C, work):
             jit_gemm.tiled_nt(A, B, C)
         else:
             jit_gemm.tiled_tn(A, B, C, work)
+
     return tiled
 
 
@@ -164,8 +165,10 @@ def _side_class(n):
 
 
 def _class_key(form, M, N, K, dtype):
-    return (f"{np.dtype(dtype).name} {FORM_NAMES[form]} "
-            f"{_side_class(M)}x{_side_class(N)}x{_side_class(K)}")
+    return (
+        f"{np.dtype(dtype).name} {FORM_NAMES[form]} "
+        f"{_side_class(M)}x{_side_class(N)}x{_side_class(K)}"
+    )
 
 
 def machine_key():
@@ -179,14 +182,21 @@ def machine_key():
     features = numba.config.CPU_FEATURES
     if features is None:
         features = llvm.get_host_cpu_features().flatten()
-    vector = sorted(f[1:] for f in features.split(",")
-                    if f.startswith("+") and f[1:].startswith(("avx", "fma", "sse4")))
-    threads = (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-               or str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else os.cpu_count()))
-    return (f"cpu={cpu} vector={'+'.join(vector) or '(the cpu defaults)'} "
-            f"openblas_coretype={os.environ.get('OPENBLAS_CORETYPE', '')} threads={threads} "
-            f"numba={numba.__version__}")
+    vector = sorted(
+        f[1:]
+        for f in features.split(",")
+        if f.startswith("+") and f[1:].startswith(("avx", "fma", "sse4"))
+    )
+    threads = (
+        os.environ.get("OPENBLAS_NUM_THREADS")
+        or os.environ.get("OMP_NUM_THREADS")
+        or str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    )
+    return (
+        f"cpu={cpu} vector={'+'.join(vector) or '(the cpu defaults)'} "
+        f"openblas_coretype={os.environ.get('OPENBLAS_CORETYPE', '')} threads={threads} "
+        f"numba={numba.__version__}"
+    )
 
 
 def wisdom_path():
@@ -348,18 +358,23 @@ def seconds(form, M, N, K, dtype):
 def explain():
     """What the products of this machine take and why: one line per shape class met."""
     _load()
-    lines = [f"machine: {machine_key()}",
-             f"wisdom file: {wisdom_path() or '(none writable: kept in memory)'}",
-             f"rule: every side >= {LARGE_SIDE} -> blas (not measured)"]
+    lines = [
+        f"machine: {machine_key()}",
+        f"wisdom file: {wisdom_path() or '(none writable: kept in memory)'}",
+        f"rule: every side >= {LARGE_SIDE} -> blas (not measured)",
+    ]
     forced_now = _forced if _forced is not None else _path_from_environment()
     if forced_now is not None:
         lines.append(f"forced: every product -> {PATH_NAMES[forced_now]}")
     for key, record in sorted(_choices.items()):
         M, N, K = record.get("shape", ("?", "?", "?"))
-        times = ", ".join(f"{name} {record[name + '_us']} us" for name in PATH_NAMES
-                          if name + "_us" in record)
-        lines.append(f"{key:28} -> {record['path']:5}  measured on {M}x{N}x{K} at load "
-                     f"{record.get('load', '?')}: {times}")
+        times = ", ".join(
+            f"{name} {record[name + '_us']} us" for name in PATH_NAMES if name + "_us" in record
+        )
+        lines.append(
+            f"{key:28} -> {record['path']:5}  measured on {M}x{N}x{K} at load "
+            f"{record.get('load', '?')}: {times}"
+        )
     return "\n".join(lines)
 
 
@@ -373,4 +388,3 @@ def reset():
         machines = _read_wisdom()
         machines.pop(machine_key(), None)
         _write_machines(path, machines)
-

@@ -325,8 +325,11 @@ def loss_sum(code, Z, Y):
             y = Y[i]
             for j in range(m):
                 v = z[j]
-                loss += np.float64((v if v > zero else zero) - y[j] * v
-                                   + jit_math.log1p_unit(jit_math.exp(-abs(v))))
+                loss += np.float64(
+                    (v if v > zero else zero)
+                    - y[j] * v
+                    + jit_math.log1p_unit(jit_math.exp(-abs(v)))
+                )
     elif code == SOFTMAX:
         colmax = np.empty(m, Z.dtype)
         colsum = np.empty(m, Z.dtype)
@@ -369,7 +372,6 @@ def scale_gradient(dW, W, inv_m, l2c):
                 g[k] = g[k] * inv_m
 
 
-
 @intrinsic
 def matrix_view(typingctx, flat, start, rows, cols):
     """``flat[start:start + rows * cols]`` as a C-ordered (rows, cols) array, sharing its memory.
@@ -385,16 +387,22 @@ def matrix_view(typingctx, flat, start, rows, cols):
         flat_value = args[0]
         start_value, rows_value, cols_value = (
             context.cast(builder, value, ty, types.intp)
-            for value, ty in zip(args[1:], signature.args[1:]))
+            for value, ty in zip(args[1:], signature.args[1:])
+        )
         source = make_array(flat)(context, builder, value=flat_value)
         view = make_array(view_type)(context, builder)
-        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(
-            context.get_data_type(flat.dtype)))
-        populate_array(view, data=builder.gep(source.data, [start_value]),
-                       shape=cgutils.pack_array(builder, [rows_value, cols_value]),
-                       strides=cgutils.pack_array(builder, [builder.mul(cols_value, itemsize),
-                                                            itemsize]),
-                       itemsize=itemsize, meminfo=source.meminfo, parent=source.parent)
+        itemsize = context.get_constant(
+            types.intp, context.get_abi_sizeof(context.get_data_type(flat.dtype))
+        )
+        populate_array(
+            view,
+            data=builder.gep(source.data, [start_value]),
+            shape=cgutils.pack_array(builder, [rows_value, cols_value]),
+            strides=cgutils.pack_array(builder, [builder.mul(cols_value, itemsize), itemsize]),
+            itemsize=itemsize,
+            meminfo=source.meminfo,
+            parent=source.parent,
+        )
         return impl_ret_borrowed(context, builder, view_type, view._getvalue())
 
     return view_type(flat, start, rows, cols), codegen

@@ -40,8 +40,18 @@ from numba import njit
 from . import jit_compile, jit_products
 from .contract import sample_weight_total
 from .jit_products import NN, NT, TN, product
-from .jit_sweeps import (LINEAR, SOFTMAX, bias_activation, derivative_from_output, finite_check,
-                         matrix_view, output_sweep, softmax_columns, sum_squares, transpose)
+from .jit_sweeps import (
+    LINEAR,
+    SOFTMAX,
+    bias_activation,
+    derivative_from_output,
+    finite_check,
+    matrix_view,
+    output_sweep,
+    softmax_columns,
+    sum_squares,
+    transpose,
+)
 
 FASTMATH = {"contract", "reassoc", "arcp", "nsz", "afn"}
 _JIT = dict(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -117,9 +127,36 @@ def _restore(params, saved):
 
 
 @njit(**_JIT, inline="always")  # one call site: one compilation level less
-def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_forms, A0, A0T, Y,
-               slope, lr, rule, l2c, acts, grad_a, grad_b, dW, work, db, colmax, colsum, saved,
-               save, sq, wb, norm):
+def batch_step(
+    params,
+    velocity,
+    moments,
+    offsets,
+    shapes,
+    codes,
+    paths,
+    first_forms,
+    A0,
+    A0T,
+    Y,
+    slope,
+    lr,
+    rule,
+    l2c,
+    acts,
+    grad_a,
+    grad_b,
+    dW,
+    work,
+    db,
+    colmax,
+    colsum,
+    saved,
+    save,
+    sq,
+    wb,
+    norm,
+):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
     ``offsets[l]``: where layer l's ``W`` starts in ``params`` (its ``b`` follows it);
@@ -150,14 +187,24 @@ def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_f
         else:
             product(NN, paths[0, 0], W, A0, Z, work)
         if l < L - 1:
-            bias_activation(Z, params[p + n_l * n_in:p + n_l * n_in + n_l], codes[l], slope)
+            bias_activation(Z, params[p + n_l * n_in : p + n_l * n_in + n_l], codes[l], slope)
         off += n_l * nb
     # the output layer's sweep: its loss, dZ[L] = A[L] - Y (into grad_a) and db[L]
     n_out, n_last = shapes[L - 1, 0], shapes[L - 1, 1]
     p = offsets[L - 1] + n_out * n_last
     dZ = matrix_view(grad_a, 0, n_out, nb)
-    loss = output_sweep(matrix_view(acts, off - n_out * nb, n_out, nb), params[p:p + n_out], Y,
-                        codes[L - 1], dZ, db, inv_m, colmax, colsum, wb)
+    loss = output_sweep(
+        matrix_view(acts, off - n_out * nb, n_out, nb),
+        params[p : p + n_out],
+        Y,
+        codes[L - 1],
+        dZ,
+        db,
+        inv_m,
+        colmax,
+        colsum,
+        wb,
+    )
     if not np.isfinite(loss):
         return loss, zero
     # backward and update, last layer first; dA[l-1] uses W[l] before its update
@@ -181,10 +228,30 @@ def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_f
         else:
             product(NN, paths[0, 1], dZ, A0T, g, work)
         bias = slice(p + n_w, p + n_w + n_l)
-        w_sq, w_fin = update(params[p:p + n_w], dW[:n_w], velocity[p:p + n_w],
-                             moments[p:p + n_w], saved[p:p + n_w], save, lr, l2c, inv_m, rule)
-        b_sq, b_fin = update(params[bias], db[:n_l], velocity[bias], moments[bias], saved[bias],
-                             save, lr, zero, dtype.type(1), rule)
+        w_sq, w_fin = update(
+            params[p : p + n_w],
+            dW[:n_w],
+            velocity[p : p + n_w],
+            moments[p : p + n_w],
+            saved[p : p + n_w],
+            save,
+            lr,
+            l2c,
+            inv_m,
+            rule,
+        )
+        b_sq, b_fin = update(
+            params[bias],
+            db[:n_l],
+            velocity[bias],
+            moments[bias],
+            saved[bias],
+            save,
+            lr,
+            zero,
+            dtype.type(1),
+            rule,
+        )
         sq[l] = w_sq
         fin += w_fin + b_fin
         if l > 0:
@@ -194,9 +261,32 @@ def batch_step(params, velocity, moments, offsets, shapes, codes, paths, first_f
 
 
 @njit(**_JIT)
-def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first_forms, X, XT, Y,
-                 slope, epochs, rates, optimizer, l2, batch_size, orders, costs, make_X, make_XT,
-                 work, sample_weight, total_weight):
+def train_kernel(
+    params,
+    velocity,
+    moments,
+    offsets,
+    shapes,
+    codes,
+    paths,
+    first_forms,
+    X,
+    XT,
+    Y,
+    slope,
+    epochs,
+    rates,
+    optimizer,
+    l2,
+    batch_size,
+    orders,
+    costs,
+    make_X,
+    make_XT,
+    work,
+    sample_weight,
+    total_weight,
+):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
     The inputs come as ``X`` (n_x, m) and/or ``XT`` (m, n_x); ``make_X``/``make_XT`` build the
@@ -255,7 +345,7 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
     no_input = matrix_view(x_batch, 0, 0, 0)
     sq = np.empty(L, dtype)  # sum W^2 per layer, after each update (see the L2 term below)
     for l in range(L):
-        sq[l] = sum_squares(params[offsets[l]:offsets[l] + shapes[l, 0] * shapes[l, 1]])
+        sq[l] = sum_squares(params[offsets[l] : offsets[l] + shapes[l, 0] * shapes[l, 1]])
     finite = finite_check(params) == zero
     have_saved = False
 
@@ -273,12 +363,20 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
             if use_adam:
                 c1 = 1.0 - math.pow(beta, t)
                 c2 = 1.0 - math.pow(beta2, t)
-            rule = (use_adam, dtype.type(beta), dtype.type(1.0 - beta), dtype.type(beta2),
-                    dtype.type(1.0 - beta2), dtype.type(c1), dtype.type(c2), dtype.type(epsilon))
+            rule = (
+                use_adam,
+                dtype.type(beta),
+                dtype.type(1.0 - beta),
+                dtype.type(beta2),
+                dtype.type(1.0 - beta2),
+                dtype.type(c1),
+                dtype.type(c2),
+                dtype.type(epsilon),
+            )
             nb = min(mb, m - start)
             wb = sample_weight
             if not full and weighted:
-                idx = orders[epoch, start:start + nb]
+                idx = orders[epoch, start : start + nb]
                 wb = w_batch[:nb]
                 for j in range(nb):
                     wb[j] = sample_weight[idx[j]]
@@ -295,7 +393,7 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
             for l in range(L):
                 if l2 != 0.0:
                     n_w = shapes[l, 0] * shapes[l, 1]
-                    s += np.float64(sum_squares(params[offsets[l]:offsets[l] + n_w]))
+                    s += np.float64(sum_squares(params[offsets[l] : offsets[l] + n_w]))
                 else:
                     s += np.float64(sq[l])
             if l2 != 0.0:
@@ -305,7 +403,7 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
             if full:
                 Xb, XbT, Yb = X, XT, Y
             else:
-                idx = orders[epoch, start:start + nb]
+                idx = orders[epoch, start : start + nb]
                 Yb = matrix_view(y_batch, 0, n_y, nb)
                 _gather_columns(Y, idx, Yb)
                 if by_example:
@@ -320,10 +418,36 @@ def train_kernel(params, velocity, moments, offsets, shapes, codes, paths, first
                     Xb = matrix_view(x_batch, 0, n_x, nb)
                     _gather_columns(X, idx, Xb)
                     XbT = no_input
-            loss, fin = batch_step(params, velocity, moments, offsets, shapes, codes, paths,
-                                   first_forms, Xb, XbT, Yb, slope, lr, rule, l2c, acts, grad_a,
-                                   grad_b, dW, work, db, colmax, colsum, saved, not saved_now,
-                                   sq, wb, share if share > 0.0 else 1.0)
+            loss, fin = batch_step(
+                params,
+                velocity,
+                moments,
+                offsets,
+                shapes,
+                codes,
+                paths,
+                first_forms,
+                Xb,
+                XbT,
+                Yb,
+                slope,
+                lr,
+                rule,
+                l2c,
+                acts,
+                grad_a,
+                grad_b,
+                dW,
+                work,
+                db,
+                colmax,
+                colsum,
+                saved,
+                not saved_now,
+                sq,
+                wb,
+                share if share > 0.0 else 1.0,
+            )
             total += loss
             if not np.isfinite(loss):
                 break
@@ -359,8 +483,8 @@ def flatten(weights, biases):
 def unflatten_into(params, offsets, weights, biases):
     """Copy a flat array back into the layers' arrays (in place)."""
     for p, W, b in zip(offsets, weights, biases):
-        W[...] = params[p:p + W.size].reshape(W.shape)
-        b[...] = params[p + W.size:p + W.size + b.size].reshape(b.shape)
+        W[...] = params[p : p + W.size].reshape(W.shape)
+        b[...] = params[p + W.size : p + W.size + b.size].reshape(b.shape)
 
 
 def _writeable_c(x):
@@ -392,19 +516,24 @@ def _first_layer_plan(X, n_1, batch, dtype):
         both = n_x >= WIDE_INPUT and affordable
         forward_forms = [NN, NT] if both else [NN] if have_X else [NT]
         dW_forms = [NT, NN] if both else [NT] if have_X else [NN]
-        forms = (_fastest_form(forward_forms, n_1, nb, n_x, dtype),
-                 _fastest_form(dW_forms, n_1, n_x, nb, dtype))
+        forms = (
+            _fastest_form(forward_forms, n_1, nb, n_x, dtype),
+            _fastest_form(dW_forms, n_1, n_x, nb, dtype),
+        )
         want_X = NN in forms[:1] or NT in forms[1:]
         want_XT = NT in forms[:1] or NN in forms[1:]
-    paths = (jit_products.choose(forms[0], n_1, nb, n_x, dtype),
-             jit_products.choose(forms[1], n_1, n_x, nb, dtype))
+    paths = (
+        jit_products.choose(forms[0], n_1, nb, n_x, dtype),
+        jit_products.choose(forms[1], n_1, n_x, nb, dtype),
+    )
     make_X, make_XT = want_X and X is None, want_XT and XT is None
     # a layout is passed when the run uses it or builds the other from it
     X = X if want_X or make_XT else None
     XT = XT if want_XT or make_X else None
     # one array type for every call (compiled code is specialised on it): writeable C
-    arrays = [empty if a is None else a if _writeable_c(a) else np.array(a, order="C")
-              for a in (X, XT)]
+    arrays = [
+        empty if a is None else a if _writeable_c(a) else np.array(a, order="C") for a in (X, XT)
+    ]
     return (*arrays, make_X, make_XT, *forms, *paths)
 
 
@@ -424,8 +553,22 @@ def _work(shapes, paths, dtype):
     return np.empty(jit_products.work_size(int((shapes[:, 0] * shapes[:, 1]).max()), 1, 1), dtype)
 
 
-def run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, orders, state, slope,
-        sample_weight=None):
+def run(
+    weights,
+    biases,
+    X,
+    Y,
+    codes,
+    epochs,
+    rates,
+    batch,
+    optimizer,
+    l2,
+    orders,
+    state,
+    slope,
+    sample_weight=None,
+):
     """Train ``weights``/``biases`` and the moments of ``state`` (a ``contract.OptimizerState``)
     in place; return the costs (see ``jit.train``, which checks every argument first).
     ``rates``: the learning rate of each epoch; ``optimizer``: ``(adam, beta, beta2, epsilon)``;
@@ -437,29 +580,51 @@ def run(weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, order
     params, offsets, shapes = flatten(weights, biases)
     velocity, _, _ = flatten(state.v_weights, state.v_biases)
     adam = state.s_weights is not None and optimizer[0]
-    moments = (flatten(state.s_weights, state.s_biases)[0] if adam
-               else np.empty(0, dtype))
-    (X_in, XT_in, make_X, make_XT, forward_form, dW_form, forward_path,
-     dW_path) = _first_layer_plan(X, shapes[0, 0], batch, dtype)
+    moments = flatten(state.s_weights, state.s_biases)[0] if adam else np.empty(0, dtype)
+    (X_in, XT_in, make_X, make_XT, forward_form, dW_form, forward_path, dW_path) = (
+        _first_layer_plan(X, shapes[0, 0], batch, dtype)
+    )
     paths = np.zeros((len(shapes), 3), np.int64)
     paths[0, 0], paths[0, 1] = forward_path, dW_path
     for l in range(1, len(shapes)):
         n_l, n_in = shapes[l]
-        paths[l] = (jit_products.choose(NN, n_l, nb, n_in, dtype),
-                    jit_products.choose(NT, n_l, n_in, nb, dtype),
-                    jit_products.choose(TN, n_in, nb, n_l, dtype))
+        paths[l] = (
+            jit_products.choose(NN, n_l, nb, n_in, dtype),
+            jit_products.choose(NT, n_l, n_in, nb, dtype),
+            jit_products.choose(TN, n_in, nb, n_l, dtype),
+        )
     if not _writeable_c(Y):
         Y = np.array(Y, order="C")
     if (paths == jit_products.TILES).any():
         jit_compile.ensure_compiled(dtype, tiles=True)
     costs = np.full(epochs, np.nan)
     rule = tuple(float(x) for x in optimizer) + (float(state.step + 1),)
-    train_kernel(params, velocity, moments, offsets, shapes, np.asarray(codes, np.int64), paths,
-                 np.array([forward_form, dW_form], np.int64), X_in, XT_in, Y, dtype.type(slope),
-                 epochs, np.asarray(rates, np.float64), rule, float(l2), batch, orders, costs,
-                 make_X, make_XT, _work(shapes, paths, dtype),
-                 np.empty(0, dtype) if sample_weight is None else sample_weight,
-                 sample_weight_total(sample_weight, m))
+    train_kernel(
+        params,
+        velocity,
+        moments,
+        offsets,
+        shapes,
+        np.asarray(codes, np.int64),
+        paths,
+        np.array([forward_form, dW_form], np.int64),
+        X_in,
+        XT_in,
+        Y,
+        dtype.type(slope),
+        epochs,
+        np.asarray(rates, np.float64),
+        rule,
+        float(l2),
+        batch,
+        orders,
+        costs,
+        make_X,
+        make_XT,
+        _work(shapes, paths, dtype),
+        np.empty(0, dtype) if sample_weight is None else sample_weight,
+        sample_weight_total(sample_weight, m),
+    )
     unflatten_into(params, offsets, weights, biases)
     unflatten_into(velocity, offsets, state.v_weights, state.v_biases)
     if adam:

@@ -25,9 +25,19 @@ import math
 import numpy as np
 
 from . import checks
-from .contract import (ADAM, LEAKY_SLOPE, OUTPUT_COSTS, batch_normaliser, bias_correction,
-                       check_optimizer, check_output_activation, check_schedule,
-                       epoch_learning_rates, resolve_state, sample_weight_total)
+from .contract import (
+    ADAM,
+    LEAKY_SLOPE,
+    OUTPUT_COSTS,
+    batch_normaliser,
+    bias_correction,
+    check_optimizer,
+    check_output_activation,
+    check_schedule,
+    epoch_learning_rates,
+    resolve_state,
+    sample_weight_total,
+)
 
 
 def _units_and_examples(Z, name="Z"):
@@ -66,9 +76,11 @@ def sigmoid(Z):
 
 def sigmoid_derivative(Z):
     """``a (1 - a)`` with ``a = sigmoid(Z)``."""
+
     def derivative(z):
         a = _sigmoid(z)
         return a * (1 - a)
+
     return _elementwise(Z, derivative)
 
 
@@ -79,9 +91,11 @@ def tanh(Z):
 
 def tanh_derivative(Z):
     """``1 - a**2`` with ``a = tanh(Z)``."""
+
     def derivative(z):
         a = math.tanh(z)
         return 1 - a * a
+
     return _elementwise(Z, derivative)
 
 
@@ -134,11 +148,21 @@ def softmax(Z):
     return A
 
 
-_FORWARD = {"linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu,
-            "leaky_relu": leaky_relu, "softmax": softmax}
-_DERIVATIVE = {"linear": linear_derivative, "sigmoid": sigmoid_derivative,
-               "tanh": tanh_derivative, "relu": relu_derivative,
-               "leaky_relu": leaky_relu_derivative}
+_FORWARD = {
+    "linear": linear,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "softmax": softmax,
+}
+_DERIVATIVE = {
+    "linear": linear_derivative,
+    "sigmoid": sigmoid_derivative,
+    "tanh": tanh_derivative,
+    "relu": relu_derivative,
+    "leaky_relu": leaky_relu_derivative,
+}
 
 
 def activation_forward(Z, activation):
@@ -146,7 +170,9 @@ def activation_forward(Z, activation):
     try:
         return _FORWARD[activation](Z)
     except KeyError:
-        raise ValueError(f"activation must be one of {sorted(_FORWARD)}, got {activation!r}") from None
+        raise ValueError(
+            f"activation must be one of {sorted(_FORWARD)}, got {activation!r}"
+        ) from None
 
 
 def activation_backward(dA, Z, activation):
@@ -194,8 +220,8 @@ def dense_forward(A_prev, W, b, activation):
     n, n_prev = _units_and_examples(W, "W")
     m = _units_and_examples(A_prev, "A_prev")[1]
     Z = np.empty((n, m), dtype=np.result_type(A_prev, W, b))
-    for i in range(n):              # each unit of the layer ...
-        for j in range(m):          # ... on each example
+    for i in range(n):  # each unit of the layer ...
+        for j in range(m):  # ... on each example
             z = 0.0
             for k in range(n_prev):
                 z += W[i, k] * A_prev[k, j]
@@ -395,8 +421,9 @@ def forward(weights, biases, X, activations):
     return A
 
 
-def _batch_step(weights, biases, state, t, X, Y, activations,
-                learning_rate, momentum, adam, l2, m_total, w=None):
+def _batch_step(
+    weights, biases, state, t, X, Y, activations, learning_rate, momentum, adam, l2, m_total, w=None
+):
     """Forward, cost, backward and update on one batch; returns the batch's loss sum
     (its cost times its size; with weights ``w``, each example's loss times its weight), or
     a non-finite number, in which case nothing is updated. ``m_total``: the total weight."""
@@ -414,8 +441,9 @@ def _batch_step(weights, biases, state, t, X, Y, activations,
         loss_sum, weight_sum = 0.0, 0.0
         for j in range(m):  # each example's loss (a one-column cost) times its weight
             column = slice(j, j + 1)
-            loss_sum += float(cost(Z[:, column], A[:, column], Y[:, column],
-                                   activations[-1])) * float(w[j])
+            loss_sum += float(
+                cost(Z[:, column], A[:, column], Y[:, column], activations[-1])
+            ) * float(w[j])
             weight_sum += float(w[j])
         normaliser = batch_normaliser(weight_sum)
     if not math.isfinite(loss_sum):
@@ -425,6 +453,7 @@ def _batch_step(weights, biases, state, t, X, Y, activations,
         for i in range(dZ.shape[0]):
             for j in range(m):
                 dZ[i, j] *= w[j]
+    dA = None  # the layer above's dA_prev, from the second iteration on
     for layer in range(len(weights) - 1, -1, -1):
         A_prev, Z = caches[layer]
         if layer < len(weights) - 1:
@@ -477,10 +506,27 @@ def _copy_into(destinations, sources):
                 d[i, k] = s[i, k]
 
 
-def train(weights, biases, X, Y, activations, epochs, learning_rate,
-          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
-          optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-          schedule=None, state=None, sample_weight=None):
+def train(
+    weights,
+    biases,
+    X,
+    Y,
+    activations,
+    epochs,
+    learning_rate,
+    batch_size=None,
+    momentum=0.0,
+    l2=0.0,
+    orders=None,
+    velocities=None,
+    optimizer="gradient_descent",
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    schedule=None,
+    state=None,
+    sample_weight=None,
+):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
@@ -539,13 +585,38 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
                 t = state.step + epoch * n_batches + batch + 1  # Adam's t: this update's number
                 if wb is None:
                     total += l2_penalty(weights, l2, m) * Xb.shape[1]
-                    total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
-                                         rates[epoch], momentum, adam, l2, m)
+                    total += _batch_step(
+                        weights,
+                        biases,
+                        state,
+                        t,
+                        Xb,
+                        Yb,
+                        activations,
+                        rates[epoch],
+                        momentum,
+                        adam,
+                        l2,
+                        m,
+                    )
                 else:
                     batch_weight = sum(float(w) for w in wb)
                     total += l2_penalty(weights, l2, total_weight) * batch_weight
-                    total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
-                                         rates[epoch], momentum, adam, l2, total_weight, wb)
+                    total += _batch_step(
+                        weights,
+                        biases,
+                        state,
+                        t,
+                        Xb,
+                        Yb,
+                        activations,
+                        rates[epoch],
+                        momentum,
+                        adam,
+                        l2,
+                        total_weight,
+                        wb,
+                    )
                 if not math.isfinite(total):
                     break
             costs[epoch] = total / total_weight

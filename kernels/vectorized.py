@@ -8,9 +8,19 @@ Arrays keep their dtype (float32 stays float32). Shapes follow the notes:
 import numpy as np
 
 from . import checks
-from .contract import (ADAM, LEAKY_SLOPE, OUTPUT_COSTS, batch_normaliser, bias_correction,
-                       check_optimizer, check_output_activation, check_schedule,
-                       epoch_learning_rates, resolve_state, sample_weight_total)
+from .contract import (
+    ADAM,
+    LEAKY_SLOPE,
+    OUTPUT_COSTS,
+    batch_normaliser,
+    bias_correction,
+    check_optimizer,
+    check_output_activation,
+    check_schedule,
+    epoch_learning_rates,
+    resolve_state,
+    sample_weight_total,
+)
 
 # ---------------------------------------------------------------------------
 # 1. Activations and their derivatives g'(Z)
@@ -76,11 +86,21 @@ def softmax(Z):
     return E / E.sum(axis=0, keepdims=True)
 
 
-_FORWARD = {"linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu,
-            "leaky_relu": leaky_relu, "softmax": softmax}
-_DERIVATIVE = {"linear": linear_derivative, "sigmoid": sigmoid_derivative,
-               "tanh": tanh_derivative, "relu": relu_derivative,
-               "leaky_relu": leaky_relu_derivative}
+_FORWARD = {
+    "linear": linear,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "softmax": softmax,
+}
+_DERIVATIVE = {
+    "linear": linear_derivative,
+    "sigmoid": sigmoid_derivative,
+    "tanh": tanh_derivative,
+    "relu": relu_derivative,
+    "leaky_relu": leaky_relu_derivative,
+}
 
 
 def activation_forward(Z, activation):
@@ -88,7 +108,9 @@ def activation_forward(Z, activation):
     try:
         return _FORWARD[activation](Z)
     except KeyError:
-        raise ValueError(f"activation must be one of {sorted(_FORWARD)}, got {activation!r}") from None
+        raise ValueError(
+            f"activation must be one of {sorted(_FORWARD)}, got {activation!r}"
+        ) from None
 
 
 def activation_backward(dA, Z, activation):
@@ -269,8 +291,9 @@ def forward(weights, biases, X, activations):
     return A
 
 
-def _batch_step(weights, biases, state, t, X, Y, activations,
-                learning_rate, momentum, adam, l2, m_total, w=None):
+def _batch_step(
+    weights, biases, state, t, X, Y, activations, learning_rate, momentum, adam, l2, m_total, w=None
+):
     """Forward, cost, backward and update on one batch; returns the batch's loss sum
     (its cost times its size; with weights ``w`` (m,), the weighted sum), or a non-finite
     number, in which case nothing is updated. ``m_total``: the training set's total weight."""
@@ -291,6 +314,7 @@ def _batch_step(weights, biases, state, t, X, Y, activations,
     dZ = output_gradient(A, Y)
     if w is not None:
         dZ *= w
+    dA = None  # the layer above's dA_prev, from the second iteration on
     for layer in range(len(weights) - 1, -1, -1):
         A_prev, Z = caches[layer]
         if layer < len(weights) - 1:
@@ -303,10 +327,27 @@ def _batch_step(weights, biases, state, t, X, Y, activations,
     return loss_sum
 
 
-def train(weights, biases, X, Y, activations, epochs, learning_rate,
-          batch_size=None, momentum=0.0, l2=0.0, orders=None, velocities=None,
-          optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-          schedule=None, state=None, sample_weight=None):
+def train(
+    weights,
+    biases,
+    X,
+    Y,
+    activations,
+    epochs,
+    learning_rate,
+    batch_size=None,
+    momentum=0.0,
+    l2=0.0,
+    orders=None,
+    velocities=None,
+    optimizer="gradient_descent",
+    beta1=0.9,
+    beta2=0.999,
+    epsilon=1e-8,
+    schedule=None,
+    state=None,
+    sample_weight=None,
+):
     """Train in place for ``epochs`` epochs; return the cost of each epoch.
 
     ``weights``/``biases``: lists of ``W[l]``/``b[l]``, updated in place.
@@ -367,19 +408,44 @@ def train(weights, biases, X, Y, activations, epochs, learning_rate,
                 if full_batch:
                     Xb, Yb = X, Y
                 else:
-                    idx = orders[epoch, start:start + batch_size]
+                    idx = orders[epoch, start : start + batch_size]
                     Xb, Yb = X[:, idx], Y[:, idx]
                     wb = None if sample_weight is None else sample_weight[idx]
                 t = state.step + epoch * n_batches + batch + 1  # Adam's t: this update's number
                 if wb is None:
                     total += l2_penalty(weights, l2, m) * Xb.shape[1]
-                    total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
-                                         rates[epoch], momentum, adam, l2, m)
+                    total += _batch_step(
+                        weights,
+                        biases,
+                        state,
+                        t,
+                        Xb,
+                        Yb,
+                        activations,
+                        rates[epoch],
+                        momentum,
+                        adam,
+                        l2,
+                        m,
+                    )
                 else:
                     batch_weight = float(wb.sum(dtype=np.float64))
                     total += l2_penalty(weights, l2, total_weight) * batch_weight
-                    total += _batch_step(weights, biases, state, t, Xb, Yb, activations,
-                                         rates[epoch], momentum, adam, l2, total_weight, wb)
+                    total += _batch_step(
+                        weights,
+                        biases,
+                        state,
+                        t,
+                        Xb,
+                        Yb,
+                        activations,
+                        rates[epoch],
+                        momentum,
+                        adam,
+                        l2,
+                        total_weight,
+                        wb,
+                    )
                 if not np.isfinite(total):
                     break
             costs[epoch] = total / total_weight

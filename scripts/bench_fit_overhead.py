@@ -64,8 +64,17 @@ def direct_run(module, model, X, y, epochs, dtype):
         weights = [W.copy() for W in initial]
         biases = [np.zeros((W.shape[0], 1), dtype=dtype) for W in initial]
         start = time.perf_counter()
-        module.train(weights, biases, XT, Y, activations, epochs, LEARNING_RATE,
-                     batch_size=batch, orders=orders)
+        module.train(
+            weights,
+            biases,
+            XT,
+            Y,
+            activations,
+            epochs,
+            LEARNING_RATE,
+            batch_size=batch,
+            orders=orders,
+        )
         return time.perf_counter() - start
 
     return run
@@ -76,6 +85,7 @@ def fit_run(model, X, y):
         start = time.perf_counter()
         model.fit(X, y)
         return time.perf_counter() - start
+
     return run
 
 
@@ -85,11 +95,18 @@ def measure(name, dtype, repeat, scale):
     epochs = max(1, int(round(EPOCHS[name] * scale)))
     X, y = make_data(workload.sizes[0], workload.examples)
     module = kernels.get("numba")
-    model = fastnn.MLPClassifier(hidden=workload.sizes[1:-1],
-                                 activation=workload.hidden_activation, init="he",
-                                 learning_rate=LEARNING_RATE, epochs=epochs, batch_size=batch,
-                                 solver="sgd",
-                                 backend="numba", dtype=dtype, seed=0)
+    model = fastnn.MLPClassifier(
+        hidden=workload.sizes[1:-1],
+        activation=workload.hidden_activation,
+        init="he",
+        learning_rate=LEARNING_RATE,
+        epochs=epochs,
+        batch_size=batch,
+        solver="sgd",
+        backend="numba",
+        dtype=dtype,
+        seed=0,
+    )
     direct = direct_run(module, model, X, y, epochs, dtype)
     fit = fit_run(model, X, y)
     # warm-up: compile both paths (one epoch each)
@@ -100,13 +117,22 @@ def measure(name, dtype, repeat, scale):
         direct_times.append(direct())
         fit_times.append(fit())
     best_direct, best_fit = min(direct_times), min(fit_times)
-    convert = min(_time(lambda: scaling.prepare_inputs(X, np.dtype(dtype), True,
-                                                       by_example=batch is not None))
-                  for _ in range(repeat))
-    return dict(name=name, dtype=dtype, epochs=epochs, direct=best_direct, fit=best_fit,
-                convert=convert,
-                ratio=best_fit / best_direct,
-                median_ratio=float(np.median(np.array(fit_times) / np.array(direct_times))))
+    convert = min(
+        _time(
+            lambda: scaling.prepare_inputs(X, np.dtype(dtype), True, by_example=batch is not None)
+        )
+        for _ in range(repeat)
+    )
+    return dict(
+        name=name,
+        dtype=dtype,
+        epochs=epochs,
+        direct=best_direct,
+        fit=best_fit,
+        convert=convert,
+        ratio=best_fit / best_direct,
+        median_ratio=float(np.median(np.array(fit_times) / np.array(direct_times))),
+    )
 
 
 def _time(function):
@@ -117,27 +143,32 @@ def _time(function):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dtypes", nargs="+", default=["float64"],
-                        choices=["float64", "float32"])
-    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS),
-                        choices=list(WORKLOADS))
+    parser.add_argument("--dtypes", nargs="+", default=["float64"], choices=["float64", "float32"])
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply every workload's epochs by this")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every workload's epochs by this"
+    )
     args = parser.parse_args(argv)
-    print(f"fit vs direct kernels.train (numba), best of {args.repeat}; "
-          f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}")
-    print(f"{'workload':>8} {'dtype':>8} {'epochs':>7} {'kernel s':>10} {'fit s':>10} "
-          f"{'fit/kernel':>10} {'median':>8} {'convert s':>10}")
+    print(
+        f"fit vs direct kernels.train (numba), best of {args.repeat}; "
+        f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'default')}"
+    )
+    print(
+        f"{'workload':>8} {'dtype':>8} {'epochs':>7} {'kernel s':>10} {'fit s':>10} "
+        f"{'fit/kernel':>10} {'median':>8} {'convert s':>10}"
+    )
     worst = 0.0
     for dtype in args.dtypes:
         for name in args.workloads:
             r = measure(name, dtype, args.repeat, args.scale)
             worst = max(worst, r["ratio"])
-            print(f"{r['name']:>8} {r['dtype']:>8} {r['epochs']:>7} {r['direct']:>10.4f} "
-                  f"{r['fit']:>10.4f} {r['ratio']:>10.3f} {r['median_ratio']:>8.3f} "
-                  f"{r['convert']:>10.4f}",
-                  flush=True)
+            print(
+                f"{r['name']:>8} {r['dtype']:>8} {r['epochs']:>7} {r['direct']:>10.4f} "
+                f"{r['fit']:>10.4f} {r['ratio']:>10.3f} {r['median_ratio']:>8.3f} "
+                f"{r['convert']:>10.4f}",
+                flush=True,
+            )
     print(f"worst fit/kernel ratio: {worst:.3f} (bound: 1.10)")
 
 

@@ -37,8 +37,10 @@ def workload_shapes():
             shapes["nt"].setdefault((n[l], n[l - 1], m), []).append(f"{key} dW{l}")  # dZ A^T
             if l > 1:  # W^T dZ; no variant computes the first layer's dX
                 shapes["tn"].setdefault((n[l - 1], m, n[l]), []).append(f"{key} dA{l - 1}")
-    return {form: [(shape, ",".join(labels)) for shape, labels in table.items()]
-            for form, table in shapes.items()}
+    return {
+        form: [(shape, ",".join(labels)) for shape, labels in table.items()]
+        for form, table in shapes.items()
+    }
 
 
 #: pause between implementations: each thread pool (Numba's OpenMP, each OpenBLAS) keeps spinning
@@ -50,10 +52,14 @@ HAND = {"nn": jit_gemm.hand_nn, "nt": jit_gemm.hand_nt, "tn": jit_gemm.hand_tn}
 
 def _path(path, form):
     """``f(A, B, C)``: jit_products.product on one path, with its work buffer."""
-    def call(A, B, C, work=[None]):
+
+    work = [None]  # grown as needed, kept between calls (not timed)
+
+    def call(A, B, C):
         if work[0] is None or work[0].size < A.size + jit_gemm.STRIP_BUFFER:
             work[0] = np.empty(A.size + jit_gemm.STRIP_BUFFER, C.dtype)
         jit_products.product(jit_products.FORM_NAMES.index(form), path, A, B, C, work[0])
+
     return call
 
 
@@ -77,9 +83,11 @@ def _blas_tn(A, B, C):
 
 
 BLAS_IN_NUMBA = {"nn": _blas_nn, "nt": _blas_nt, "tn": _blas_tn}
-NUMPY = {"nn": lambda A, B, C: np.dot(A, B, C),
-         "nt": lambda A, B, C: np.dot(A, B.T, C),
-         "tn": lambda A, B, C: np.dot(A.T, B, C)}
+NUMPY = {
+    "nn": lambda A, B, C: np.dot(A, B, C),
+    "nt": lambda A, B, C: np.dot(A, B.T, C),
+    "tn": lambda A, B, C: np.dot(A.T, B, C),
+}
 
 
 def operands(form, M, N, K, dtype, rng):
@@ -116,14 +124,22 @@ def run(forms, dtypes, squares, repeats, budget_s):
     """One implementation at a time over all shapes of a form, so that no thread pool (Numba's
     OpenMP, either OpenBLAS) runs while another one's workers are still spinning."""
     rng = np.random.default_rng(0)
-    header = f"{'form':4} {'dtype':7} {'shape (M,N,K)':>18} {'from':8} {'loops':>7} {'tiles':>7} " \
-             f"{'hand':>7} {'np.dot@nb':>9} {'numpy':>7} {'tiles/numpy':>11}"
+    header = (
+        f"{'form':4} {'dtype':7} {'shape (M,N,K)':>18} {'from':8} {'loops':>7} {'tiles':>7} "
+        f"{'hand':>7} {'np.dot@nb':>9} {'numpy':>7} {'tiles/numpy':>11}"
+    )
     for dtype in dtypes:
         for form in forms:
             shapes = workload_shapes()[form] + [((s, s, s), "square") for s in squares]
             problems = [operands(form, M, N, K, dtype, rng) for (M, N, K), _ in shapes]
             rates = np.zeros((len(shapes), 5))
-            implementations = (LOOPS[form], TILES[form], HAND[form], BLAS_IN_NUMBA[form], NUMPY[form])
+            implementations = (
+                LOOPS[form],
+                TILES[form],
+                HAND[form],
+                BLAS_IN_NUMBA[form],
+                NUMPY[form],
+            )
             for column, impl in enumerate(implementations):
                 time.sleep(SETTLE_S)
                 for row, (((M, N, K), _), operands_) in enumerate(zip(shapes, problems)):
@@ -131,9 +147,11 @@ def run(forms, dtypes, squares, repeats, budget_s):
                     rates[row, column] = gflops(M, N, K, seconds)
             print(header)
             for ((M, N, K), origin), r in zip(shapes, rates):
-                print(f"{form:4} {np.dtype(dtype).name:7} {str((M, N, K)):>18} {origin:8} "
-                      f"{r[0]:7.1f} {r[1]:7.1f} {r[2]:7.1f} {r[3]:9.1f} {r[4]:7.1f} {r[1] / r[4]:11.2f}",
-                      flush=True)
+                print(
+                    f"{form:4} {np.dtype(dtype).name:7} {str((M, N, K)):>18} {origin:8} "
+                    f"{r[0]:7.1f} {r[1]:7.1f} {r[2]:7.1f} {r[3]:9.1f} {r[4]:7.1f} {r[1] / r[4]:11.2f}",
+                    flush=True,
+                )
 
 
 def _call(impl, operands_):
@@ -155,8 +173,9 @@ def main():
     parser.add_argument("--max-square", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per timing at most")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="Numba and BLAS threads (default: all cores)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="Numba and BLAS threads (default: all cores)"
+    )
     parser.add_argument("--no-peak", action="store_true")
     args = parser.parse_args()
 
@@ -171,15 +190,22 @@ def main():
     threads = args.threads or config.NUMBA_NUM_THREADS
     set_num_threads(threads)
     with threadpool_limits(threads):
-        print(f"Numba threads {threads}, threading layer default; "
-              f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+        print(
+            f"Numba threads {threads}, threading layer default; "
+            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"
+        )
         for info in threadpool_info():
-            print(f"  {info['internal_api']} {info.get('version')} {info.get('architecture')} "
-                  f"threads={info['num_threads']} {os.path.basename(info['filepath'])}")
+            print(
+                f"  {info['internal_api']} {info.get('version')} {info.get('architecture')} "
+                f"threads={info['num_threads']} {os.path.basename(info['filepath'])}"
+            )
         if not args.no_peak:
             for dtype in dtypes:
-                print(f"OpenBLAS 4096^2 peak {np.dtype(dtype).name}: "
-                      f"{peak(dtype, min(args.repeats, 3)):.1f} GFLOP/s", flush=True)
+                print(
+                    f"OpenBLAS 4096^2 peak {np.dtype(dtype).name}: "
+                    f"{peak(dtype, min(args.repeats, 3)):.1f} GFLOP/s",
+                    flush=True,
+                )
         run(forms, dtypes, squares, args.repeats, args.budget)
 
 

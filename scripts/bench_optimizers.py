@@ -26,12 +26,21 @@ def seconds_per_epoch(workload, dtype, optimizer, epochs):
     rng = np.random.default_rng(0)
     weights, biases, X, Y = random_problem(workload, dtype, rng)
     m = workload.examples
-    orders = (np.array([rng.permutation(m) for _ in range(epochs)])
-              if workload.batch_size else None)
+    orders = np.array([rng.permutation(m) for _ in range(epochs)]) if workload.batch_size else None
     lr = 0.001 if optimizer == "adam" else workload.learning_rate
     start = time.perf_counter()
-    jit.train(weights, biases, X, Y, list(workload.activations), epochs, lr,
-              batch_size=workload.batch_size, orders=orders, optimizer=optimizer)
+    jit.train(
+        weights,
+        biases,
+        X,
+        Y,
+        list(workload.activations),
+        epochs,
+        lr,
+        batch_size=workload.batch_size,
+        orders=orders,
+        optimizer=optimizer,
+    )
     return (time.perf_counter() - start) / epochs
 
 
@@ -46,16 +55,21 @@ def main(argv=None):
         workload = WORKLOADS[key]
         for dtype in args.dtype:
             for optimizer in ("gradient_descent", "adam"):  # compile, calibrate
-                seconds_per_epoch(workload.with_examples(min(workload.examples, 256)), dtype,
-                                  optimizer, 1)
+                seconds_per_epoch(
+                    workload.with_examples(min(workload.examples, 256)), dtype, optimizer, 1
+                )
             best = {"gradient_descent": np.inf, "adam": np.inf}
             for _ in range(args.repeats):
                 for optimizer in best:
-                    best[optimizer] = min(best[optimizer], seconds_per_epoch(
-                        workload, dtype, optimizer, EPOCHS[key]))
+                    best[optimizer] = min(
+                        best[optimizer], seconds_per_epoch(workload, dtype, optimizer, EPOCHS[key])
+                    )
             descent, adam = best["gradient_descent"], best["adam"]
-            print(f"({key})  {dtype:7} {descent * 1e3:11.3f} ms {adam * 1e3:9.3f} ms "
-                  f"{adam / descent:12.2f}", flush=True)
+            print(
+                f"({key})  {dtype:7} {descent * 1e3:11.3f} ms {adam * 1e3:9.3f} ms "
+                f"{adam / descent:12.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def gemm_peak(dtype, n=4096, repeats=3):
     B = A.T.copy()
     A @ B
     best = min(best_of(lambda: A @ B, 1)[0] for _ in range(repeats))
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def write_problem(path, name, dtype, seed=0):
@@ -83,16 +83,26 @@ def best_of(run, repeats):
 
 # --- the peers: each returns (seconds per epoch, final cost after `epochs` from the start) ------
 
+
 def peer_fastnn(weights, biases, X, y, spec, lr, epochs, repeats):
     import fastnn
 
     hidden = tuple(W.shape[0] for W in weights[:-1])
-    model = fastnn.MLPClassifier(hidden=hidden, activation=spec.hidden_activation, learning_rate=lr,
-                                 epochs=epochs, batch_size=spec.batch_size, solver="sgd",
-                                 standardize=False,
-                                 warm_start=True, dtype=X.dtype.name)
-    start = {**{f"W{l + 1}": W for l, W in enumerate(weights)},
-             **{f"b{l + 1}": b for l, b in enumerate(biases)}}
+    model = fastnn.MLPClassifier(
+        hidden=hidden,
+        activation=spec.hidden_activation,
+        learning_rate=lr,
+        epochs=epochs,
+        batch_size=spec.batch_size,
+        solver="sgd",
+        standardize=False,
+        warm_start=True,
+        dtype=X.dtype.name,
+    )
+    start = {
+        **{f"W{l + 1}": W for l, W in enumerate(weights)},
+        **{f"b{l + 1}": b for l, b in enumerate(biases)},
+    }
 
     def run():
         model.parameters_ = {k: v.copy() for k, v in start.items()}
@@ -119,8 +129,11 @@ def peer_numpy(weights, biases, X, y, spec, lr, epochs, repeats):
 
     def run():
         W, b = [w.copy() for w in weights], [x.copy() for x in biases]
-        return float(vectorized.train(W, b, XT, Y, activations, epochs, lr,
-                                      batch_size=spec.batch_size, orders=orders)[-1])
+        return float(
+            vectorized.train(
+                W, b, XT, Y, activations, epochs, lr, batch_size=spec.batch_size, orders=orders
+            )[-1]
+        )
 
     seconds, cost = best_of(run, repeats)
     return seconds / epochs, cost
@@ -129,6 +142,7 @@ def peer_numpy(weights, biases, X, y, spec, lr, epochs, repeats):
 def _torch_step(torch, compiled):
     """One descent step on a batch, the notes' formulas written in torch (no autograd, so that
     torch.compile sees one graph); returns the batch's cost."""
+
     def step(params, X, Y, lr, relu):
         L = len(params) // 2
         acts = [X]
@@ -151,6 +165,7 @@ def _torch_step(torch, compiled):
             params[2 * l] = W - lr * dW
             params[2 * l + 1] = params[2 * l + 1] - lr * db
         return cost
+
     return torch.compile(step) if compiled else step
 
 
@@ -175,7 +190,7 @@ def _peer_torch(weights, biases, X, y, spec, lr, epochs, repeats, compiled):
                 order = torch.from_numpy(rng.permutation(m))
                 total = 0.0
                 for start in range(0, m, batch):
-                    idx = order[start:start + batch]
+                    idx = order[start : start + batch]
                     total += float(step(params, XT[:, idx], Y[:, idx], lr, relu)) * len(idx)
                 cost = total / m
         return float(cost)
@@ -220,11 +235,13 @@ def peer_jax(weights, biases, X, y, spec, lr, epochs, repeats):
         return [p - lr * g for p, g in zip(params, grads)], cost
 
     if batch is None:
+
         @jax.jit
         def run_epochs(params, orders):
             def body(_, carry):
                 params, _ = carry
                 return descend(params, XT, Y)
+
             return jax.lax.fori_loop(0, orders.shape[0], body, (params, jnp.zeros((), XT.dtype)))
     else:
         n_full = m // batch  # full batches scanned; the remainder as one more step
@@ -235,9 +252,13 @@ def peer_jax(weights, biases, X, y, spec, lr, epochs, repeats):
                 def one(params, idx):
                     params, cost = descend(params, XT[:, idx], Y[:, idx])
                     return params, cost * idx.shape[0]
-                params, costs = jax.lax.scan(one, params, order[:n_full * batch].reshape(n_full, batch))
-                params, last = one(params, order[n_full * batch:])
+
+                params, costs = jax.lax.scan(
+                    one, params, order[: n_full * batch].reshape(n_full, batch)
+                )
+                params, last = one(params, order[n_full * batch :])
                 return params, (costs.sum() + last) / m
+
             params, costs = jax.lax.scan(epoch, params, orders)
             return params, costs[-1]
 
@@ -261,10 +282,21 @@ def peer_sklearn(weights, biases, X, y, spec, lr, epochs, repeats):
     from sklearn.neural_network import MLPClassifier
 
     hidden = tuple(W.shape[0] for W in weights[:-1])
-    model = MLPClassifier(hidden_layer_sizes=hidden, activation=spec.hidden_activation, solver="sgd",
-                          learning_rate_init=lr, momentum=0.0, alpha=0.0, shuffle=True,
-                          batch_size=spec.batch_size or len(y), random_state=3, warm_start=True,
-                          max_iter=1, tol=0.0, n_iter_no_change=10**9)
+    model = MLPClassifier(
+        hidden_layer_sizes=hidden,
+        activation=spec.hidden_activation,
+        solver="sgd",
+        learning_rate_init=lr,
+        momentum=0.0,
+        alpha=0.0,
+        shuffle=True,
+        batch_size=spec.batch_size or len(y),
+        random_state=3,
+        warm_start=True,
+        max_iter=1,
+        tol=0.0,
+        n_iter_no_change=10**9,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)  # builds the network; its weights are replaced below
@@ -285,8 +317,9 @@ def peer_sklearn(weights, biases, X, y, spec, lr, epochs, repeats):
 def worker(peer, problem, name, epochs, repeats):
     weights, biases, X, y = load_problem(problem)
     spec = WORKLOADS[name]
-    seconds, cost = globals()[f"peer_{peer}"](weights, biases, X, y, spec, spec.learning_rate,
-                                              epochs, repeats)
+    seconds, cost = globals()[f"peer_{peer}"](
+        weights, biases, X, y, spec, spec.learning_rate, epochs, repeats
+    )
     json.dump({"seconds": seconds, "cost": cost}, sys.stdout)
 
 
@@ -295,14 +328,28 @@ def available(peer):
     if module is None:
         return True
     import importlib.util
+
     return importlib.util.find_spec(module) is not None
 
 
 def measure(peer, problem, name, epochs, repeats):
-    command = [sys.executable, os.path.abspath(__file__), "--worker", peer, "--problem", problem,
-               "--workload", name, "--epochs", str(epochs), "--repeats", str(repeats)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, PYTHONPATH=ROOT))
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        peer,
+        "--problem",
+        problem,
+        "--workload",
+        name,
+        "--epochs",
+        str(epochs),
+        "--repeats",
+        str(repeats),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT)
+    )
     if done.returncode != 0:
         return None, done.stderr.strip().splitlines()[-1] if done.stderr else "failed"
     return json.loads(done.stdout.strip().splitlines()[-1]), None
@@ -319,8 +366,9 @@ def _fmt(seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", choices=sorted(WORKLOADS), default=sorted(WORKLOADS))
-    parser.add_argument("--dtype", nargs="+", choices=["float64", "float32"],
-                        default=["float64", "float32"])
+    parser.add_argument(
+        "--dtype", nargs="+", choices=["float64", "float32"], default=["float64", "float32"]
+    )
     parser.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS))
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the epochs timed")
     parser.add_argument("--repeats", type=int, default=None)
@@ -337,10 +385,14 @@ def main(argv=None):
         print(f"note: {p} is not installed (pip install '.[bench]'); left out")
     peaks = {d: gemm_peak(np.dtype(d).type) for d in args.dtype}
     from threadpoolctl import threadpool_info
+
     kernels = sorted({str(i.get("architecture")) for i in threadpool_info()})
-    print("GEMM peak (NumPy 4096^2): " + ", ".join(f"{d} {p:.0f} GFLOP/s" for d, p in peaks.items())
-          + f"; OpenBLAS kernel {'/'.join(kernels)}; NUMBA_CPU_NAME="
-          f"{os.environ.get('NUMBA_CPU_NAME', '(host)')}")
+    print(
+        "GEMM peak (NumPy 4096^2): "
+        + ", ".join(f"{d} {p:.0f} GFLOP/s" for d, p in peaks.items())
+        + f"; OpenBLAS kernel {'/'.join(kernels)}; NUMBA_CPU_NAME="
+        f"{os.environ.get('NUMBA_CPU_NAME', '(host)')}"
+    )
     header = f"{'load':4} {'dtype':7} " + " ".join(f"{p:>13}" for p in peers)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -358,7 +410,9 @@ def main(argv=None):
                         print(f"  ({name}) {dtype} {peer} failed: {error}")
                     results[peer] = result
                 rows.append((name, dtype, results))
-                print_row(name, dtype, results, peers, peaks[dtype], header if len(rows) == 1 else None)
+                print_row(
+                    name, dtype, results, peers, peaks[dtype], header if len(rows) == 1 else None
+                )
     return rows
 
 
@@ -367,14 +421,20 @@ def print_row(name, dtype, results, peers, peak, header):
         print(header)
     flops = WORKLOADS[name].flops_per_epoch()
     times = {p: r["seconds"] for p, r in results.items() if r}
-    print(f"({name})  {dtype:7} " + " ".join(f"{_fmt(times[p]) if p in times else 'n/a':>13}"
-                                            for p in peers))
+    print(
+        f"({name})  {dtype:7} "
+        + " ".join(f"{_fmt(times[p]) if p in times else 'n/a':>13}" for p in peers)
+    )
     if "fastnn" in times:
         ours = times["fastnn"]
-        ratios = ", ".join(f"{times[p] / ours:.2f}x {p}" for p in peers if p in times and p != "fastnn")
+        ratios = ", ".join(
+            f"{times[p] / ours:.2f}x {p}" for p in peers if p in times and p != "fastnn"
+        )
         floor = flops / (peak * 1e9)
-        print(f"      fastnn: {flops / ours / 1e9:.1f} GFLOP/s, floor {_fmt(floor)} "
-              f"({floor / ours:.0%} of peak); faster than: {ratios}")
+        print(
+            f"      fastnn: {flops / ours / 1e9:.1f} GFLOP/s, floor {_fmt(floor)} "
+            f"({floor / ours:.0%} of peak); faster than: {ratios}"
+        )
     if dtype == "float64" and "numpy" in results and results["numpy"]:
         reference = results["numpy"]["cost"]
         loose = WORKLOADS[name].batch_size is not None

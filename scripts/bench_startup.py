@@ -37,10 +37,19 @@ FIRST_FIT = textwrap.dedent("""
 
 
 def first_fit(dtype, cache):
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache,
-               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-c", FIRST_FIT, dtype], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    env = dict(
+        os.environ,
+        NUMBA_CACHE_DIR=cache,
+        PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_FIT, dtype],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout), done.stderr.strip()
 
 
@@ -48,16 +57,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
     args = parser.parse_args(argv)
-    print(f"{'dtype':8} {'start':6} {'import':>8} {'first fit':>10} {'predict':>8} {'total':>8} "
-          f"{'CPU':>8}")
+    print(
+        f"{'dtype':8} {'start':6} {'import':>8} {'first fit':>10} {'predict':>8} {'total':>8} "
+        f"{'CPU':>8}"
+    )
     for dtype in args.dtype:
         with tempfile.TemporaryDirectory() as cache:
             for label in ("cold", "warm"):
                 times, stderr = first_fit(dtype, cache)
                 total = times["import"] + times["fit"] + times["predict"]
-                print(f"{dtype:8} {label:6} {times['import']:7.2f}s {times['fit']:9.2f}s "
-                      f"{times['predict']:7.2f}s {total:7.2f}s {times['cpu']:7.2f}s"
-                      + (f"   stderr: {stderr}" if stderr else ""), flush=True)
+                print(
+                    f"{dtype:8} {label:6} {times['import']:7.2f}s {times['fit']:9.2f}s "
+                    f"{times['predict']:7.2f}s {total:7.2f}s {times['cpu']:7.2f}s"
+                    + (f"   stderr: {stderr}" if stderr else ""),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def gemm_peak(dtype, n=4096, repeats=3):
     B = A.T.copy()
     A @ B
     best = min(_timed(lambda: A @ B) for _ in range(repeats))
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def _timed(fn):
@@ -57,9 +57,19 @@ def time_train(module, workload, dtype, epochs):
     if workload.batch_size:
         rng = np.random.default_rng(3)
         orders = np.array([rng.permutation(workload.examples) for _ in range(epochs)])
-    seconds = _timed(lambda: module.train(weights, biases, X, Y, list(workload.activations),
-                                          epochs, workload.learning_rate,
-                                          batch_size=workload.batch_size, orders=orders))
+    seconds = _timed(
+        lambda: module.train(
+            weights,
+            biases,
+            X,
+            Y,
+            list(workload.activations),
+            epochs,
+            workload.learning_rate,
+            batch_size=workload.batch_size,
+            orders=orders,
+        )
+    )
     return seconds / epochs
 
 
@@ -68,8 +78,10 @@ def bench(names, dtypes, scale, repeats):
     for dtype, peak in peaks.items():
         print(f"OpenBLAS np.dot 4096^2 peak, {dtype}: {peak:.0f} GFLOP/s")
     print()
-    header = (f"{'load':4} {'dtype':7} {'numpy/epoch':>12} {'jit/epoch':>12} {'speed-up':>8} "
-              f"{'GFLOP':>8} {'jit GF/s':>8} {'of peak':>7}")
+    header = (
+        f"{'load':4} {'dtype':7} {'numpy/epoch':>12} {'jit/epoch':>12} {'speed-up':>8} "
+        f"{'GFLOP':>8} {'jit GF/s':>8} {'of peak':>7}"
+    )
     print(header)
     print("-" * len(header))
     rows = []
@@ -86,9 +98,12 @@ def bench(names, dtypes, scale, repeats):
             gflops = flops / best_jit / 1e9
             dname = np.dtype(dtype).name
             rows.append((name, dname, best_numpy, best_jit))
-            print(f"({name})  {dname:7} {_fmt(best_numpy):>12} {_fmt(best_jit):>12} "
-                  f"{best_numpy / best_jit:8.1f} {flops / 1e9:8.3f} {gflops:8.1f} "
-                  f"{gflops / peaks[dname]:7.0%}", flush=True)
+            print(
+                f"({name})  {dname:7} {_fmt(best_numpy):>12} {_fmt(best_jit):>12} "
+                f"{best_numpy / best_jit:8.1f} {flops / 1e9:8.3f} {gflops:8.1f} "
+                f"{gflops / peaks[dname]:7.0%}",
+                flush=True,
+            )
     return rows
 
 
@@ -124,30 +139,44 @@ def startup_times():
     """Cold (empty cache) and warm (cache present) start: import, then the first train
     call per dtype, each in a fresh process with its own NUMBA_CACHE_DIR."""
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache,
-                   PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+        env = dict(
+            os.environ,
+            NUMBA_CACHE_DIR=cache,
+            PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+        )
         print("\nstart-up (fresh process; import kernels.jit, then the first train call):")
         for label in ("cold (empty cache)", "warm (cache present)"):
-            out = subprocess.run([sys.executable, "-c", STARTUP], env=env, cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split()
+            out = subprocess.run(
+                [sys.executable, "-c", STARTUP],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
             imported, f64, f32 = (float(x) for x in out)
-            print(f"  {label:22} import {imported:6.2f} s, first train float64 {f64:6.2f} s, "
-                  f"float32 {f32:6.2f} s")
+            print(
+                f"  {label:22} import {imported:6.2f} s, first train float64 {f64:6.2f} s, "
+                f"float32 {f32:6.2f} s"
+            )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", choices=sorted(WORKLOADS), default=sorted(WORKLOADS))
-    parser.add_argument("--dtype", nargs="+", choices=["float32", "float64"],
-                        default=["float32", "float64"])
+    parser.add_argument(
+        "--dtype", nargs="+", choices=["float32", "float64"], default=["float32", "float64"]
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the epochs timed")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also measure start-up times")
     args = parser.parse_args(argv)
     import numba
 
-    print(f"numba {numba.__version__}, numpy {np.__version__}, "
-          f"{numba.config.NUMBA_NUM_THREADS} threads, {os.cpu_count()} CPUs")
+    print(
+        f"numba {numba.__version__}, numpy {np.__version__}, "
+        f"{numba.config.NUMBA_NUM_THREADS} threads, {os.cpu_count()} CPUs"
+    )
     bench(args.only, [np.dtype(d).type for d in args.dtype], args.scale, args.repeats)
     if args.compile:
         startup_times()

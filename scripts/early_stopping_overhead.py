@@ -40,8 +40,10 @@ def seconds_per_epoch(pairs, epochs):
 
 
 def main():
-    print("| problem | without (ms/epoch, fastest / median) | with early stopping | "
-          "ratio of the fastest |")
+    print(
+        "| problem | without (ms/epoch, fastest / median) | with early stopping | "
+        "ratio of the fastest |"
+    )
     print("|---|---|---|---|")
     for name, (m, n, hidden, epochs) in PROBLEMS.items():
         rng = np.random.default_rng(0)
@@ -49,12 +51,21 @@ def main():
         y = (X[:, :3].sum(axis=1) + 0.5 * rng.standard_normal(m) > 0).astype(int)
         kept = m - int(round(FRACTION * m))
         plain = fastnn.MLPClassifier(hidden=hidden, seed=0)
-        checked = fastnn.MLPClassifier(hidden=hidden, seed=0, early_stopping=True,
-                                       validation_fraction=FRACTION, n_iter_no_change=10**6)
+        checked = fastnn.MLPClassifier(
+            hidden=hidden,
+            seed=0,
+            early_stopping=True,
+            validation_fraction=FRACTION,
+            n_iter_no_change=10**6,
+        )
         (a, a_median), (b, b_median) = seconds_per_epoch(
-            [(plain, X[:kept], y[:kept]), (checked, X, y)], epochs)
-        print(f"| {name} | {1e3 * a:.2f} / {1e3 * a_median:.2f} | {1e3 * b:.2f} / "
-              f"{1e3 * b_median:.2f} | {b / a:.3f} |", flush=True)
+            [(plain, X[:kept], y[:kept]), (checked, X, y)], epochs
+        )
+        print(
+            f"| {name} | {1e3 * a:.2f} / {1e3 * a_median:.2f} | {1e3 * b:.2f} / "
+            f"{1e3 * b_median:.2f} | {b / a:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

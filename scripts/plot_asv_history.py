@@ -56,8 +56,13 @@ def read_results(results_dir, machine=None, env_pattern=None):
 
 def commit_order(root, commits):
     """The commits in history order (oldest first), with their short hash and subject."""
-    log = subprocess.run(["git", "log", "--reverse", "--format=%H %h %s"], cwd=root,
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    log = subprocess.run(
+        ["git", "log", "--reverse", "--format=%H %h %s"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     ordered = []
     for line in log:
         full, short, subject = (line.split(" ", 2) + [""])[:3]
@@ -114,8 +119,12 @@ def plot(lines, ordered, out, title, log_scale):
             axes.set_yscale("log")
         axes.set_ylabel(unit)
         axes.set_xticks(x)
-        axes.set_xticklabels([f"{short}\n{subject[:18]}" for _, short, subject in ordered],
-                             rotation=60, ha="right", fontsize=7)
+        axes.set_xticklabels(
+            [f"{short}\n{subject[:18]}" for _, short, subject in ordered],
+            rotation=60,
+            ha="right",
+            fontsize=7,
+        )
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes_list[0, 0].set_title(title)
@@ -125,25 +134,43 @@ def plot(lines, ordered, out, title, log_scale):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--bench", default=".", metavar="REGEX",
-                        help="benchmarks whose name matches (default: all)")
-    parser.add_argument("--params", action="append", default=[], metavar="REGEX",
-                        help="keep parameter combinations matching (repeatable, all must match)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "--bench", default=".", metavar="REGEX", help="benchmarks whose name matches (default: all)"
+    )
+    parser.add_argument(
+        "--params",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="keep parameter combinations matching (repeatable, all must match)",
+    )
     parser.add_argument("--out", default="asv_history.png", metavar="FILE.png")
     parser.add_argument("--machine", help="asv machine name (default: every machine)")
-    parser.add_argument("--env", metavar="REGEX",
-                        help="asv environments whose name matches, e.g. existing (default: all; "
-                             "with several, each line is one environment's)")
+    parser.add_argument(
+        "--env",
+        metavar="REGEX",
+        help="asv environments whose name matches, e.g. existing (default: all; "
+        "with several, each line is one environment's)",
+    )
     parser.add_argument("--linear", action="store_true", help="linear y axis (default: log)")
-    parser.add_argument("--max-lines", type=int, default=24,
-                        help="refuse to draw more lines than this (narrow the patterns)")
+    parser.add_argument(
+        "--max-lines",
+        type=int,
+        default=24,
+        help="refuse to draw more lines than this (narrow the patterns)",
+    )
     args = parser.parse_args(argv)
 
-    root = pathlib.Path(subprocess.run(["git", "rev-parse", "--show-toplevel"],
-                                       capture_output=True, text=True, check=True).stdout.strip())
+    root = pathlib.Path(
+        subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
     results_dir = root / load_config(root).get("results_dir", "results")
     if not (results_dir / "benchmarks.json").exists():
         sys.exit(f"no asv results in {results_dir}: run scripts/asv_history.sh first")

@@ -61,8 +61,8 @@ def run(seeds):
         scores, times = {}, {}
         for seed in range(seeds):
             X_train, X_test, y_train, y_test = train_test_split(
-                X, y, test_size=0.25, random_state=seed,
-                stratify=y if task == "classify" else None)
+                X, y, test_size=0.25, random_state=seed, stratify=y if task == "classify" else None
+            )
             for label, model in settings(task, seed).items():
                 if seed == 0:  # warm up: compilation, caches
                     _fit(settings(task, seed)[label], X_train, y_train)
@@ -72,8 +72,16 @@ def run(seeds):
                 scores.setdefault(label, []).append(model.score(X_test, y_test))
         for label in scores:
             s = np.array(scores[label])
-            rows.append((name, "accuracy" if task == "classify" else "R²", label, s.mean(),
-                         s.std(ddof=1) if len(s) > 1 else 0.0, float(np.median(times[label]))))
+            rows.append(
+                (
+                    name,
+                    "accuracy" if task == "classify" else "R²",
+                    label,
+                    s.mean(),
+                    s.std(ddof=1) if len(s) > 1 else 0.0,
+                    float(np.median(times[label])),
+                )
+            )
             print(_row(rows[-1]), flush=True)
     return rows
 

@@ -19,8 +19,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-MODULES = ["asv_benchmarks.bench_kernels", "asv_benchmarks.bench_training",
-           "asv_benchmarks.bench_compile"]
+MODULES = [
+    "asv_benchmarks.bench_kernels",
+    "asv_benchmarks.bench_training",
+    "asv_benchmarks.bench_compile",
+]
 PREFIXES = ("time_", "peakmem_", "track_", "timeraw_")
 #: Parameters that are sizes: only the first (smallest) value is tried.
 SIZE_PARAMS = {"MxKxN", "layer", "n x m", "workload"}
@@ -30,15 +33,20 @@ def benchmark_classes():
     for module_name in MODULES:
         module = importlib.import_module(module_name)
         for name, cls in vars(module).items():
-            if (inspect.isclass(cls) and cls.__module__ == module.__name__
-                    and not name.startswith("_")
-                    and any(attr.startswith(PREFIXES) for attr in dir(cls))):
+            if (
+                inspect.isclass(cls)
+                and cls.__module__ == module.__name__
+                and not name.startswith("_")
+                and any(attr.startswith(PREFIXES) for attr in dir(cls))
+            ):
                 yield pytest.param(cls, id=f"{module_name.rsplit('.', 1)[1]}.{name}")
 
 
 def smallest_combinations(cls):
-    values = [[options[0]] if name in SIZE_PARAMS else options
-              for name, options in zip(cls.param_names, cls.params)]
+    values = [
+        [options[0]] if name in SIZE_PARAMS else options
+        for name, options in zip(cls.param_names, cls.params)
+    ]
     return list(itertools.product(*values))
 
 

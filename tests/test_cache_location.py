@@ -50,15 +50,19 @@ def make_read_only(folder):
 
 
 def clean_environment(**extra):
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "PYTHONPATH", "TMPDIR")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "PYTHONPATH", "TMPDIR")
+    }
     env.update(extra)
     return env
 
 
 def run_python(code, env, cwd=None):
-    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
@@ -83,8 +87,9 @@ def read_only_setup(scratch):
     blocker.write_text("HOME is under this file: nothing can be created there\n")
     tmp = scratch / "tmp"
     tmp.mkdir()
-    env = clean_environment(PYTHONPATH=str(scratch / "lib"), HOME=str(blocker / "home"),
-                            TMPDIR=str(tmp))
+    env = clean_environment(
+        PYTHONPATH=str(scratch / "lib"), HOME=str(blocker / "home"), TMPDIR=str(tmp)
+    )
     return package, tmp, env
 
 
@@ -104,10 +109,12 @@ def test_a_read_only_package_without_a_writable_home_caches_in_the_temporary_dir
 
 def test_with_no_writable_place_at_all_the_kernels_run_uncached_with_one_line(scratch):
     package, tmp, env = read_only_setup(scratch)
-    no_temp = ("import tempfile\n"
-               "def nowhere():\n"
-               "    raise FileNotFoundError('No usable temporary directory found')\n"
-               "tempfile.gettempdir = nowhere\n")
+    no_temp = (
+        "import tempfile\n"
+        "def nowhere():\n"
+        "    raise FileNotFoundError('No usable temporary directory found')\n"
+        "tempfile.gettempdir = nowhere\n"
+    )
     result = run_python(no_temp + COMPILE_ONE, env, cwd=scratch)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:] == ["uncached", "None"]
@@ -138,8 +145,9 @@ def test_numba_cache_dir_set_by_the_user_wins(scratch):
     site_packages = scratch / "venv" / "lib" / "site-packages"
     copy_package(site_packages)
     mine = scratch / "mine"
-    env = clean_environment(PYTHONPATH=str(site_packages), HOME=str(scratch / "home"),
-                            NUMBA_CACHE_DIR=str(mine))
+    env = clean_environment(
+        PYTHONPATH=str(site_packages), HOME=str(scratch / "home"), NUMBA_CACHE_DIR=str(mine)
+    )
     result = run_python(COMPILE_ONE, env, cwd=scratch)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:] == ["user", str(mine)]
@@ -152,9 +160,15 @@ def test_a_source_checkout_keeps_numbas_default():
         assert _cache.directory() == str(ROOT / "kernels" / "__pycache__")
 
 
-@pytest.mark.parametrize("parent, installed", [
-    ("lib/python3.11/site-packages", True), ("lib/python3/dist-packages", True),
-    ("src", False), ("work/fastnn", False)])
+@pytest.mark.parametrize(
+    "parent, installed",
+    [
+        ("lib/python3.11/site-packages", True),
+        ("lib/python3/dist-packages", True),
+        ("src", False),
+        ("work/fastnn", False),
+    ],
+)
 def test_is_installed(tmp_path, parent, installed):
     assert _cache.is_installed(str(tmp_path / parent / "kernels")) is installed
 
@@ -162,13 +176,16 @@ def test_is_installed(tmp_path, parent, installed):
 def test_user_cache_dir(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     assert _cache.user_cache_dir({"HOME": "/h"}) == os.path.join("/h", ".cache", "fastnn", "numba")
-    assert _cache.user_cache_dir({"HOME": "/h", "XDG_CACHE_HOME": "/x"}) == \
-        os.path.join("/x", "fastnn", "numba")
+    assert _cache.user_cache_dir({"HOME": "/h", "XDG_CACHE_HOME": "/x"}) == os.path.join(
+        "/x", "fastnn", "numba"
+    )
     assert _cache.user_cache_dir({}) is None
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                    reason="needs root to make a directory owned by another user")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="needs root to make a directory owned by another user",
+)
 def test_a_temporary_cache_dir_owned_by_someone_else_is_not_used(tmp_path):
     theirs = tmp_path / "fastnn-numba-0"
     theirs.mkdir()

@@ -16,15 +16,20 @@ def test_codes_come_from_the_contract():
     for name in OUTPUT_COSTS:
         assert checks.output_code(name) == ACTIVATION_CODES[name]
     assert checks.network_codes(["tanh", "relu", "softmax"]) == (
-        (ACTIVATION_CODES["tanh"], ACTIVATION_CODES["relu"]), ACTIVATION_CODES["softmax"])
+        (ACTIVATION_CODES["tanh"], ACTIVATION_CODES["relu"]),
+        ACTIVATION_CODES["softmax"],
+    )
 
 
-@pytest.mark.parametrize("activations, match", [
-    (["softmax", "sigmoid"], "hidden activation"),  # softmax is an output only
-    (["tanh", "relu"], "output activation"),  # relu has no cost
-    ([], "at least one"),
-    (["tanh", "swish", "sigmoid"], "swish"),
-])
+@pytest.mark.parametrize(
+    "activations, match",
+    [
+        (["softmax", "sigmoid"], "hidden activation"),  # softmax is an output only
+        (["tanh", "relu"], "output activation"),  # relu has no cost
+        ([], "at least one"),
+        (["tanh", "swish", "sigmoid"], "swish"),
+    ],
+)
 def test_bad_activations_are_named(activations, match):
     with pytest.raises(ValueError, match=match):
         checks.network_codes(activations)
@@ -40,8 +45,13 @@ def test_orders_are_exactly_epochs_by_m():
     batch, checked = checks.check_batches(4, orders, 3, 10, np.int64)
     assert batch == 4 and checked.dtype == np.int64 and checked.flags.c_contiguous
     np.testing.assert_array_equal(checked, orders)
-    for bad in (None, orders[:2], np.tile(np.arange(10), (4, 1)), orders[:, :9],
-                orders.astype(float)):
+    for bad in (
+        None,
+        orders[:2],
+        np.tile(np.arange(10), (4, 1)),
+        orders[:, :9],
+        orders.astype(float),
+    ):
         with pytest.raises(ValueError, match=r"orders must be an integer array of shape \(3, 10\)"):
             checks.check_batches(4, bad, 3, 10)
     with pytest.raises(ValueError, match=r"indices in \[0, 10\)"):
@@ -60,8 +70,9 @@ def test_epochs_finite_numbers_and_velocities():
     checks.check_velocities(None, weights, biases, np.float64)
     checks.check_velocities(([np.ones((2, 3))], [np.ones((2, 1))]), weights, biases, np.float64)
     with pytest.raises(ValueError, match="shape and dtype"):
-        checks.check_velocities(([np.ones((2, 3), np.float32)], [np.ones((2, 1))]), weights,
-                                biases, np.float64)
+        checks.check_velocities(
+            ([np.ones((2, 3), np.float32)], [np.ones((2, 1))]), weights, biases, np.float64
+        )
     with pytest.raises(ValueError, match="one array per"):
         checks.check_velocities(([], []), weights, biases, np.float64)
 

@@ -51,10 +51,28 @@ def interrupt_training(tmp_path, flower_csv, *extra):
     """Start a long numpy-backend training, Ctrl-C it once the progress shows a cost."""
     model = tmp_path / "m.npz"
     process = subprocess.Popen(
-        command("train", "--data", flower_csv, "--target", "colour", "--out", str(model),
-                "--backend", "numpy", "--hidden", "8", "--epochs", "100000000", "--verbose",
-                *extra),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(), cwd=tmp_path)
+        command(
+            "train",
+            "--data",
+            flower_csv,
+            "--target",
+            "colour",
+            "--out",
+            str(model),
+            "--backend",
+            "numpy",
+            "--hidden",
+            "8",
+            "--epochs",
+            "100000000",
+            "--verbose",
+            *extra,
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(),
+        cwd=tmp_path,
+    )
     try:
         wait_for(process.stderr, "cost", timeout=120)
         process.send_signal(signal.SIGINT)
@@ -90,16 +108,36 @@ def test_save_partial_keeps_the_epochs_completed(tmp_path, flower_csv):
 
 def test_a_closed_pipe_ends_quietly(tmp_path, flower_csv):
     model = tmp_path / "m.npz"
-    subprocess.run(command("train", "--data", flower_csv, "--target", "colour", "--out",
-                           str(model), "--backend", "numpy", "--epochs", "5"),
-                   check=True, capture_output=True, env=environment(), cwd=tmp_path)
+    subprocess.run(
+        command(
+            "train",
+            "--data",
+            flower_csv,
+            "--target",
+            "colour",
+            "--out",
+            str(model),
+            "--backend",
+            "numpy",
+            "--epochs",
+            "5",
+        ),
+        check=True,
+        capture_output=True,
+        env=environment(),
+        cwd=tmp_path,
+    )
     X = np.random.default_rng(0).standard_normal((50_000, 2))  # far more than a pipe buffers
     many = tmp_path / "many.csv"
     many.write_text("x1,x2\n" + "".join(f"{a:.3f},{b:.3f}\n" for a, b in X))
     # what `fastnn predict ... | head -1` does: read one line, close the pipe
-    process = subprocess.Popen(command("predict", "--model", str(model), "--data", str(many)),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(),
-                               cwd=tmp_path)
+    process = subprocess.Popen(
+        command("predict", "--model", str(model), "--data", str(many)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(),
+        cwd=tmp_path,
+    )
     assert process.stdout.readline() == b"prediction\n"
     process.stdout.close()
     err = process.stderr.read().decode()

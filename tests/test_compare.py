@@ -12,8 +12,9 @@ CPU_VARIANTS = tuple(name for name in kernels.VARIANTS if name != "cuda")
 
 
 def test_every_cpu_variant_reaches_the_same_final_cost():
-    results, notes = compare.compare(sizes=(TINY["examples"],), epochs=TINY["epochs"],
-                                     repeat=1, variants=CPU_VARIANTS)
+    results, notes = compare.compare(
+        sizes=(TINY["examples"],), epochs=TINY["epochs"], repeat=1, variants=CPU_VARIANTS
+    )
     ran = {r.variant: r for r in results if r.seconds_per_epoch is not None}
     assert set(ran) == set(CPU_VARIANTS)
     reference = ran["numpy"].final_cost
@@ -27,10 +28,12 @@ def test_every_cpu_variant_reaches_the_same_final_cost():
 def test_the_final_cost_is_the_numpy_reference_run():
     problem = compare.planar_problem(TINY["examples"], (4,), "float64", seed=1)
     weights, biases = problem.fresh_parameters()
-    costs = kernels.get("numpy").train(weights, biases, problem.X, problem.Y,
-                                       ["tanh", "sigmoid"], TINY["epochs"], 1.2)
-    results, _ = compare.compare(sizes=(TINY["examples"],), epochs=TINY["epochs"],
-                                 repeat=1, variants=("numpy",))
+    costs = kernels.get("numpy").train(
+        weights, biases, problem.X, problem.Y, ["tanh", "sigmoid"], TINY["epochs"], 1.2
+    )
+    results, _ = compare.compare(
+        sizes=(TINY["examples"],), epochs=TINY["epochs"], repeat=1, variants=("numpy",)
+    )
     assert results[0].final_cost == costs[-1]
 
 
@@ -42,8 +45,13 @@ def test_training_flops_counts_the_three_products_of_each_layer():
 
 
 def test_loops_is_skipped_with_a_note_when_it_would_be_slow():
-    results, notes = compare.compare(sizes=(TINY["examples"],), epochs=TINY["epochs"], repeat=1,
-                                     variants=("loops", "numpy"), loops_limit=1e-9)
+    results, notes = compare.compare(
+        sizes=(TINY["examples"],),
+        epochs=TINY["epochs"],
+        repeat=1,
+        variants=("loops", "numpy"),
+        loops_limit=1e-9,
+    )
     loops = next(r for r in results if r.variant == "loops")
     assert loops.seconds_per_epoch is None
     assert "loops skipped" in loops.note and loops.note in notes
@@ -58,8 +66,7 @@ def test_cuda_is_skipped_with_a_note_without_a_gpu():
 
 
 def test_cli_prints_the_table_with_every_column(capsys):
-    status = cli.main(["compare", "--examples", "40", "--epochs", "3", "--repeat", "1",
-                       "--quiet"])
+    status = cli.main(["compare", "--examples", "40", "--epochs", "3", "--repeat", "1", "--quiet"])
     out = capsys.readouterr().out
     assert status == 0
     for column in ("variant", "time/epoch", "vs loops", "vs numpy", "GFLOP/s", "final cost"):
@@ -73,8 +80,22 @@ def test_cli_prints_the_table_with_every_column(capsys):
 
 def test_cli_sweep_writes_a_png(tmp_path, capsys):
     path = tmp_path / "sweep.png"
-    status = cli.main(["compare", "--sizes", "20,40", "--epochs", "2", "--repeat", "1",
-                       "--variants", "numpy", "--plot", str(path), "--quiet"])
+    status = cli.main(
+        [
+            "compare",
+            "--sizes",
+            "20,40",
+            "--epochs",
+            "2",
+            "--repeat",
+            "1",
+            "--variants",
+            "numpy",
+            "--plot",
+            str(path),
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -83,9 +104,26 @@ def test_cli_sweep_writes_a_png(tmp_path, capsys):
 
 
 def test_cli_hidden_sweep_and_float32(capsys):
-    status = cli.main(["compare", "--sweep", "hidden", "--sizes", "2,3", "--epochs", "2",
-                       "--repeat", "1", "--variants", "numpy", "--dtype", "float32",
-                       "--examples", "30", "--quiet"])
+    status = cli.main(
+        [
+            "compare",
+            "--sweep",
+            "hidden",
+            "--sizes",
+            "2,3",
+            "--epochs",
+            "2",
+            "--repeat",
+            "1",
+            "--variants",
+            "numpy",
+            "--dtype",
+            "float32",
+            "--examples",
+            "30",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0 and "float32" in out and "hidden width 2, 3" in out
 
@@ -113,8 +151,22 @@ def test_cli_explains_and_resets_the_numba_product_choices(capsys, monkeypatch, 
     monkeypatch.setattr(jit_products, "wisdom_path", lambda: str(tmp_path / "wisdom.json"))
     monkeypatch.setattr(jit_products, "_choices", {})
     monkeypatch.setattr(jit_products, "_loaded", False)
-    status = cli.main(["compare", "--examples", "40", "--epochs", "2", "--repeat", "1",
-                       "--variants", "numba", "--explain", "--reset-choices", "--quiet"])
+    status = cli.main(
+        [
+            "compare",
+            "--examples",
+            "40",
+            "--epochs",
+            "2",
+            "--repeat",
+            "1",
+            "--variants",
+            "numba",
+            "--explain",
+            "--reset-choices",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0
     assert "product choices of this machine are forgotten" in out

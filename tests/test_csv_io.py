@@ -55,16 +55,27 @@ def test_finite_numbers_whose_sum_overflows_are_accepted(tmp_path):
     assert X.tolist() == [[1e308, 1e308]]
 
 
-@pytest.mark.parametrize("texts, expected", [
-    (["1", "0", "1"], np.array([1, 0, 1], dtype=np.int64)),
-    (["1.5", "2", "1.5"], np.array([1.5, 2.0, 1.5])),
-    (["red", "blue", "red"], np.array(["red", "blue", "red"], dtype=object)),
-    # 24-digit identifiers: beyond int64, and a float would merge neighbours
-    (["123456789012345678901234", "123456789012345678901235", "123456789012345678901234"],
-     np.array(["123456789012345678901234", "123456789012345678901235",
-               "123456789012345678901234"], dtype=object)),
-    (["1e400", "2", "1e400"], np.array(["1e400", "2", "1e400"], dtype=object)),
-])
+@pytest.mark.parametrize(
+    "texts, expected",
+    [
+        (["1", "0", "1"], np.array([1, 0, 1], dtype=np.int64)),
+        (["1.5", "2", "1.5"], np.array([1.5, 2.0, 1.5])),
+        (["red", "blue", "red"], np.array(["red", "blue", "red"], dtype=object)),
+        # 24-digit identifiers: beyond int64, and a float would merge neighbours
+        (
+            ["123456789012345678901234", "123456789012345678901235", "123456789012345678901234"],
+            np.array(
+                [
+                    "123456789012345678901234",
+                    "123456789012345678901235",
+                    "123456789012345678901234",
+                ],
+                dtype=object,
+            ),
+        ),
+        (["1e400", "2", "1e400"], np.array(["1e400", "2", "1e400"], dtype=object)),
+    ],
+)
 def test_labels_are_numbers_only_where_every_one_is_exactly_a_number(tmp_path, texts, expected):
     path = write(tmp_path / "d.csv", "a,y\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts)))
     _, _, y = csv_io.read_csv(path, target="y")

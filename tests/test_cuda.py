@@ -71,9 +71,13 @@ def test_gemm_plans_cover_split_k_and_both_tiles():
 GPU_DEFAULT_TILES = sorted(set(cuda_launch.GPU_TILES))
 
 
-@pytest.mark.parametrize("tile", GPU_DEFAULT_TILES,
-                         ids=lambda t: f"{t.BM}x{t.BN}x{t.BK}{'v' if t.VEC else ''}"
-                                       f"{f'b{t.MIN_BLOCKS}' if t.MIN_BLOCKS else ''}")
+@pytest.mark.parametrize(
+    "tile",
+    GPU_DEFAULT_TILES,
+    ids=lambda t: (
+        f"{t.BM}x{t.BN}x{t.BK}{'v' if t.VEC else ''}{f'b{t.MIN_BLOCKS}' if t.MIN_BLOCKS else ''}"
+    ),
+)
 def test_gemm_with_the_gpu_tiles(tile, rng):
     """The GPU's candidate tile shapes (256 threads a block) run here too, on one edge-only
     tile, each in one of the three forms."""
@@ -99,37 +103,49 @@ def test_gathered_product_with_bias_column(trans_b, rng):
     m, n_x, size, start = 40, 2 * tile.BN + 1, 2 * tile.BM + 1, 5
     XT = random(rng, (m, n_x), dtype)
     order = rng.permutation(m)
-    idx = order[start:start + size]
+    idx = order[start : start + size]
     arena = cuda_launch.Arena(dtype)
     xt = arena.put(XT)
     gather = (1, ck.STATE_SIZE + start, m)
-    if trans_b:   # Z = W X_b: op(B)(k, j) = XT[idx[j], k]
+    if trans_b:  # Z = W X_b: op(B)(k, j) = XT[idx[j], k]
         W = random(rng, (tile.BM + 3, n_x), dtype)
         M, N, K, bias = W.shape[0], size, n_x, False
         a_op, b_op = (arena.put(W), n_x, 0), (xt, n_x, 1)
         want = W @ XT[idx].T
-    else:         # dW = dZ X_b^T, db = rowsum(dZ): op(B)(k, j) = [XT[idx[k], j], 1]
+    else:  # dW = dZ X_b^T, db = rowsum(dZ): op(B)(k, j) = [XT[idx[k], j], 1]
         dZ = random(rng, (tile.BM + 3, size), dtype)
         M, N, K, bias = dZ.shape[0], n_x, size, True
         a_op, b_op = (arena.put(dZ), size, 0), (xt, n_x, 0)
         want = dZ @ XT[idx]
     out, vec = arena.reserve(M * N), arena.reserve(M)
-    product = cuda_launch.planned_product(dtype, arena, M, N, K, a_op, b_op,
-                                          (ck.GRADIENT, 0, out, -1, vec, -1, -1),
-                                          bias_column=bias, gather=gather, tile=tile)
+    product = cuda_launch.planned_product(
+        dtype,
+        arena,
+        M,
+        N,
+        K,
+        a_op,
+        b_op,
+        (ck.GRADIENT, 0, out, -1, vec, -1, -1),
+        bias_column=bias,
+        gather=gather,
+        tile=tile,
+    )
     F = arena.upload()
     product.launch(F, cuda.to_device(cuda_launch.state_array(order)))
     np.testing.assert_allclose(arena.read(out, (M, N)), want, **product_tolerance(dtype, K))
     if bias:
-        np.testing.assert_allclose(arena.read(vec, (M,)), dZ.sum(axis=1),
-                                   **product_tolerance(dtype, K))
+        np.testing.assert_allclose(
+            arena.read(vec, (M,)), dZ.sum(axis=1), **product_tolerance(dtype, K)
+        )
 
 
 def test_matmul_and_zero_depth(rng):
     A, B = random(rng, (3, 7), np.float64), random(rng, (7, 2), np.float64)
     np.testing.assert_allclose(cuda_variant.matmul(A, B), A @ B, **tolerance(np.float64))
-    np.testing.assert_array_equal(cuda_variant.matmul(np.ones((2, 0)), np.ones((0, 3))),
-                                  np.zeros((2, 3)))
+    np.testing.assert_array_equal(
+        cuda_variant.matmul(np.ones((2, 0)), np.ones((0, 3))), np.zeros((2, 3))
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -167,8 +183,17 @@ def test_train_rejects_bad_input(rng):
     with pytest.raises(ValueError, match="orders"):
         cuda_variant.train(weights, biases, X, Y, ["tanh", "sigmoid"], 2, 0.1, batch_size=3)
     with pytest.raises(ValueError, match=r"shape \(2, 7\)"):  # exactly (epochs, m)
-        cuda_variant.train(weights, biases, X, Y, ["tanh", "sigmoid"], 2, 0.1, batch_size=3,
-                           orders=np.stack([rng.permutation(7) for _ in range(3)]))
+        cuda_variant.train(
+            weights,
+            biases,
+            X,
+            Y,
+            ["tanh", "sigmoid"],
+            2,
+            0.1,
+            batch_size=3,
+            orders=np.stack([rng.permutation(7) for _ in range(3)]),
+        )
     with pytest.raises(ValueError, match="columns"):
         cuda_variant.train(weights, biases, X[:1], Y, ["tanh", "sigmoid"], 2, 0.1)
     with pytest.raises(TypeError, match="one dtype"):
@@ -184,16 +209,19 @@ def test_train_rejects_bad_input(rng):
 
 
 def test_no_gpu_gives_a_clear_error():
-    code = ("import kernels\n"
-            "try:\n"
-            "    kernels.get('cuda')\n"
-            "except (ImportError, RuntimeError) as error:\n"
-            "    print('ERROR:', error)\n"
-            "else:\n"
-            "    print('LOADED')\n")
+    code = (
+        "import kernels\n"
+        "try:\n"
+        "    kernels.get('cuda')\n"
+        "except (ImportError, RuntimeError) as error:\n"
+        "    print('ERROR:', error)\n"
+        "else:\n"
+        "    print('LOADED')\n"
+    )
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ROOT, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
     if "LOADED" in out.stdout:
         pytest.skip("a CUDA GPU is present on this machine")
     assert "no CUDA GPU is available" in out.stdout, out.stdout + out.stderr
@@ -201,4 +229,5 @@ def test_no_gpu_gives_a_clear_error():
 
 def test_kernel_constants_match_the_contract():
     from kernels.contract import ACTIVATION_CODES
+
     assert ck.SOFTMAX == ACTIVATION_CODES["softmax"] and ck.RELU == ACTIVATION_CODES["relu"]

@@ -29,8 +29,9 @@ ACTIVATIONS = ("tanh", "relu", "linear")
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -44,8 +45,10 @@ def problem(rng, m=157, n_x=5, n_out=2, dtype=np.float64):
 
 
 def initial(rng, sizes, dtype=np.float64):
-    weights = [(rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)).astype(dtype)
-               for n_prev, n in zip(sizes[:-1], sizes[1:])]
+    weights = [
+        (rng.standard_normal((n, n_prev)) / np.sqrt(n_prev)).astype(dtype)
+        for n_prev, n in zip(sizes[:-1], sizes[1:])
+    ]
     biases = [(0.1 * rng.standard_normal((n, 1))).astype(dtype) for n in sizes[1:]]
     return weights, biases
 
@@ -89,8 +92,9 @@ def test_full_batch_equals_the_local_run(client, rng, dtype, parameters_travel):
     weights, biases = initial(rng, (5, 7, 3, 2), dtype)
     ref_weights, ref_biases = copies(weights), copies(biases)
     costs = train(parts, weights, biases, ACTIVATIONS, 12, 0.05, momentum=0.9, l2=0.3)
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 12,
-                                0.05, momentum=0.9, l2=0.3)
+    ref_costs = reference.train(
+        ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 12, 0.05, momentum=0.9, l2=0.3
+    )
     assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, dtype)
     assert costs[-1] < costs[0]
 
@@ -112,10 +116,31 @@ def test_mini_batches_equal_the_local_run_with_the_same_orders(client, rng):
     weights, biases = initial(rng, (5, 7, 3, 2))
     ref_weights, ref_biases = copies(weights), copies(biases)
     orders = np.stack([rng.permutation(157) for _ in range(3)])
-    costs = train(parts, weights, biases, ACTIVATIONS, 3, 0.05, batch_size=32, momentum=0.5,
-                  l2=0.2, orders=orders)
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 3,
-                                0.05, batch_size=32, momentum=0.5, l2=0.2, orders=orders)
+    costs = train(
+        parts,
+        weights,
+        biases,
+        ACTIVATIONS,
+        3,
+        0.05,
+        batch_size=32,
+        momentum=0.5,
+        l2=0.2,
+        orders=orders,
+    )
+    ref_costs = reference.train(
+        ref_weights,
+        ref_biases,
+        X.T.copy(),
+        Y.T.copy(),
+        ACTIVATIONS,
+        3,
+        0.05,
+        batch_size=32,
+        momentum=0.5,
+        l2=0.2,
+        orders=orders,
+    )
     assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
 
 
@@ -125,10 +150,32 @@ def test_numba_kernels_on_the_workers_equal_the_local_run(client, rng):
     weights, biases = initial(rng, (5, 7, 3, 2))
     ref_weights, ref_biases = copies(weights), copies(biases)
     orders = np.stack([rng.permutation(157) for _ in range(2)])
-    costs = train(parts, weights, biases, ACTIVATIONS, 2, 0.05, batch_size=40, momentum=0.9,
-                  l2=0.1, orders=orders, backend="numba")
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 2,
-                                0.05, batch_size=40, momentum=0.9, l2=0.1, orders=orders)
+    costs = train(
+        parts,
+        weights,
+        biases,
+        ACTIVATIONS,
+        2,
+        0.05,
+        batch_size=40,
+        momentum=0.9,
+        l2=0.1,
+        orders=orders,
+        backend="numba",
+    )
+    ref_costs = reference.train(
+        ref_weights,
+        ref_biases,
+        X.T.copy(),
+        Y.T.copy(),
+        ACTIVATIONS,
+        2,
+        0.05,
+        batch_size=40,
+        momentum=0.9,
+        l2=0.1,
+        orders=orders,
+    )
     assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
 
 
@@ -147,27 +194,37 @@ def test_divergence_stops_as_the_local_run_does(client, rng):
     weights, biases = initial(rng, (5, 7, 3, 2))
     ref_weights, ref_biases = copies(weights), copies(biases)
     costs = train(parts, weights, biases, ACTIVATIONS, 30, 5.0)
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 30,
-                                5.0)
+    ref_costs = reference.train(
+        ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 30, 5.0
+    )
     assert np.isnan(ref_costs[-1])  # the problem does diverge
     np.testing.assert_array_equal(np.isfinite(costs), np.isfinite(ref_costs))
-    assert_same_run(costs[np.isfinite(costs)], weights, biases, ref_costs[np.isfinite(ref_costs)],
-                    ref_weights, ref_biases, np.float64)
+    assert_same_run(
+        costs[np.isfinite(costs)],
+        weights,
+        biases,
+        ref_costs[np.isfinite(ref_costs)],
+        ref_weights,
+        ref_biases,
+        np.float64,
+    )
     assert all(np.isfinite(p).all() for p in weights + biases)
 
 
 def test_classification_targets_are_encoded_on_the_workers(client, rng):
     X = rng.standard_normal((60, 3))
     labels = np.array(["ant", "bee", "cat"])[rng.integers(0, 3, 60)]
-    parts = load_partitions(client, chunked(X, (25, 35)), chunked(labels, (25, 35)),
-                            classification=True)
+    parts = load_partitions(
+        client, chunked(X, (25, 35)), chunked(labels, (25, 35)), classification=True
+    )
     assert parts.labels.tolist() == ["ant", "bee", "cat"] and parts.n_outputs == 3
     weights, biases = initial(rng, (3, 4, 3))
     ref_weights, ref_biases = copies(weights), copies(biases)
     one_hot = (labels[None, :] == parts.labels[:, None]).astype(np.float64)
     costs = train(parts, weights, biases, ("tanh", "softmax"), 5, 0.5)
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), one_hot, ("tanh", "softmax"),
-                                5, 0.5)
+    ref_costs = reference.train(
+        ref_weights, ref_biases, X.T.copy(), one_hot, ("tanh", "softmax"), 5, 0.5
+    )
     assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
 
 
@@ -187,8 +244,16 @@ def test_averaging_is_the_row_weighted_mean_of_local_runs(client, rng, parameter
     runs = []
     for lo, hi in ((0, 40), (40, 90)):
         w, b = copies(start[:2]), copies(start[2:])
-        c = reference.train(w, b, X[lo:hi].T.copy(), Y[lo:hi].T.copy(), ("tanh", "linear"), 3,
-                            0.1, l2=0.9 * (hi - lo) / 90)
+        c = reference.train(
+            w,
+            b,
+            X[lo:hi].T.copy(),
+            Y[lo:hi].T.copy(),
+            ("tanh", "linear"),
+            3,
+            0.1,
+            l2=0.9 * (hi - lo) / 90,
+        )
         runs.append((hi - lo, w + b, c))
     for index, got in enumerate(weights + biases):
         expected = sum(rows_ * params[index] for rows_, params, _ in runs) / 90
@@ -201,10 +266,10 @@ def test_averaging_with_one_partition_is_the_exact_run(client, rng):
     parts = load_partitions(client, chunked(X, (50,)), chunked(Y, (50,)))
     weights, biases = initial(rng, (5, 4, 2))
     ref_weights, ref_biases = copies(weights), copies(biases)
-    costs = train(parts, weights, biases, ("relu", "linear"), 7, 0.1, momentum=0.9,
-                  local_epochs=3)
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(),
-                                ("relu", "linear"), 7, 0.1, momentum=0.9)
+    costs = train(parts, weights, biases, ("relu", "linear"), 7, 0.1, momentum=0.9, local_epochs=3)
+    ref_costs = reference.train(
+        ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ("relu", "linear"), 7, 0.1, momentum=0.9
+    )
     assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
 
 
@@ -215,8 +280,17 @@ def test_averaging_with_mini_batches_is_seeded(client, rng):
     runs = []
     for _ in range(2):
         weights, biases = copies(start[0]), copies(start[1])
-        costs = train(parts, weights, biases, ("tanh", "linear"), 4, 0.05, batch_size=16,
-                      local_epochs=2, seed=7)
+        costs = train(
+            parts,
+            weights,
+            biases,
+            ("tanh", "linear"),
+            4,
+            0.05,
+            batch_size=16,
+            local_epochs=2,
+            seed=7,
+        )
         runs.append((costs, weights + biases))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     for a, b in zip(runs[0][1], runs[1][1]):
@@ -257,11 +331,11 @@ def test_labels_outside_the_classes_are_refused(client, rng):
     X = rng.standard_normal((20, 2))
     y = np.array([0, 1] * 9 + [2, 1])
     with pytest.raises(ValueError, match=r"labels not in classes \[0, 1\]: \[2\]"):
-        load_partitions(client, chunked(X, (10, 10)), chunked(y, (10, 10)), classification=True,
-                        classes=[0, 1])
+        load_partitions(
+            client, chunked(X, (10, 10)), chunked(y, (10, 10)), classification=True, classes=[0, 1]
+        )
     with pytest.raises(ValueError, match="at least two classes"):
-        load_partitions(client, chunked(X, (10, 10)), da.zeros(20, chunks=10),
-                        classification=True)
+        load_partitions(client, chunked(X, (10, 10)), da.zeros(20, chunks=10), classification=True)
 
 
 def test_shapes_and_values_are_checked(client, rng):
@@ -293,19 +367,21 @@ def test_ctrl_c_keeps_the_last_completed_epoch(client, rng):
             raise KeyboardInterrupt
 
     with pytest.raises(TrainingInterrupted) as caught:
-        train(parts, weights, biases, ("tanh", "linear"), 10, 0.1, momentum=0.9,
-              callback=interrupt)
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(),
-                                ("tanh", "linear"), 3, 0.1, momentum=0.9)
-    assert_same_run(caught.value.costs, weights, biases, ref_costs, ref_weights, ref_biases,
-                    np.float64)
+        train(parts, weights, biases, ("tanh", "linear"), 10, 0.1, momentum=0.9, callback=interrupt)
+    ref_costs = reference.train(
+        ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ("tanh", "linear"), 3, 0.1, momentum=0.9
+    )
+    assert_same_run(
+        caught.value.costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64
+    )
 
 
 def test_a_killed_worker_is_recovered_and_the_fit_is_exact(client, rng):
     X, Y = problem(rng)
     parts = load_partitions(client, chunked(X, ROWS), chunked(Y, ROWS))
-    holders = {address for addresses in client.who_has(parts.futures).values()
-               for address in addresses}
+    holders = {
+        address for addresses in client.who_has(parts.futures).values() for address in addresses
+    }
     victim = sorted(holders)[0]
     pid = client.run(os.getpid, workers=[victim])[victim]
     weights, biases = initial(rng, (5, 7, 3, 2))
@@ -316,8 +392,9 @@ def test_a_killed_worker_is_recovered_and_the_fit_is_exact(client, rng):
             os.kill(pid, signal.SIGKILL)
 
     costs = train(parts, weights, biases, ACTIVATIONS, 8, 0.05, momentum=0.9, callback=kill)
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 8,
-                                0.05, momentum=0.9)
+    ref_costs = reference.train(
+        ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ACTIVATIONS, 8, 0.05, momentum=0.9
+    )
     assert_same_run(costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64)
     assert all(victim not in holders_now for holders_now in client.who_has(parts.futures).values())
     client.wait_for_workers(2, timeout=60)
@@ -345,16 +422,19 @@ def test_data_lost_with_its_worker_stops_the_fit_with_a_clear_error(client, rng)
         train(parts, weights, biases, ("tanh", "linear"), 10, 0.1, callback=kill)
     done = len(caught.value.costs)
     assert done == 2
-    ref_costs = reference.train(ref_weights, ref_biases, X.T.copy(), Y.T.copy(),
-                                ("tanh", "linear"), done, 0.1)
-    assert_same_run(caught.value.costs, weights, biases, ref_costs, ref_weights, ref_biases,
-                    np.float64)
+    ref_costs = reference.train(
+        ref_weights, ref_biases, X.T.copy(), Y.T.copy(), ("tanh", "linear"), done, 0.1
+    )
+    assert_same_run(
+        caught.value.costs, weights, biases, ref_costs, ref_weights, ref_biases, np.float64
+    )
     client.wait_for_workers(2, timeout=60)
 
 
 # ---------------------------------------------------------------------------
 # fit(estimator, X, y, client): the local fit's model, an ordinary estimator
 # ---------------------------------------------------------------------------
+
 
 def assert_same_model(got, expected, rtol=1e-9):
     assert set(got.parameters_) == set(expected.parameters_)
@@ -373,14 +453,26 @@ def flower_labels(rng, m=203):
     return X[shuffle], np.array(["red", "blue"])[y[shuffle]]
 
 
-def test_fit_classifier_equals_the_local_fit_and_works_without_the_cluster(client, rng,
-                                                                           tmp_path):
+def test_fit_classifier_equals_the_local_fit_and_works_without_the_cluster(client, rng, tmp_path):
     X, y = flower_labels(rng)
-    params = dict(hidden=(5,), activation="tanh", learning_rate=0.3, epochs=6, batch_size=50,
-                  momentum=0.5, l2=0.1, backend="numpy", seed=5)
+    params = dict(
+        hidden=(5,),
+        activation="tanh",
+        learning_rate=0.3,
+        epochs=6,
+        batch_size=50,
+        momentum=0.5,
+        l2=0.1,
+        backend="numpy",
+        seed=5,
+    )
     local = notes(fastnn.MLPClassifier, **params).fit(X, y)
-    model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params), chunked(X, (67, 1, 135)),
-                                   chunked(y, (67, 1, 135)), client)
+    model = fastnn_distributed.fit(
+        notes(fastnn.MLPClassifier, **params),
+        chunked(X, (67, 1, 135)),
+        chunked(y, (67, 1, 135)),
+        client,
+    )
     assert_same_model(model, local)
     assert model.classes_.tolist() == ["blue", "red"]
     # an ordinary estimator: predict, save and load with no cluster involved
@@ -394,19 +486,32 @@ def test_fit_classifier_equals_the_local_fit_and_works_without_the_cluster(clien
 def test_fit_regressor_multi_output_equals_the_local_fit(client, rng):
     X = rng.standard_normal((120, 3)) * [1.0, 10.0, 100.0] + 7.0
     Y = np.column_stack([X @ [1.0, 0.2, 0.03], np.abs(X[:, 0])]) * 50.0 + 1000.0
-    params = dict(hidden=(6, 4), activation=("relu", "tanh"), epochs=20, learning_rate=0.02,
-                  momentum=0.9, backend="numpy")
+    params = dict(
+        hidden=(6, 4),
+        activation=("relu", "tanh"),
+        epochs=20,
+        learning_rate=0.02,
+        momentum=0.9,
+        backend="numpy",
+    )
     local = notes(fastnn.MLPRegressor, **params).fit(X, Y)
-    model = fastnn_distributed.fit(notes(fastnn.MLPRegressor, **params), chunked(X, (31, 89)),
-                                   chunked(Y, (31, 89)), client)
+    model = fastnn_distributed.fit(
+        notes(fastnn.MLPRegressor, **params), chunked(X, (31, 89)), chunked(Y, (31, 89)), client
+    )
     assert_same_model(model, local)
     assert model.n_outputs_ == 2 and model.predict(X[:3]).shape == (3, 2)
 
 
 def test_fit_multiclass_warm_start_continues_as_locally(client, rng):
     X, y = fastnn.datasets.blobs(150, centers=3, seed=2)
-    params = dict(hidden=(4,), epochs=4, learning_rate=0.2, backend="numpy", warm_start=True,
-                  standardize=False)
+    params = dict(
+        hidden=(4,),
+        epochs=4,
+        learning_rate=0.2,
+        backend="numpy",
+        warm_start=True,
+        standardize=False,
+    )
     local = notes(fastnn.MLPClassifier, **params).fit(X, y).fit(X, y)
     model = notes(fastnn.MLPClassifier, **params)
     for _ in range(2):
@@ -425,14 +530,23 @@ def test_fit_refuses_what_a_local_fit_refuses_before_training(client, rng):
     X_nan = X.copy()
     X_nan[25, 0] = np.nan
     with pytest.raises(ValueError, match=r"Input X contains NaN \(partition 1\)"):
-        fastnn_distributed.fit(notes(fastnn.MLPClassifier, backend="numpy"),
-                               chunked(X_nan, (20, 20)), yd, client)
+        fastnn_distributed.fit(
+            notes(fastnn.MLPClassifier, backend="numpy"), chunked(X_nan, (20, 20)), yd, client
+        )
     with pytest.raises(ValueError, match="only 1 class"):
-        fastnn_distributed.fit(notes(fastnn.MLPClassifier, backend="numpy"), Xd,
-                               da.from_array(np.array(["red"] * 40), chunks=20), client)
+        fastnn_distributed.fit(
+            notes(fastnn.MLPClassifier, backend="numpy"),
+            Xd,
+            da.from_array(np.array(["red"] * 40), chunks=20),
+            client,
+        )
     with pytest.raises(ValueError, match="different numbers of columns"):
-        fastnn_distributed.fit(notes(fastnn.MLPRegressor, backend="numpy"), ragged_columns(),
-                               da.zeros(10, chunks=5), client)
+        fastnn_distributed.fit(
+            notes(fastnn.MLPRegressor, backend="numpy"),
+            ragged_columns(),
+            da.zeros(10, chunks=5),
+            client,
+        )
     # labels the fitted model has not seen: warm start refuses them, as locally
     fitted = notes(fastnn.MLPClassifier, backend="numpy", epochs=1, warm_start=True).fit(X, y)
     before = {key: value.copy() for key, value in fitted.parameters_.items()}
@@ -455,11 +569,16 @@ def test_fit_interrupted_keeps_the_completed_epochs(client, rng, monkeypatch):
         def close(self):
             pass
 
-    monkeypatch.setattr("fastnn.distributed.estimator.make_progress",
-                        lambda *args, **kwargs: InterruptAtThree())
+    monkeypatch.setattr(
+        "fastnn.distributed.estimator.make_progress", lambda *args, **kwargs: InterruptAtThree()
+    )
     with pytest.warns(fastnn.TrainingInterruptedWarning, match="after 3 of 10 epochs"):
-        model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params), chunked(X, (30, 30)),
-                                       chunked(y, (30, 30)), client)
+        model = fastnn_distributed.fit(
+            notes(fastnn.MLPClassifier, **params),
+            chunked(X, (30, 30)),
+            chunked(y, (30, 30)),
+            client,
+        )
     local = notes(fastnn.MLPClassifier, **dict(params, epochs=3)).fit(X, y)
     assert_same_model(model, local)
     assert model.predict(X).shape == (60,)
@@ -478,11 +597,16 @@ def test_fit_stops_on_a_real_ctrl_c_in_the_middle_of_a_step(client, rng, monkeyp
         def close(self):
             pass
 
-    monkeypatch.setattr("fastnn.distributed.estimator.make_progress",
-                        lambda *args, **kwargs: CtrlCSoon())
+    monkeypatch.setattr(
+        "fastnn.distributed.estimator.make_progress", lambda *args, **kwargs: CtrlCSoon()
+    )
     with pytest.warns(fastnn.TrainingInterruptedWarning):
-        model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params),
-                                       chunked(X, (200, 200)), chunked(y, (200, 200)), client)
+        model = fastnn_distributed.fit(
+            notes(fastnn.MLPClassifier, **params),
+            chunked(X, (200, 200)),
+            chunked(y, (200, 200)),
+            client,
+        )
     assert 1 <= model.n_epochs_ < 500
     local = notes(fastnn.MLPClassifier, **dict(params, epochs=model.n_epochs_)).fit(X, y)
     assert_same_model(model, local)
@@ -493,8 +617,7 @@ def test_fit_stops_on_a_real_ctrl_c_in_the_middle_of_a_step(client, rng, monkeyp
 def test_fit_divergence_raises_as_locally(client, rng):
     X = rng.standard_normal((80, 2))
     Y = X @ [[3.0], [-1.0]]
-    params = dict(hidden=(8,), epochs=40, learning_rate=3.0, backend="numpy",
-                  standardize=False)
+    params = dict(hidden=(8,), epochs=40, learning_rate=3.0, backend="numpy", standardize=False)
     with pytest.raises(fastnn.TrainingDivergedError) as local_error:
         notes(fastnn.MLPRegressor, **params).fit(X * 30, Y)
     model = notes(fastnn.MLPRegressor, **params)
@@ -508,8 +631,13 @@ def test_fit_divergence_raises_as_locally(client, rng):
 def test_fit_with_local_epochs_learns(client, rng):
     X, y = flower_labels(rng)
     params = dict(hidden=(6,), activation="tanh", learning_rate=0.5, epochs=60, backend="numpy")
-    model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params), chunked(X, (100, 103)),
-                                   chunked(y, (100, 103)), client, local_epochs=20)
+    model = fastnn_distributed.fit(
+        notes(fastnn.MLPClassifier, **params),
+        chunked(X, (100, 103)),
+        chunked(y, (100, 103)),
+        client,
+        local_epochs=20,
+    )
     local = notes(fastnn.MLPClassifier, **params).fit(X, y)
     assert model.n_epochs_ == 60 and np.isfinite(model.history_).all()
     assert model.history_[0] == pytest.approx(local.history_[0])  # the same start
@@ -522,13 +650,18 @@ def test_fit_on_a_dask_dataframe_equals_the_local_fit(client, rng):
     """A dask DataFrame of named columns: its rows as partitions, its names as feature names."""
     import dask.dataframe as dd
     import pandas as pd
+
     X, y = flower_labels(rng)
     frame = pd.DataFrame(X, columns=["x_left", "x_right"])
-    params = dict(hidden=(5,), activation="tanh", learning_rate=0.3, epochs=6, backend="numpy",
-                  seed=5)
+    params = dict(
+        hidden=(5,), activation="tanh", learning_rate=0.3, epochs=6, backend="numpy", seed=5
+    )
     local = notes(fastnn.MLPClassifier, **params).fit(frame, y)
-    model = fastnn_distributed.fit(notes(fastnn.MLPClassifier, **params),
-                                   dd.from_pandas(frame, npartitions=3),
-                                   chunked(y, (68, 68, 67)), client)
+    model = fastnn_distributed.fit(
+        notes(fastnn.MLPClassifier, **params),
+        dd.from_pandas(frame, npartitions=3),
+        chunked(y, (68, 68, 67)),
+        client,
+    )
     assert_same_model(model, local)
     assert list(model.feature_names_in_) == ["x_left", "x_right"]

@@ -17,9 +17,20 @@ def _noisy(m=120, seed=0):
     return X, y
 
 
-OVERFIT = dict(hidden=(64,), solver="adam", learning_rate=0.02, batch_size=16, epochs=300,
-               early_stopping=True, validation_fraction=0.25, n_iter_no_change=6, tol=0.0,
-               l2=0.01, backend="numpy", seed=1)
+OVERFIT = dict(
+    hidden=(64,),
+    solver="adam",
+    learning_rate=0.02,
+    batch_size=16,
+    epochs=300,
+    early_stopping=True,
+    validation_fraction=0.25,
+    n_iter_no_change=6,
+    tol=0.0,
+    l2=0.01,
+    backend="numpy",
+    seed=1,
+)
 
 
 def _held_out(model, X, y):
@@ -74,8 +85,9 @@ def test_regressor_records_r2_and_the_split_is_not_stratified():
     rng = np.random.default_rng(2)
     X = rng.standard_normal((80, 3))
     y = 30 * X[:, 0] + rng.standard_normal(80) + 100
-    model = fastnn.MLPRegressor(hidden=(8,), epochs=20, early_stopping=True,
-                                validation_fraction=0.3, backend="numpy").fit(X, y)
+    model = fastnn.MLPRegressor(
+        hidden=(8,), epochs=20, early_stopping=True, validation_fraction=0.3, backend="numpy"
+    ).fit(X, y)
     X_held, y_held = _held_out(model, X, y)
     assert len(y_held) == 24
     best = model.best_epoch_ - 1
@@ -101,19 +113,29 @@ def test_early_stopping_checks_every_epoch():
     model = fastnn.MLPClassifier(**dict(OVERFIT, epochs=4, n_iter_no_change=10))
     plan = fitting.prepare(model, X, y)
     monitor = fitting.validation_monitor(plan)
-    result = training.run(plan.spec, plan.weights, plan.biases, plan.X, plan.Y,
-                          np.random.default_rng(plan.order_seed),
-                          fastnn.progress.make_progress(4, 0), monitor=monitor)
+    result = training.run(
+        plan.spec,
+        plan.weights,
+        plan.biases,
+        plan.X,
+        plan.Y,
+        np.random.default_rng(plan.order_seed),
+        fastnn.progress.make_progress(4, 0),
+        monitor=monitor,
+    )
     assert result.chunks == [1, 1, 1, 1] and len(monitor.costs) == 4
     assert plan.m + plan.validation[0].shape[1] == len(y)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(validation_fraction=1.0), "validation_fraction must be"),
-    (dict(validation_fraction=0.001), "validation_fraction=0.001 of 120 samples holds out"),
-    (dict(n_iter_no_change=0), "n_iter_no_change must be >= 1"),
-    (dict(tol=-1.0), "tol must be"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(validation_fraction=1.0), "validation_fraction must be"),
+        (dict(validation_fraction=0.001), "validation_fraction=0.001 of 120 samples holds out"),
+        (dict(n_iter_no_change=0), "n_iter_no_change must be >= 1"),
+        (dict(tol=-1.0), "tol must be"),
+    ],
+)
 def test_bad_early_stopping_values_are_refused_before_training(bad, message, monkeypatch):
     X, y = _noisy()
 

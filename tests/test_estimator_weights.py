@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import notes
 from fastnn import training, weights
+
+from conftest import notes
 
 BACKENDS = ["numpy", "numba"]
 
@@ -49,14 +50,17 @@ def classifier(backend, **options):
 # -- sample_weight -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    (np.ones(39), ValueError, r"sample_weight.shape == \(39,\), expected \(40,\)"),
-    (np.ones((40, 2)), ValueError, r"sample_weight.shape == \(40, 2\)"),
-    (np.full(40, np.nan), ValueError, "sample_weight must be finite"),
-    (-np.ones(40), ValueError, "sample_weight must be non-negative"),
-    (np.zeros(40), ValueError, "sample_weight must not be all zero"),
-    (np.array(["a"] * 40), TypeError, "sample_weight must hold real numbers"),
-])
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (np.ones(39), ValueError, r"sample_weight.shape == \(39,\), expected \(40,\)"),
+        (np.ones((40, 2)), ValueError, r"sample_weight.shape == \(40, 2\)"),
+        (np.full(40, np.nan), ValueError, "sample_weight must be finite"),
+        (-np.ones(40), ValueError, "sample_weight must be non-negative"),
+        (np.zeros(40), ValueError, "sample_weight must not be all zero"),
+        (np.array(["a"] * 40), TypeError, "sample_weight must hold real numbers"),
+    ],
+)
 def test_bad_sample_weights_are_refused_and_the_model_kept(bad, error, match):
     X, y = data()
     model = classifier("numpy").fit(X, y)
@@ -94,8 +98,9 @@ def test_zero_weights_are_rows_removed_bit_for_bit(backend, batch_size):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("cls", [fastnn.MLPClassifier, fastnn.MLPRegressor,
-                                 fastnn.LogisticRegression])
+@pytest.mark.parametrize(
+    "cls", [fastnn.MLPClassifier, fastnn.MLPRegressor, fastnn.LogisticRegression]
+)
 def test_integer_weights_are_repeated_rows(cls, backend):
     X, y = data(classes=3)
     if cls is fastnn.MLPRegressor:
@@ -167,13 +172,16 @@ def test_class_weight_changes_the_predictions():
     assert (classifier("numpy", epochs=100).fit(X, y).predict(X) == 0).mean() < 0.7
 
 
-@pytest.mark.parametrize("class_weight, match", [
-    ({5: 1.0}, "class_weight has the label 5"),
-    ({0: -1.0}, r"class_weight\[0\] must be a finite number >= 0"),
-    ({0: np.nan}, r"class_weight\[0\] must be a finite number >= 0"),
-    ("even", "class_weight must be None, 'balanced' or a dict"),
-    ({0: 0, 1: 0}, "sample_weight times class_weight is zero for every sample"),
-])
+@pytest.mark.parametrize(
+    "class_weight, match",
+    [
+        ({5: 1.0}, "class_weight has the label 5"),
+        ({0: -1.0}, r"class_weight\[0\] must be a finite number >= 0"),
+        ({0: np.nan}, r"class_weight\[0\] must be a finite number >= 0"),
+        ("even", "class_weight must be None, 'balanced' or a dict"),
+        ({0: 0, 1: 0}, "sample_weight times class_weight is zero for every sample"),
+    ],
+)
 def test_bad_class_weights_are_refused(class_weight, match):
     X, y = data()
     with pytest.raises(ValueError, match=match):
@@ -239,7 +247,8 @@ def test_regressor_partial_fit_with_weights():
     for _ in range(3):
         model.partial_fit(X, y, sample_weight=w)
     one_run = notes(fastnn.MLPRegressor, hidden=(4,), backend="numpy", momentum=0.5, epochs=3).fit(
-        X, y, sample_weight=w)
+        X, y, sample_weight=w
+    )
     assert_close_model(model, one_run, rtol=1e-10)
 
 
@@ -247,8 +256,9 @@ def test_regressor_partial_fit_with_weights():
 def test_predict_log_proba(classes):
     X, y = data(classes=classes)
     model = classifier("numpy", epochs=50).fit(X, y)
-    np.testing.assert_allclose(model.predict_log_proba(X), np.log(model.predict_proba(X)),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        model.predict_log_proba(X), np.log(model.predict_proba(X)), rtol=1e-10, atol=1e-12
+    )
     far = X * 1e4  # probabilities that underflow to 0: their logs stay finite
     assert np.isfinite(model.predict_log_proba(far)).all()
 

@@ -44,9 +44,11 @@ def assert_parameters_equal(a, b):
 # Defaults that work out of the box
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
-@pytest.mark.parametrize("cls", [fastnn.MLPClassifier, fastnn.LogisticRegression],
-                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [fastnn.MLPClassifier, fastnn.LogisticRegression], ids=lambda c: c.__name__
+)
 def test_default_classifier_learns_blobs(cls, backend):
     X, y = fastnn.datasets.blobs(m=300, seed=0)
     X_train, y_train, X_test, y_test = split(X, y)
@@ -61,9 +63,13 @@ def test_default_classifier_learns_blobs(cls, backend):
 def test_default_regressor_on_unscaled_multi_output_targets(backend):
     rng = np.random.default_rng(1)
     X = rng.normal(loc=50.0, scale=20.0, size=(200, 4))  # unscaled features
-    Y = np.column_stack([3000.0 * X[:, 0] - 500.0 * X[:, 1],  # targets of very different scale
-                         0.01 * X[:, 2] ** 2 + 7.0,
-                         -1e4 + 100.0 * np.sin(X[:, 3] / 10)])
+    Y = np.column_stack(
+        [
+            3000.0 * X[:, 0] - 500.0 * X[:, 1],  # targets of very different scale
+            0.01 * X[:, 2] ** 2 + 7.0,
+            -1e4 + 100.0 * np.sin(X[:, 3] / 10),
+        ]
+    )
     model = fastnn.MLPRegressor(backend=backend).fit(X, Y)
     assert np.isfinite(model.history_).all()
     assert model.predict(X).shape == Y.shape
@@ -72,9 +78,16 @@ def test_default_regressor_on_unscaled_multi_output_targets(backend):
 
 def test_planar_flower_with_the_course_network():
     X, y = fastnn.datasets.planar(m=400, seed=1)
-    model = notes(fastnn.MLPClassifier, hidden=(4,), activation="tanh", init="small",
-                                 learning_rate=1.2, epochs=2000, backend="numpy",
-                                 standardize=False).fit(X, y)
+    model = notes(
+        fastnn.MLPClassifier,
+        hidden=(4,),
+        activation="tanh",
+        init="small",
+        learning_rate=1.2,
+        epochs=2000,
+        backend="numpy",
+        standardize=False,
+    ).fit(X, y)
     assert model.score(X, y) > 0.85
     assert model.parameters_["W1"].shape == (4, 2) and model.parameters_["b2"].shape == (1, 1)
 
@@ -82,6 +95,7 @@ def test_planar_flower_with_the_course_network():
 # ---------------------------------------------------------------------------
 # The notes' arithmetic: one full-batch step computed by hand
 # ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("backend", ["loops", "numpy", "numba"])
 def test_one_gradient_descent_step_by_hand(backend):
@@ -106,19 +120,30 @@ def test_one_gradient_descent_step_by_hand(backend):
     dZ2 = A2 - Y
     dW2 = dZ2 @ A1.T / m
     db2 = np.sum(dZ2, axis=1, keepdims=True) / m
-    dZ1 = (W2.T @ dZ2) * (1 - A1 ** 2)
+    dZ1 = (W2.T @ dZ2) * (1 - A1**2)
     dW1 = dZ1 @ A0.T / m
     db1 = np.sum(dZ1, axis=1, keepdims=True) / m
     # update
-    expected = {"W1": W1 - alpha * dW1, "b1": b1 - alpha * db1,
-                "W2": W2 - alpha * dW2, "b2": b2 - alpha * db2}
+    expected = {
+        "W1": W1 - alpha * dW1,
+        "b1": b1 - alpha * db1,
+        "W2": W2 - alpha * dW2,
+        "b2": b2 - alpha * db2,
+    }
     # spot check of the hand arithmetic: Z1 of the first example
     assert Z1[0, 0] == pytest.approx(0.1 * 1.0 - 0.2 * 2.0 + 0.0)
     assert Z1[1, 0] == pytest.approx(0.3 * 1.0 + 0.4 * 2.0 + 0.1)
 
-    model = notes(fastnn.MLPClassifier, hidden=(2,), activation="tanh", learning_rate=alpha,
-                                 epochs=1,
-                                 backend=backend, warm_start=True, standardize=False)
+    model = notes(
+        fastnn.MLPClassifier,
+        hidden=(2,),
+        activation="tanh",
+        learning_rate=alpha,
+        epochs=1,
+        backend=backend,
+        warm_start=True,
+        standardize=False,
+    )
     model.parameters_ = {"W1": W1.copy(), "b1": b1.copy(), "W2": W2.copy(), "b2": b2.copy()}
     model.fit(X, y)
 
@@ -134,8 +159,9 @@ def test_one_gradient_descent_step_by_hand(backend):
 
 AGREEMENT_CASES = {
     "full batch tanh": dict(hidden=(3,), activation="tanh"),
-    "mini-batch momentum l2": dict(hidden=(4, 3), activation=("relu", "sigmoid"),
-                                   batch_size=7, momentum=0.9, l2=0.1),
+    "mini-batch momentum l2": dict(
+        hidden=(4, 3), activation=("relu", "sigmoid"), batch_size=7, momentum=0.9, l2=0.1
+    ),
     "softmax leaky relu": dict(hidden=(3,), activation="leaky_relu", classes=3),
     "regressor": dict(hidden=(3,), activation="tanh", regressor=True, batch_size=16),
 }
@@ -156,8 +182,9 @@ def test_loops_numpy_numba_agree_in_float64(case):
         model = notes(cls, epochs=15, learning_rate=0.05, seed=11, backend=backend, **options)
         fitted[backend] = model.fit(X, y)
     for model in fitted.values():
-        assert_parameters_close(model.parameters_, fitted["numpy"].parameters_, rtol=1e-9,
-                                atol=1e-12)
+        assert_parameters_close(
+            model.parameters_, fitted["numpy"].parameters_, rtol=1e-9, atol=1e-12
+        )
         np.testing.assert_allclose(model.history_, fitted["numpy"].history_, rtol=1e-9)
 
 
@@ -165,8 +192,9 @@ def test_loops_numpy_numba_agree_in_float64(case):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_same_seed_gives_bit_identical_parameters(backend, dtype):
     X, y = fastnn.datasets.planar(m=120, seed=3)
-    options = dict(hidden=(5, 4), batch_size=16, momentum=0.5, epochs=20, backend=backend,
-                   dtype=dtype)
+    options = dict(
+        hidden=(5, 4), batch_size=16, momentum=0.5, epochs=20, backend=backend, dtype=dtype
+    )
     first = notes(fastnn.MLPClassifier, seed=5, **options).fit(X, y)
     second = notes(fastnn.MLPClassifier, seed=5, **options).fit(X, y)
     assert_parameters_equal(first.parameters_, second.parameters_)
@@ -188,12 +216,22 @@ def test_chunking_does_not_change_the_result(backend, batch_size):
     Y = (rng.random((1, 50)) > 0.5).astype(float)
     results = []
     for chunk in (1, 3, 12):
-        weights = [rng_w.copy() for rng_w in (np.full((4, 3), 0.1) * np.arange(12).reshape(4, 3),
-                                              np.full((1, 4), -0.2))]
+        weights = [
+            rng_w.copy()
+            for rng_w in (np.full((4, 3), 0.1) * np.arange(12).reshape(4, 3), np.full((1, 4), -0.2))
+        ]
         biases = [np.zeros((4, 1)), np.zeros((1, 1))]
         spec = TrainingSpec(("tanh", "sigmoid"), 12, 0.3, batch_size, 0.9, 0.01, backend)
-        result = training.run(spec, weights, biases, X, Y, np.random.default_rng(4),
-                              SilentProgress(), chunk_epochs=chunk)
+        result = training.run(
+            spec,
+            weights,
+            biases,
+            X,
+            Y,
+            np.random.default_rng(4),
+            SilentProgress(),
+            chunk_epochs=chunk,
+        )
         assert result.chunks == [chunk] * (12 // chunk)
         results.append((weights + biases, result.costs))
     for params, costs in results[1:]:
@@ -217,8 +255,9 @@ def test_chunks_start_small_and_grow():
     Y[0, y == 1] = 1
     weights, biases = [np.full((1, 2), 0.1)], [np.zeros((1, 1))]
     spec = TrainingSpec(("sigmoid",), 500, 0.1, None, 0.0, 0.0, "numpy")
-    result = training.run(spec, weights, biases, model_X, Y, None, SilentProgress(),
-                          kernel_module=Recording())
+    result = training.run(
+        spec, weights, biases, model_X, Y, None, SilentProgress(), kernel_module=Recording()
+    )
     assert calls[0] == 1 and sum(calls) == 500 and len(result.costs) == 500
     assert all(b <= a * training.MAX_GROWTH for a, b in zip(calls, calls[1:]))
 
@@ -239,6 +278,7 @@ def test_chunk_policy():
 # Warm start
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
 def test_warm_start_continues_the_run(backend):
     X, y = fastnn.datasets.blobs(m=60, seed=2)
@@ -255,8 +295,11 @@ def test_warm_start_with_standardisation_continues_closely():
     X, y = fastnn.datasets.blobs(m=60, seed=2)
     X = X * 10 + 100
     whole = notes(fastnn.MLPRegressor, hidden=(6,), epochs=10, backend="numpy").fit(X, y)
-    halves = notes(fastnn.MLPRegressor, hidden=(6,), epochs=5, warm_start=True,
-                   backend="numpy").fit(X, y).fit(X, y)
+    halves = (
+        notes(fastnn.MLPRegressor, hidden=(6,), epochs=5, warm_start=True, backend="numpy")
+        .fit(X, y)
+        .fit(X, y)
+    )
     assert_parameters_close(halves.parameters_, whole.parameters_, rtol=1e-9, atol=1e-12)
 
 
@@ -273,13 +316,20 @@ def test_cold_refit_starts_again():
 # Divergence and Ctrl-C
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
 def test_divergence_names_the_epoch_and_keeps_finite_parameters(backend):
     rng = np.random.default_rng(0)
     X = rng.normal(loc=100.0, scale=30.0, size=(50, 3))
     y = X @ np.array([2.0, -1.0, 3.0])
-    model = notes(fastnn.MLPRegressor, hidden=(), learning_rate=0.05, epochs=500,
-                  backend=backend, standardize=False)
+    model = notes(
+        fastnn.MLPRegressor,
+        hidden=(),
+        learning_rate=0.05,
+        epochs=500,
+        backend=backend,
+        standardize=False,
+    )
     with pytest.raises(fastnn.TrainingDivergedError, match="smaller learning_rate") as error:
         model.fit(X, y)
     epoch = error.value.epoch
@@ -339,14 +389,14 @@ def test_ctrl_c_inside_a_kernel_call_discards_the_partial_chunk(monkeypatch):
         model.fit(X, y)
     assert model.n_epochs_ == sum(calls[:2])
     monkeypatch.undo()
-    reference = fastnn.MLPClassifier(hidden=(6,), epochs=model.n_epochs_,
-                                     backend="numpy").fit(X, y)
+    reference = fastnn.MLPClassifier(hidden=(6,), epochs=model.n_epochs_, backend="numpy").fit(X, y)
     assert_parameters_equal(model.parameters_, reference.parameters_)
 
 
 # ---------------------------------------------------------------------------
 # Threads
 # ---------------------------------------------------------------------------
+
 
 def _fit_two_models_in_threads(backend):
     """Two threads fit two models at once; returns the models fitted alone and together.
@@ -359,8 +409,9 @@ def _fit_two_models_in_threads(backend):
     y1, y2 = (X1[:, 0] > 0).astype(int), (X2[:, 1] + X2[:, 2] > 0).astype(int)
     jobs = [(X1, y1, dict(hidden=(64,), seed=1)), (X2, y2, dict(hidden=(96, 8), seed=2))]
     # full batch: products large enough for parallel regions
-    alone = [notes(fastnn.MLPClassifier, epochs=8, backend=backend, **o).fit(X, y)
-             for X, y, o in jobs]
+    alone = [
+        notes(fastnn.MLPClassifier, epochs=8, backend=backend, **o).fit(X, y) for X, y, o in jobs
+    ]
     together = [notes(fastnn.MLPClassifier, epochs=8, backend=backend, **o) for _, _, o in jobs]
     errors = []
 
@@ -370,8 +421,9 @@ def _fit_two_models_in_threads(backend):
         except Exception as error:  # reported below, in the main thread
             errors.append(error)
 
-    threads = [threading.Thread(target=fit, args=(model, X, y))
-               for model, (X, y, _) in zip(together, jobs)]
+    threads = [
+        threading.Thread(target=fit, args=(model, X, y)) for model, (X, y, _) in zip(together, jobs)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -402,12 +454,18 @@ def test_threads_are_safe_even_on_the_workqueue_layer(tmp_path):
         # what it will start is the configured one, and calls are serialised for it
         "assert numba.config.THREADING_LAYER == 'workqueue'\n"
         "assert _threading.kernel_guard('numba') is _threading._lock\n"
-        "print('ok')\n")
+        "print('ok')\n"
+    )
     tests = pathlib.Path(__file__).parent
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(tests), str(tests.parent), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
-                          timeout=300)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [str(tests), str(tests.parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("ok")
 
@@ -425,6 +483,7 @@ def test_thread_safe_layer_needs_no_lock(monkeypatch):
 # ---------------------------------------------------------------------------
 # Outputs, dtypes, labels
 # ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -469,8 +528,9 @@ def test_standardisation_is_folded_into_the_parameters():
     """parameters_ act on raw data: the notes' forward pass on raw X gives predict."""
     X, y = fastnn.datasets.blobs(m=80, seed=3)
     X = X * np.array([100.0, 0.01]) + np.array([5000.0, -3.0])
-    model = notes(fastnn.MLPClassifier, hidden=(5,), activation="tanh", epochs=100,
-                  backend="numpy").fit(X, y)
+    model = notes(
+        fastnn.MLPClassifier, hidden=(5,), activation="tanh", epochs=100, backend="numpy"
+    ).fit(X, y)
     p = model.parameters_
     A1 = np.tanh(p["W1"] @ X.T + p["b1"])
     Z2 = p["W2"] @ A1 + p["b2"]
@@ -482,8 +542,10 @@ def test_standardisation_is_folded_into_the_parameters():
 # Progress and plots
 # ---------------------------------------------------------------------------
 
+
 def test_verbose_shows_progress_with_tqdm(capsys):
     import tqdm  # noqa: F401 -- in the test extra: a broken install fails here
+
     X, y = fastnn.datasets.blobs(m=40, seed=1)
     fastnn.MLPClassifier(hidden=(4,), epochs=40, backend="numpy", verbose=True).fit(X, y)
     err = capsys.readouterr().err
@@ -512,6 +574,7 @@ def test_plain_progress_throttles_lines():
 
 def test_plots():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -542,8 +605,9 @@ def test_cuda_chunks_are_longer(monkeypatch):
 
     def recording(done, remaining, seconds_per_epoch, previous, chunk_seconds, long_seconds):
         seen.append((chunk_seconds, long_seconds))
-        return real_next_chunk(done, remaining, seconds_per_epoch, previous, chunk_seconds,
-                               long_seconds)
+        return real_next_chunk(
+            done, remaining, seconds_per_epoch, previous, chunk_seconds, long_seconds
+        )
 
     monkeypatch.setattr(training, "next_chunk", recording)
     X = np.ones((2, 5))
@@ -551,8 +615,9 @@ def test_cuda_chunks_are_longer(monkeypatch):
     for backend in ("numpy", "cuda"):
         weights, biases = [np.full((1, 2), 0.1)], [np.zeros((1, 1))]
         spec = TrainingSpec(("sigmoid",), 3, 0.1, None, 0.0, 0.0, backend)
-        training.run(spec, weights, biases, X, Y, None, SilentProgress(),
-                     kernel_module=kernels.get("numpy"))
+        training.run(
+            spec, weights, biases, X, Y, None, SilentProgress(), kernel_module=kernels.get("numpy")
+        )
     assert seen[0] == (training.CHUNK_SECONDS, training.LONG_CHUNK_SECONDS)
     assert seen[-1] == training.BACKEND_CHUNK_SECONDS["cuda"]
     assert seen[-1][0] > 10 * training.CHUNK_SECONDS

@@ -41,8 +41,9 @@ def test_reordered_columns_are_refused(make):
     model = _fitted(make)
     reordered = pd.DataFrame(X, columns=NAMES)[["gamma", "alpha", "beta"]]
     for method in _methods(model):
-        with pytest.raises(ValueError, match="Feature names must be in the same order as "
-                                             "they were in fit"):
+        with pytest.raises(
+            ValueError, match="Feature names must be in the same order as they were in fit"
+        ):
             method(reordered)
 
 
@@ -50,9 +51,12 @@ def test_reordered_columns_are_refused(make):
 def test_renamed_and_missing_columns_are_refused(make):
     model = _fitted(make)
     renamed = pd.DataFrame(X, columns=["alpha", "beta", "delta"])
-    with pytest.raises(ValueError, match="(?s)should match those that were passed during fit"
-                                         r".*unseen at fit time:\n- delta\n"
-                                         r".*seen at fit time, yet now missing:\n- gamma"):
+    with pytest.raises(
+        ValueError,
+        match="(?s)should match those that were passed during fit"
+        r".*unseen at fit time:\n- delta\n"
+        r".*seen at fit time, yet now missing:\n- gamma",
+    ):
         model.predict(renamed)
     with pytest.raises(ValueError, match="yet now missing:\n- gamma"):
         model.predict(pd.DataFrame(X[:, :2], columns=["alpha", "beta"]))
@@ -64,8 +68,11 @@ def test_same_columns_predict_without_warning(make):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         expected = model.predict(pd.DataFrame(X, columns=NAMES))
-    with pytest.warns(UserWarning, match="X does not have valid feature names, but "
-                                         f"{type(model).__name__} was fitted with feature names"):
+    with pytest.warns(
+        UserWarning,
+        match="X does not have valid feature names, but "
+        f"{type(model).__name__} was fitted with feature names",
+    ):
         from_array = model.predict(X)
     np.testing.assert_array_equal(from_array, expected)
 
@@ -74,8 +81,10 @@ def test_same_columns_predict_without_warning(make):
 def test_dataframe_after_array_fit_warns(make):
     model = _fitted(make, X)
     assert not hasattr(model, "feature_names_in_")
-    with pytest.warns(UserWarning, match=f"X has feature names, but {type(model).__name__} "
-                                         "was fitted without feature names"):
+    with pytest.warns(
+        UserWarning,
+        match=f"X has feature names, but {type(model).__name__} was fitted without feature names",
+    ):
         model.predict(pd.DataFrame(X, columns=NAMES))
 
 
@@ -89,8 +98,9 @@ def test_refit_on_array_forgets_the_names():
 
 
 def test_warm_start_checks_the_names_it_continues_from():
-    model = _fitted(lambda: fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy",
-                                                 warm_start=True))
+    model = _fitted(
+        lambda: fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy", warm_start=True)
+    )
     parameters = {key: value.copy() for key, value in model.parameters_.items()}
     reordered = pd.DataFrame(X, columns=NAMES)[["beta", "alpha", "gamma"]]
     with pytest.raises(ValueError, match="same order as they were in fit"):
@@ -103,8 +113,9 @@ def test_warm_start_checks_the_names_it_continues_from():
 
 def test_mixed_column_name_types_are_refused_as_scikit_learn_does():
     frame = pd.DataFrame(X, columns=["alpha", 1, "gamma"])
-    with pytest.raises(TypeError, match="Feature names are only supported if all input "
-                                        "features have string names"):
+    with pytest.raises(
+        TypeError, match="Feature names are only supported if all input features have string names"
+    ):
         fastnn.MLPClassifier(hidden=(4,), epochs=2, backend="numpy").fit(frame, Y)
 
 

@@ -31,8 +31,11 @@ KINK_MARGIN = 1e-3  # relu/leaky relu inputs stay this far from 0: far more than
 
 def available_variants():
     """The variants whose module is in the package (their import is then part of the test)."""
-    return [name for name in ("numpy", "loops", "numba")
-            if importlib.util.find_spec(f"kernels.{kernels.VARIANTS[name]}") is not None]
+    return [
+        name
+        for name in ("numpy", "loops", "numba")
+        if importlib.util.find_spec(f"kernels.{kernels.VARIANTS[name]}") is not None
+    ]
 
 
 def network(seed, hidden, output):
@@ -66,7 +69,9 @@ def objective(module, weights, biases, X, Y, activations, l2, m_total):
     A = X
     for W, b, activation in zip(weights, biases, activations):
         A, Z = module.dense_forward(A, W, b, activation)
-    return float(module.cost(Z, A, Y, activations[-1])) + float(module.l2_penalty(weights, l2, m_total))
+    return float(module.cost(Z, A, Y, activations[-1])) + float(
+        module.l2_penalty(weights, l2, m_total)
+    )
 
 
 def analytic_gradients(module, weights, biases, X, Y, activations, l2, m_total):
@@ -82,8 +87,9 @@ def analytic_gradients(module, weights, biases, X, Y, activations, l2, m_total):
     dA, dW[-1], db[-1] = module.linear_backward(dZ, caches[-1][0], weights[-1], l2, m_total)
     for layer in range(L - 2, -1, -1):
         A_prev, Z = caches[layer]
-        dA, dW[layer], db[layer] = module.dense_backward(dA, A_prev, weights[layer], Z,
-                                                         activations[layer], l2, m_total)
+        dA, dW[layer], db[layer] = module.dense_backward(
+            dA, A_prev, weights[layer], Z, activations[layer], l2, m_total
+        )
     return dW + db
 
 

@@ -54,8 +54,10 @@ def test_non_contiguous_and_any_rank_inputs(rng):
 
 
 def network(rng, sizes, dtype, scale=0.5):
-    weights = [(scale * rng.standard_normal((n, n_prev))).astype(dtype)
-               for n_prev, n in zip(sizes, sizes[1:])]
+    weights = [
+        (scale * rng.standard_normal((n, n_prev))).astype(dtype)
+        for n_prev, n in zip(sizes, sizes[1:])
+    ]
     biases = [(0.1 * rng.standard_normal((n, 1))).astype(dtype) for n in sizes[1:]]
     return weights, biases
 
@@ -64,8 +66,9 @@ def copies(arrays):
     return [a.copy() for a in arrays]
 
 
-def run_both(rng, dtype, hidden, output, epochs, batch_size, momentum, l2, lr=0.1,
-             sizes=(7, 13, 5), m=67):
+def run_both(
+    rng, dtype, hidden, output, epochs, batch_size, momentum, l2, lr=0.1, sizes=(7, 13, 5), m=67
+):
     """The same run on both variants; returns (jit costs, ref costs, jit params, ref params,
     jit velocities, ref velocities)."""
     n_out = 1 if output == "sigmoid" else 3
@@ -78,8 +81,20 @@ def run_both(rng, dtype, hidden, output, epochs, batch_size, momentum, l2, lr=0.
     for module in (jit, vectorized):
         W, b = copies(weights), copies(biases)
         velocities = ([np.zeros_like(w) for w in W], [np.zeros_like(x) for x in b])
-        costs = module.train(W, b, X, Y, activations, epochs, lr, batch_size=batch_size,
-                             momentum=momentum, l2=l2, orders=orders, velocities=velocities)
+        costs = module.train(
+            W,
+            b,
+            X,
+            Y,
+            activations,
+            epochs,
+            lr,
+            batch_size=batch_size,
+            momentum=momentum,
+            l2=l2,
+            orders=orders,
+            velocities=velocities,
+        )
         results.append((costs, W + b, velocities[0] + velocities[1]))
     return results
 
@@ -97,10 +112,12 @@ def test_train_depths_and_layouts(rng):
         for module in (jit, vectorized):
             W, b = copies(weights), copies(biases)
             velocities = ([np.zeros_like(w) for w in W], [np.zeros_like(x) for x in b])
-            first = module.train(W, b, X, Y, activations, 4, 0.5, batch_size=100,
-                                 momentum=0.5, velocities=velocities)
-            second = module.train(W, b, X, Y, activations, 4, 0.5, momentum=0.5,
-                                  velocities=velocities)
+            first = module.train(
+                W, b, X, Y, activations, 4, 0.5, batch_size=100, momentum=0.5, velocities=velocities
+            )
+            second = module.train(
+                W, b, X, Y, activations, 4, 0.5, momentum=0.5, velocities=velocities
+            )
             out.append((np.concatenate([first, second]), W + b))
         np.testing.assert_allclose(out[0][0], out[1][0], rtol=TRAIN_RTOL)
         for got, want in zip(out[0][1], out[1][1]):
@@ -134,12 +151,20 @@ def test_diverging_run_stops_with_finite_parameters(batch_size, dtype, rng):
     parameters are the last finite epoch start's. float64 stops where the reference does,
     with its parameters; float32 rounding may move the blow-up by an epoch."""
     (costs, params, _), (costs_ref, params_ref, _) = run_both(
-        rng, dtype, "relu", "linear", 40, batch_size, 0.0, 0.0,
-        lr=1e5 if dtype == np.float64 else 1e3)
+        rng,
+        dtype,
+        "relu",
+        "linear",
+        40,
+        batch_size,
+        0.0,
+        0.0,
+        lr=1e5 if dtype == np.float64 else 1e3,
+    )
     stop_ref = int(np.argmax(~np.isfinite(costs_ref)))
     assert not np.isfinite(costs_ref[-1]) and stop_ref > 0, "the reference run must diverge"
     stop = int(np.argmax(~np.isfinite(costs)))
-    assert not np.isfinite(costs[stop]) and np.isnan(costs[stop + 1:]).all()
+    assert not np.isfinite(costs[stop]) and np.isnan(costs[stop + 1 :]).all()
     assert all(np.isfinite(p).all() for p in params)
     if dtype == np.float64:
         assert stop == stop_ref
@@ -189,10 +214,19 @@ def test_one_and_two_threads_agree():
     results = []
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for threads in ("1", "2"):
-        env = dict(os.environ, NUMBA_NUM_THREADS=threads,
-                   PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
-        done = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, cwd=root,
-                              capture_output=True, text=True, timeout=600)
+        env = dict(
+            os.environ,
+            NUMBA_NUM_THREADS=threads,
+            PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", THREADS_SCRIPT],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr
         results.append(json.loads(done.stdout))
     one, two = results
@@ -233,8 +267,7 @@ def test_bad_training_inputs_raise_clear_errors(rng):
     with pytest.raises(ValueError, match="orders"):
         jit.train(weights, biases, X, Y, acts, 2, 0.1, batch_size=3)
     with pytest.raises(ValueError, match=r"orders must hold example indices in \[0, 7\)"):
-        jit.train(weights, biases, X, Y, acts, 2, 0.1, batch_size=3,
-                  orders=np.full((2, 7), 7))
+        jit.train(weights, biases, X, Y, acts, 2, 0.1, batch_size=3, orders=np.full((2, 7), 7))
     with pytest.raises(ValueError, match=r"orders must be an integer array of shape \(2, 7\)"):
         jit.train(weights, biases, X, Y, acts, 2, 0.1, batch_size=3, orders=np.zeros((1, 7)))
     with pytest.raises(ValueError, match="Y must have shape"):
@@ -248,5 +281,13 @@ def test_bad_training_inputs_raise_clear_errors(rng):
     with pytest.raises(ValueError, match="output activation must be one of"):
         jit.train(weights, biases, X, Y, ["tanh", "relu"], 2, 0.1)
     with pytest.raises(ValueError, match="velocities of weights"):
-        jit.train(weights, biases, X, Y, acts, 2, 0.1,
-                  velocities=([np.zeros((1, 1))] * 2, [np.zeros((4, 1)), np.zeros((1, 1))]))
+        jit.train(
+            weights,
+            biases,
+            X,
+            Y,
+            acts,
+            2,
+            0.1,
+            velocities=([np.zeros((1, 1))] * 2, [np.zeros((4, 1)), np.zeros((1, 1))]),
+        )

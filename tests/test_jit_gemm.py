@@ -11,14 +11,19 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numba import config, set_num_threads
 
-from conftest import AWKWARD_SIZES, DTYPES, tolerance
 from kernels import jit_gemm, jit_products
 
-SHAPES = {"nn": lambda M, N, K: ((M, K), (K, N)), "nt": lambda M, N, K: ((M, K), (N, K)),
-          "tn": lambda M, N, K: ((K, M), (K, N))}
+from conftest import AWKWARD_SIZES, DTYPES, tolerance
+
+SHAPES = {
+    "nn": lambda M, N, K: ((M, K), (K, N)),
+    "nt": lambda M, N, K: ((M, K), (N, K)),
+    "tn": lambda M, N, K: ((K, M), (K, N)),
+}
 REFERENCES = {"nn": lambda A, B: A @ B, "nt": lambda A, B: A @ B.T, "tn": lambda A, B: A.T @ B}
 
 
@@ -30,18 +35,27 @@ def through_product(path, form):
     def kernel(A, B, C):
         M, N = C.shape
         K = A.shape[0] if form == "tn" else A.shape[1]
-        work = (np.full(jit_products.work_size(M, N, K), np.nan, C.dtype)
-                if path == "tiles" else None)
+        work = (
+            np.full(jit_products.work_size(M, N, K), np.nan, C.dtype) if path == "tiles" else None
+        )
         jit_products.product(form_code, path_code, A, B, C, work)
+
     return kernel
 
 
 # "<path>_<form>": what a product of the training run may call; "hand_<form>": the tiled kernels
 # with their strips shared among Numba's threads.
-FORMS = {f"{path}_{form}": (through_product(path, form), SHAPES[form], REFERENCES[form])
-         for path in jit_products.PATH_NAMES for form in SHAPES}
-FORMS.update({f"hand_{form}": (getattr(jit_gemm, f"hand_{form}"), SHAPES[form], REFERENCES[form])
-              for form in SHAPES})
+FORMS = {
+    f"{path}_{form}": (through_product(path, form), SHAPES[form], REFERENCES[form])
+    for path in jit_products.PATH_NAMES
+    for form in SHAPES
+}
+FORMS.update(
+    {
+        f"hand_{form}": (getattr(jit_gemm, f"hand_{form}"), SHAPES[form], REFERENCES[form])
+        for form in SHAPES
+    }
+)
 
 
 def problem(form, M, N, K, dtype, rng):
@@ -77,12 +91,12 @@ def test_every_combination_of_awkward_sizes(form, dtype, rng):
 
 
 LARGER_SHAPES = [
-    (257, 131, 509),   # packed nn, parallel strips, two k-blocks
-    (131, 67, 1031),   # k-blocks with a remainder, rows not a multiple of the tile
-    (20, 209, 1531),   # nn with few rows (row updates); a skinny product with a long K
+    (257, 131, 509),  # packed nn, parallel strips, two k-blocks
+    (131, 67, 1031),  # k-blocks with a remainder, rows not a multiple of the tile
+    (20, 209, 1531),  # nn with few rows (row updates); a skinny product with a long K
     (13, 1031, 1279),  # nn with few rows in parallel strips
-    (1, 2053, 263),    # one row
-    (263, 1, 2053),    # one column
+    (1, 2053, 263),  # one row
+    (263, 1, 2053),  # one column
 ]
 
 
@@ -102,8 +116,14 @@ def test_one_row_and_outer_products(form, dtype, rng):
 
 
 @settings(max_examples=60, deadline=None)
-@given(form=st.sampled_from(sorted(FORMS)), dtype=st.sampled_from(DTYPES),
-       M=st.integers(1, 70), N=st.integers(1, 70), K=st.integers(1, 600), seed=st.integers(0, 2**32 - 1))
+@given(
+    form=st.sampled_from(sorted(FORMS)),
+    dtype=st.sampled_from(DTYPES),
+    M=st.integers(1, 70),
+    N=st.integers(1, 70),
+    K=st.integers(1, 600),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_random_shapes(form, dtype, M, N, K, seed):
     check(form, M, N, K, dtype, np.random.default_rng(seed))
 

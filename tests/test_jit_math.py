@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from numba import njit
 
-from conftest import DTYPES
 from kernels import jit_math
+
+from conftest import DTYPES
 
 NAMES = ("exp", "expm1", "log", "log1p", "tanh", "sigmoid", "softplus", "log1p_unit")
 #: the largest error allowed, in units of the dtype's epsilon (relative)
@@ -77,8 +78,15 @@ def grid(name, dtype, rng):
     elif name == "log1p_unit":  # its domain: [0, 1]
         x = np.concatenate([rng.uniform(0, 1, n), np.abs(tiny), np.linspace(0.40, 0.52, n)])
     elif name == "log1p":
-        x = np.concatenate([rng.uniform(0, 1, n), np.abs(tiny), tiny * 0.99,
-                            10.0 ** rng.uniform(0, 30, n), rng.uniform(-0.999, 0, n)])
+        x = np.concatenate(
+            [
+                rng.uniform(0, 1, n),
+                np.abs(tiny),
+                tiny * 0.99,
+                10.0 ** rng.uniform(0, 30, n),
+                rng.uniform(-0.999, 0, n),
+            ]
+        )
     else:
         x = np.concatenate([rng.uniform(-40, 40, n), tiny, rng.uniform(-3, 3, n)])
     return x.astype(dtype)
@@ -97,7 +105,8 @@ def test_accuracy_in_ulp(name, dtype, rng):
     relative = error[normal] / np.abs(want[normal])
     assert relative.max() <= MAX_EPS * np.finfo(dtype).eps, (
         f"{name} {np.dtype(dtype).name}: {relative.max() / np.finfo(dtype).eps:.2f} eps at "
-        f"x = {x[normal][np.argmax(relative)]!r}")
+        f"x = {x[normal][np.argmax(relative)]!r}"
+    )
     assert (error[~normal] <= np.finfo(dtype).tiny * 4).all()
 
 
@@ -131,8 +140,9 @@ def test_finite_for_inputs_up_to_1e4(name, dtype, rng):
         x = x[x < 80]  # exp and softplus grow without bound: check where they are finite
         got = compiled(name, x)
     assert np.isfinite(got).all()
-    np.testing.assert_allclose(got, reference(name, x), rtol=4 * np.finfo(dtype).eps,
-                               atol=np.finfo(dtype).tiny * 4)
+    np.testing.assert_allclose(
+        got, reference(name, x), rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny * 4
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -142,5 +152,6 @@ def test_generic_names_from_python(name):
         x = dtype(0.75)
         got = getattr(jit_math, name)(x)
         assert np.asarray(got).dtype == np.dtype(dtype)
-        np.testing.assert_allclose(got, reference(name, np.array([x]))[0],
-                                   rtol=4 * np.finfo(dtype).eps)
+        np.testing.assert_allclose(
+            got, reference(name, np.array([x]))[0], rtol=4 * np.finfo(dtype).eps
+        )

@@ -13,8 +13,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import labels, random_array
 from kernels import jit, jit_products, vectorized
+
+from conftest import labels, random_array
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -82,8 +83,9 @@ def test_every_path_forward_and_matmul(path, dtype, rng):
         got = jit.forward(weights, biases, X, ["relu", "softmax"])
         product = jit.matmul(weights[0], X)
     tol = dict(rtol=1e-3, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(got, vectorized.forward(weights, biases, X, ["relu", "softmax"]),
-                               **tol)
+    np.testing.assert_allclose(
+        got, vectorized.forward(weights, biases, X, ["relu", "softmax"]), **tol
+    )
     np.testing.assert_allclose(product, weights[0].astype(np.float64) @ X, **tol)
 
 
@@ -175,15 +177,28 @@ FIRST_FIT = textwrap.dedent("""
 
 
 def test_a_first_compilation_says_so_once_and_a_cached_start_says_nothing(tmp_path):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
-               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
-    runs = [subprocess.run([sys.executable, "-c", FIRST_FIT], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=600) for _ in range(2)]
+    env = dict(
+        os.environ,
+        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+        PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", FIRST_FIT],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        for _ in range(2)
+    ]
     for run in runs:
         assert run.returncode == 0, run.stderr
     cold, warm = (run.stderr.splitlines() for run in runs)
     assert [line for line in cold if "compiling" in line] == [
-        "fastnn: compiling the numba kernels for float32 (once; cached for later runs)"]
+        "fastnn: compiling the numba kernels for float32 (once; cached for later runs)"
+    ]
     assert not [line for line in warm if "compiling" in line]
     # the choices of the first process were kept beside the cache, for the second
     assert (tmp_path / "cache" / jit_products.WISDOM_FILE).exists()
@@ -227,12 +242,21 @@ SAME_SEED = textwrap.dedent("""
 def test_the_same_seed_gives_the_same_bits_whether_compiled_here_or_loaded(dtype, tmp_path):
     """Issue 12, point 8: the process that meets an empty cache and the processes that load
     from it train to the same bits (Numba's in-process code and its cached code differed)."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
-               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+        PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+    )
     digests = []
     for _ in range(3):
-        run = subprocess.run([sys.executable, "-c", SAME_SEED, dtype], env=env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            [sys.executable, "-c", SAME_SEED, dtype],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode == 0, run.stderr
         digests.append(run.stdout.strip())
     assert len(set(digests)) == 1, digests

@@ -15,8 +15,9 @@ from conftest import AWKWARD_SIZES, DTYPES, tolerance
 
 # Python loops are slow: the small end of the shared awkward sizes only.
 SMALL = tuple(s for s in AWKWARD_SIZES if s <= 31)
-ELEMENTWISE = tuple(f"{name}{suffix}" for name in HIDDEN_ACTIVATIONS
-                    for suffix in ("", "_derivative")) + ("softmax",)
+ELEMENTWISE = tuple(
+    f"{name}{suffix}" for name in HIDDEN_ACTIVATIONS for suffix in ("", "_derivative")
+) + ("softmax",)
 
 
 def assert_matches(actual, expected, dtype):

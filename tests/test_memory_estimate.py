@@ -18,8 +18,9 @@ def little_memory(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 10_000)
 
 
-@pytest.mark.parametrize("cls", [fastnn.MLPClassifier, fastnn.MLPRegressor,
-                                 fastnn.LogisticRegression])
+@pytest.mark.parametrize(
+    "cls", [fastnn.MLPClassifier, fastnn.MLPRegressor, fastnn.LogisticRegression]
+)
 def test_a_fit_that_does_not_fit_is_refused_before_allocating(cls, little_memory, monkeypatch):
     X, y = fastnn.datasets.blobs(m=300, n_features=20, centers=2, seed=0)
     model = cls(epochs=2, backend="numpy")
@@ -28,8 +29,11 @@ def test_a_fit_that_does_not_fit_is_refused_before_allocating(cls, little_memory
         raise AssertionError("the fit allocated its inputs before checking its memory")
 
     monkeypatch.setattr(scaling, "prepare_inputs", must_not_run)
-    with pytest.raises(ValueError, match=r"fit needs about [\d.]+ [KM]iB of memory \(X in the "
-                                         r"training layout .* but only 9.8 KiB is available"):
+    with pytest.raises(
+        ValueError,
+        match=r"fit needs about [\d.]+ [KM]iB of memory \(X in the "
+        r"training layout .* but only 9.8 KiB is available",
+    ):
         model.fit(X, y)
     assert not hasattr(model, "parameters_")
 
@@ -43,15 +47,18 @@ def test_a_fit_that_fits_is_not_refused(monkeypatch):
 
 def test_the_error_gives_the_estimate_of_a_big_fit(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 2 << 30)
-    parts = memory.fit_memory((784, 4096, 4096, 10), 10 ** 6, np.float64, backend="numba")
+    parts = memory.fit_memory((784, 4096, 4096, 10), 10**6, np.float64, backend="numba")
     assert sum(parts.values()) > 60 << 30  # 4096 x 10^6 float64 activations, twice
     with pytest.raises(ValueError, match=r"needs about \d+\.\d GiB .*only 2.0 GiB"):
-        memory.check_fit_memory("MLPClassifier", (784, 4096, 4096, 10), 10 ** 6,
-                                fastnn.MLPClassifier()._config())
+        memory.check_fit_memory(
+            "MLPClassifier", (784, 4096, 4096, 10), 10**6, fastnn.MLPClassifier()._config()
+        )
 
 
-@pytest.mark.parametrize("batch_size, dtype, regression", [
-    (None, np.float64, False), (None, np.float32, True), (64, np.float64, False)])
+@pytest.mark.parametrize(
+    "batch_size, dtype, regression",
+    [(None, np.float64, False), (None, np.float32, True), (64, np.float64, False)],
+)
 def test_the_estimate_is_close_to_what_a_numpy_fit_allocates(batch_size, dtype, regression):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3000, 40))
@@ -61,11 +68,17 @@ def test_the_estimate_is_close_to_what_a_numpy_fit_allocates(batch_size, dtype, 
     else:
         y = (X[:, 0] > 0).astype(int)
         cls = fastnn.MLPClassifier
-    model = cls(hidden=(200, 100), epochs=2, batch_size=batch_size, dtype=np.dtype(dtype).name,
-                backend="numpy")
+    model = cls(
+        hidden=(200, 100),
+        epochs=2,
+        batch_size=batch_size,
+        dtype=np.dtype(dtype).name,
+        backend="numpy",
+    )
     layer_sizes = (40, 200, 100, 3 if regression else 1)
-    estimate = sum(memory.fit_memory(layer_sizes, 3000, dtype, batch_size, "numpy",
-                                     regression).values())
+    estimate = sum(
+        memory.fit_memory(layer_sizes, 3000, dtype, batch_size, "numpy", regression).values()
+    )
     model.fit(X, y)  # once untraced: imports and caches are not the fit's memory
     tracemalloc.start()
     try:

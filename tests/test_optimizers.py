@@ -11,10 +11,18 @@ import numpy as np
 import pytest
 
 import kernels
-from conftest import AWKWARD_SIZES, DTYPES, labels, random_array, tolerance
 from kernels import vectorized as ref
-from kernels.contract import (OPTIMIZERS, SCHEDULES, OptimizerState, Schedule, bias_correction,
-                              epoch_learning_rates, learning_rate_at)
+from kernels.contract import (
+    OPTIMIZERS,
+    SCHEDULES,
+    OptimizerState,
+    Schedule,
+    bias_correction,
+    epoch_learning_rates,
+    learning_rate_at,
+)
+
+from conftest import AWKWARD_SIZES, DTYPES, labels, random_array, tolerance
 
 #: Every variant; the CUDA one runs under the simulator (tests/conftest.py) or a GPU.
 VARIANTS = ["loops", "numpy", "numba", "cuda"]
@@ -46,13 +54,22 @@ def test_inverse_time_is_the_courses_decay():
 
 
 def test_exponential_and_staircase_values():
-    np.testing.assert_allclose(epoch_learning_rates(0.5, Schedule("exponential", 0.95), 0, 4),
-                               [0.5, 0.475, 0.45125, 0.4286875], rtol=1e-15)
+    np.testing.assert_allclose(
+        epoch_learning_rates(0.5, Schedule("exponential", 0.95), 0, 4),
+        [0.5, 0.475, 0.45125, 0.4286875],
+        rtol=1e-15,
+    )
     # decay_epochs=2: the rate changes every second epoch (k = epoch // 2)
-    np.testing.assert_allclose(epoch_learning_rates(0.8, Schedule("exponential", 0.5, 2), 0, 5),
-                               [0.8, 0.8, 0.4, 0.4, 0.2], rtol=1e-15)
-    np.testing.assert_allclose(epoch_learning_rates(0.6, Schedule("inverse_time", 2.0, 3), 0, 7),
-                               [0.6, 0.6, 0.6, 0.2, 0.2, 0.2, 0.12], rtol=1e-15)
+    np.testing.assert_allclose(
+        epoch_learning_rates(0.8, Schedule("exponential", 0.5, 2), 0, 5),
+        [0.8, 0.8, 0.4, 0.4, 0.2],
+        rtol=1e-15,
+    )
+    np.testing.assert_allclose(
+        epoch_learning_rates(0.6, Schedule("inverse_time", 2.0, 3), 0, 7),
+        [0.6, 0.6, 0.6, 0.2, 0.2, 0.2, 0.12],
+        rtol=1e-15,
+    )
 
 
 def test_constant_schedule_and_epoch_offset():
@@ -60,22 +77,26 @@ def test_constant_schedule_and_epoch_offset():
     np.testing.assert_array_equal(epoch_learning_rates(0.3, Schedule(), 0, 2), [0.3, 0.3])
     schedule = Schedule("inverse_time", 0.5)
     # a call starting after 4 epochs continues the same sequence
-    np.testing.assert_array_equal(epoch_learning_rates(1.0, schedule, 4, 3),
-                                  epoch_learning_rates(1.0, schedule, 0, 7)[4:])
+    np.testing.assert_array_equal(
+        epoch_learning_rates(1.0, schedule, 4, 3), epoch_learning_rates(1.0, schedule, 0, 7)[4:]
+    )
     assert learning_rate_at(1.0, schedule, 6) == 1.0 / (1 + 0.5 * 6)
     assert SCHEDULES == ("constant", "inverse_time", "exponential")
 
 
-@pytest.mark.parametrize("schedule, match", [
-    (Schedule("cosine"), "schedule name"),
-    (Schedule("inverse_time", -0.1), "inverse_time decay_rate"),
-    (Schedule("exponential", 0.0), "exponential decay_rate"),
-    (Schedule("exponential", 1.5), "exponential decay_rate"),
-    (Schedule("inverse_time", float("nan")), "decay_rate"),
-    (Schedule("exponential", 0.5, 0), "decay_epochs"),
-    (Schedule("exponential", 0.5, 1.5), "decay_epochs"),
-    (Schedule("exponential", 0.5, True), "decay_epochs"),
-])
+@pytest.mark.parametrize(
+    "schedule, match",
+    [
+        (Schedule("cosine"), "schedule name"),
+        (Schedule("inverse_time", -0.1), "inverse_time decay_rate"),
+        (Schedule("exponential", 0.0), "exponential decay_rate"),
+        (Schedule("exponential", 1.5), "exponential decay_rate"),
+        (Schedule("inverse_time", float("nan")), "decay_rate"),
+        (Schedule("exponential", 0.5, 0), "decay_epochs"),
+        (Schedule("exponential", 0.5, 1.5), "decay_epochs"),
+        (Schedule("exponential", 0.5, True), "decay_epochs"),
+    ],
+)
 def test_bad_schedules_are_refused(schedule, match):
     with pytest.raises(ValueError, match=match):
         epoch_learning_rates(0.1, schedule, 0, 3)
@@ -106,7 +127,12 @@ def test_schedule_must_be_a_schedule():
 #     = [0.81969590638, -1.84889739399]
 HAND_STEPS = [  # (grad, v, s, param) after each step
     ([0.5, -1.0], [0.05, -0.1], [0.00025, 0.001], [0.9000000019999999600, -1.9000000009999999900]),
-    ([0.1, 0.2], [0.055, -0.07], [0.00025975, 0.001039], [0.81969590638465121, -1.8488973939904942]),
+    (
+        [0.1, 0.2],
+        [0.055, -0.07],
+        [0.00025975, 0.001039],
+        [0.81969590638465121, -1.8488973939904942],
+    ),
 ]
 
 
@@ -154,13 +180,30 @@ def test_bias_correction():
 
 # (sizes, activations, batch size, optimizer options): awkward sizes, short last batches.
 TRAIN_CASES = [
-    ([2, 3, 1], ["tanh", "sigmoid"], None,
-     dict(optimizer="adam", schedule=Schedule("inverse_time", 0.5))),
-    ([3, 7, 3], ["relu", "softmax"], 4,
-     dict(optimizer="adam", beta1=0.8, beta2=0.99, epsilon=1e-6, l2=0.3)),
-    ([2, 3, 2], ["leaky_relu", "linear"], 5,
-     dict(momentum=0.9, schedule=Schedule("exponential", 0.5, 2))),
-    ([1, 2, 1], ["sigmoid", "sigmoid"], 3, dict(optimizer="adam", schedule=Schedule("exponential", 0.9))),
+    (
+        [2, 3, 1],
+        ["tanh", "sigmoid"],
+        None,
+        dict(optimizer="adam", schedule=Schedule("inverse_time", 0.5)),
+    ),
+    (
+        [3, 7, 3],
+        ["relu", "softmax"],
+        4,
+        dict(optimizer="adam", beta1=0.8, beta2=0.99, epsilon=1e-6, l2=0.3),
+    ),
+    (
+        [2, 3, 2],
+        ["leaky_relu", "linear"],
+        5,
+        dict(momentum=0.9, schedule=Schedule("exponential", 0.5, 2)),
+    ),
+    (
+        [1, 2, 1],
+        ["sigmoid", "sigmoid"],
+        3,
+        dict(optimizer="adam", schedule=Schedule("exponential", 0.9)),
+    ),
 ]
 
 
@@ -177,11 +220,34 @@ def copies(arrays):
     return [a.copy() for a in arrays]
 
 
-def run(module, weights, biases, X, Y, activations, epochs, batch_size, orders, state=None,
-        learning_rate=0.05, **options):
+def run(
+    module,
+    weights,
+    biases,
+    X,
+    Y,
+    activations,
+    epochs,
+    batch_size,
+    orders,
+    state=None,
+    learning_rate=0.05,
+    **options,
+):
     W, b = copies(weights), copies(biases)
-    costs = module.train(W, b, X, Y, activations, epochs, learning_rate, batch_size=batch_size,
-                         orders=orders, state=state, **options)
+    costs = module.train(
+        W,
+        b,
+        X,
+        Y,
+        activations,
+        epochs,
+        learning_rate,
+        batch_size=batch_size,
+        orders=orders,
+        state=state,
+        **options,
+    )
     return costs, W, b
 
 
@@ -203,8 +269,9 @@ def test_train_matches_vectorized(name, case, dtype, rng):
     runs = []
     for m in (ref, module):
         state = OptimizerState.zeros(weights, biases, options.get("optimizer", "gradient_descent"))
-        costs, W, b = run(m, weights, biases, X, Y, activations, epochs, batch_size, orders,
-                          state, **options)
+        costs, W, b = run(
+            m, weights, biases, X, Y, activations, epochs, batch_size, orders, state, **options
+        )
         runs.append((costs, W + b + state_arrays(state), state))
     (costs_ref, arrays_ref, state_ref), (costs, arrays, state) = runs
     assert costs.dtype == np.float64 and costs.shape == (epochs,)
@@ -213,7 +280,11 @@ def test_train_matches_vectorized(name, case, dtype, rng):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, **tolerance(dtype))
     n_batches = 1 if batch_size is None else -(-X.shape[1] // batch_size)
-    assert (state.epoch, state.step) == (state_ref.epoch, state_ref.step) == (epochs, epochs * n_batches)
+    assert (
+        (state.epoch, state.step)
+        == (state_ref.epoch, state_ref.step)
+        == (epochs, epochs * n_batches)
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -224,17 +295,46 @@ def test_chunked_calls_equal_one_call(name, optimizer, dtype, rng):
     sizes, activations, batch_size = [3, 4, 2], ["tanh", "softmax"], 3
     epochs = 3
     X, Y, orders, weights, biases = problem(rng, sizes, activations, dtype, m=7, epochs=epochs)
-    options = dict(optimizer=optimizer, schedule=Schedule("inverse_time", 1.0), l2=0.1,
-                   momentum=0.9 if optimizer == "gradient_descent" else 0.0)
+    options = dict(
+        optimizer=optimizer,
+        schedule=Schedule("inverse_time", 1.0),
+        l2=0.1,
+        momentum=0.9 if optimizer == "gradient_descent" else 0.0,
+    )
     whole = OptimizerState.zeros(weights, biases, optimizer)
-    costs, W, b = run(module, weights, biases, X, Y, activations, epochs, batch_size, orders,
-                      whole, learning_rate=0.5, **options)
+    costs, W, b = run(
+        module,
+        weights,
+        biases,
+        X,
+        Y,
+        activations,
+        epochs,
+        batch_size,
+        orders,
+        whole,
+        learning_rate=0.5,
+        **options,
+    )
     chunked = OptimizerState.zeros(weights, biases, optimizer)
     W2, b2 = copies(weights), copies(biases)
     parts = []
     for first, n in ((0, 1), (1, 2)):
-        parts.append(module.train(W2, b2, X, Y, activations, n, 0.5, batch_size=batch_size,
-                                  orders=orders[first:first + n], state=chunked, **options))
+        parts.append(
+            module.train(
+                W2,
+                b2,
+                X,
+                Y,
+                activations,
+                n,
+                0.5,
+                batch_size=batch_size,
+                orders=orders[first : first + n],
+                state=chunked,
+                **options,
+            )
+        )
         assert (chunked.epoch, chunked.step) == (first + n, (first + n) * 3)
     np.testing.assert_array_equal(np.concatenate(parts), costs)
     for got, want in zip(W2 + b2 + state_arrays(chunked), W + b + state_arrays(whole)):
@@ -251,15 +351,39 @@ def test_schedule_sets_each_epochs_rate(name, optimizer, rng):
     schedule = Schedule("exponential", 0.5)
     momentum = 0.5 if optimizer == "gradient_descent" else 0.0
     state = OptimizerState.zeros(weights, biases, optimizer)
-    costs, W, b = run(module, weights, biases, X, Y, activations, 3, 3, orders, state,
-                      learning_rate=0.4, optimizer=optimizer, momentum=momentum,
-                      schedule=schedule)
+    costs, W, b = run(
+        module,
+        weights,
+        biases,
+        X,
+        Y,
+        activations,
+        3,
+        3,
+        orders,
+        state,
+        learning_rate=0.4,
+        optimizer=optimizer,
+        momentum=momentum,
+        schedule=schedule,
+    )
     by_hand = OptimizerState.zeros(weights, biases, optimizer)
     W2, b2 = copies(weights), copies(biases)
     for epoch, rate in enumerate([0.4, 0.2, 0.1]):
-        cost = module.train(W2, b2, X, Y, activations, 1, rate, batch_size=3,
-                            orders=orders[epoch:epoch + 1], optimizer=optimizer,
-                            momentum=momentum, state=by_hand)
+        cost = module.train(
+            W2,
+            b2,
+            X,
+            Y,
+            activations,
+            1,
+            rate,
+            batch_size=3,
+            orders=orders[epoch : epoch + 1],
+            optimizer=optimizer,
+            momentum=momentum,
+            state=by_hand,
+        )
         assert cost[0] == costs[epoch]
     for got, want in zip(W2 + b2, W + b):
         np.testing.assert_array_equal(got, want)
@@ -272,10 +396,32 @@ def test_train_counts_t_over_batches_and_calls(rng):
     X, Y, orders, weights, biases = problem(rng, sizes, activations, np.float64, m=m, epochs=4)
     state = OptimizerState.zeros(weights, biases, "adam")
     W, b = copies(weights), copies(biases)
-    ref.train(W, b, X, Y, activations, 2, 0.1, batch_size, orders=orders[:2], optimizer="adam",
-              state=state)
-    ref.train(W, b, X, Y, activations, 2, 0.1, batch_size, orders=orders[2:], optimizer="adam",
-              state=state)
+    ref.train(
+        W,
+        b,
+        X,
+        Y,
+        activations,
+        2,
+        0.1,
+        batch_size,
+        orders=orders[:2],
+        optimizer="adam",
+        state=state,
+    )
+    ref.train(
+        W,
+        b,
+        X,
+        Y,
+        activations,
+        2,
+        0.1,
+        batch_size,
+        orders=orders[2:],
+        optimizer="adam",
+        state=state,
+    )
     assert (state.step, state.epoch) == (12, 4)
     # by hand: one logistic unit, dZ = A - Y, dW = dZ X^T / m_b, db = mean(dZ)
     W2, b2 = weights[0].copy(), biases[0].copy()
@@ -283,7 +429,7 @@ def test_train_counts_t_over_batches_and_calls(rng):
     t = 0
     for epoch in range(4):
         for start in range(0, m, batch_size):
-            idx = orders[epoch, start:start + batch_size]
+            idx = orders[epoch, start : start + batch_size]
             Xb, Yb = X[:, idx], Y[:, idx]
             dZ = 1 / (1 + np.exp(-(W2 @ Xb + b2))) - Yb
             dW, db = dZ @ Xb.T / Xb.shape[1], dZ.sum(axis=1, keepdims=True) / Xb.shape[1]
@@ -304,16 +450,35 @@ def test_defaults_are_todays_gradient_descent(name, dtype, rng):
     X, Y, orders, weights, biases = problem(rng, sizes, activations, dtype, m=9)
     velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     W1, b1 = copies(weights), copies(biases)
-    costs = module.train(W1, b1, X, Y, activations, 3, 0.3, batch_size, 0.9, 0.2, orders,
-                         velocities)
+    costs = module.train(
+        W1, b1, X, Y, activations, 3, 0.3, batch_size, 0.9, 0.2, orders, velocities
+    )
     state = OptimizerState.zeros(weights, biases)
-    costs2, W2, b2 = run(module, weights, biases, X, Y, activations, 3, batch_size, orders,
-                         state, learning_rate=0.3, momentum=0.9, l2=0.2,
-                         optimizer="gradient_descent", beta1=0.9, beta2=0.999, epsilon=1e-8,
-                         schedule=Schedule("constant"))
+    costs2, W2, b2 = run(
+        module,
+        weights,
+        biases,
+        X,
+        Y,
+        activations,
+        3,
+        batch_size,
+        orders,
+        state,
+        learning_rate=0.3,
+        momentum=0.9,
+        l2=0.2,
+        optimizer="gradient_descent",
+        beta1=0.9,
+        beta2=0.999,
+        epsilon=1e-8,
+        schedule=Schedule("constant"),
+    )
     np.testing.assert_array_equal(costs2, costs)
-    for got, want in zip(W2 + b2 + list(state.v_weights) + list(state.v_biases),
-                         W1 + b1 + velocities[0] + velocities[1]):
+    for got, want in zip(
+        W2 + b2 + list(state.v_weights) + list(state.v_biases),
+        W1 + b1 + velocities[0] + velocities[1],
+    ):
         np.testing.assert_array_equal(got, want)
     assert state.s_weights is None and (state.epoch, state.step) == (3, 9)
 
@@ -331,12 +496,18 @@ def test_bad_optimizer_arguments_are_refused(name, rng):
         (dict(optimizer="adam", momentum=0.9), "momentum is gradient descent's"),
         (dict(optimizer="adam", state=OptimizerState.zeros(weights, biases)), "second moments"),
         (dict(optimizer="adam", velocities=adam_state.velocities), "velocities carries"),
-        (dict(schedule=Schedule("inverse_time", 1.0),
-              velocities=adam_state.velocities), "velocities carries"),
+        (
+            dict(schedule=Schedule("inverse_time", 1.0), velocities=adam_state.velocities),
+            "velocities carries",
+        ),
         (dict(state=adam_state, velocities=adam_state.velocities), "either velocities or state"),
-        (dict(optimizer="adam",
-              state=OptimizerState.zeros([w.astype(np.float32) for w in weights], biases, "adam")),
-         "dtype"),
+        (
+            dict(
+                optimizer="adam",
+                state=OptimizerState.zeros([w.astype(np.float32) for w in weights], biases, "adam"),
+            ),
+            "dtype",
+        ),
         (dict(schedule=Schedule("exponential", 2.0)), "decay_rate"),
     ]
     for options, match in bad:
@@ -351,14 +522,27 @@ def test_bad_optimizer_arguments_are_refused(name, rng):
 def test_adam_divergence_stops_and_restores_like_the_reference(name, rng):
     """Adam's steps are about lr each: a huge rate overflows float32 within a few epochs."""
     module = variant(name)
-    X, Y, orders, weights, biases = problem(rng, [2, 3, 1], ["relu", "linear"], np.float32, m=7,
-                                            epochs=6)
+    X, Y, orders, weights, biases = problem(
+        rng, [2, 3, 1], ["relu", "linear"], np.float32, m=7, epochs=6
+    )
     results = []
     for m in (ref, module):
         state = OptimizerState.zeros(weights, biases, "adam")
         with np.errstate(all="ignore"):
-            costs, W, b = run(m, weights, biases, X, Y, ["relu", "linear"], 6, None, None, state,
-                              learning_rate=1e12, optimizer="adam")
+            costs, W, b = run(
+                m,
+                weights,
+                biases,
+                X,
+                Y,
+                ["relu", "linear"],
+                6,
+                None,
+                None,
+                state,
+                learning_rate=1e12,
+                optimizer="adam",
+            )
         results.append((costs, W + b, state))
     (costs_ref, params_ref, state_ref), (costs, params, state) = results
     finite = np.isfinite(costs_ref)

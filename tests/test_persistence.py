@@ -17,17 +17,29 @@ def _models():
     labels = np.array(["cat", "dog", "eel"])[Y]
     object_labels = np.array([10, 20, 30], dtype=object)[Y]
     return {
-        "classifier strings": (fastnn.MLPClassifier(hidden=(5, 4), activation=("tanh", "relu"),
-                                                    epochs=7, seed=3, backend="numpy"), labels),
-        "classifier object ints": (fastnn.MLPClassifier(hidden=(3,), epochs=4, dtype="float32",
-                                                        backend="numpy"), object_labels),
-        "binary bool labels": (fastnn.MLPClassifier(hidden=(3,), epochs=4, backend="numpy"),
-                               Y == 1),
+        "classifier strings": (
+            fastnn.MLPClassifier(
+                hidden=(5, 4), activation=("tanh", "relu"), epochs=7, seed=3, backend="numpy"
+            ),
+            labels,
+        ),
+        "classifier object ints": (
+            fastnn.MLPClassifier(hidden=(3,), epochs=4, dtype="float32", backend="numpy"),
+            object_labels,
+        ),
+        "binary bool labels": (
+            fastnn.MLPClassifier(hidden=(3,), epochs=4, backend="numpy"),
+            Y == 1,
+        ),
         "logistic regression": (fastnn.LogisticRegression(epochs=5, l2=0.1, backend="numpy"), Y),
-        "regressor 1-D": (fastnn.MLPRegressor(hidden=[4], epochs=5, solver="sgd", momentum=0.5,
-                                              backend="numpy"), X[:, 0] * 3),
-        "regressor 2-D": (fastnn.MLPRegressor(hidden=(), epochs=5, backend="numpy",
-                                              batch_size=8), X[:, :2] + 1),
+        "regressor 1-D": (
+            fastnn.MLPRegressor(hidden=[4], epochs=5, solver="sgd", momentum=0.5, backend="numpy"),
+            X[:, 0] * 3,
+        ),
+        "regressor 2-D": (
+            fastnn.MLPRegressor(hidden=(), epochs=5, backend="numpy", batch_size=8),
+            X[:, :2] + 1,
+        ),
     }
 
 
@@ -49,8 +61,9 @@ def test_round_trip_is_bit_identical(case, tmp_path):
         np.testing.assert_array_equal(loaded.parameters_[key], value)
     np.testing.assert_array_equal(loaded.history_, model.history_)
     assert loaded.n_epochs_ == model.n_epochs_ and loaded.n_features_in_ == 3
-    methods = ["predict"] + (["predict_proba", "decision_function"]
-                             if hasattr(model, "classes_") else [])
+    methods = ["predict"] + (
+        ["predict_proba", "decision_function"] if hasattr(model, "classes_") else []
+    )
     for method in methods:
         expected, actual = getattr(model, method)(X), getattr(loaded, method)(X)
         assert actual.dtype == expected.dtype and actual.shape == expected.shape
@@ -62,8 +75,7 @@ def test_round_trip_is_bit_identical(case, tmp_path):
 
 
 def test_loaded_model_can_warm_start(tmp_path):
-    model = fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy",
-                                 warm_start=True).fit(X, Y)
+    model = fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy", warm_start=True).fit(X, Y)
     fastnn.save(model, tmp_path / "m.npz")
     loaded = fastnn.load(tmp_path / "m.npz").fit(X, Y)
     assert loaded.n_epochs_ == 6
@@ -130,7 +142,7 @@ def test_corrupted_bytes_are_refused(saved):
         info = archive.getinfo("W1.npy")
     # flip bytes inside W1's data: the zip CRC no longer matches
     offset = info.header_offset + 30 + len(info.filename) + info.extra.__len__() + 200
-    data[offset:offset + 8] = bytes(b ^ 0xFF for b in data[offset:offset + 8])
+    data[offset : offset + 8] = bytes(b ^ 0xFF for b in data[offset : offset + 8])
     saved.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="not a valid fastnn model file"):
         fastnn.load(saved)
@@ -166,17 +178,29 @@ def _rewrite(path, change):
     np.savez(path, **arrays)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a, m: m.update(format="something-else"), "format"),
-    (lambda a, m: m.update(version=persistence.VERSION + 1), "newer"),
-    (lambda a, m: m.update({"class": "Pipeline"}), "class 'Pipeline'"),
-    (lambda a, m: a.update(W1=np.zeros((8, 2))), "W1 has shape"),
-    (lambda a, m: a.pop("b2"), "no b2"),
-    (lambda a, m: a.update(history_=np.zeros(2)), "history_ has shape"),
-    (lambda a, m: a.update(classes_=np.arange(7)), "classes_ has shape"),
-    (lambda a, m: m["params"].update(unknown=1), "hyperparameters are invalid"),
-], ids=["format", "version", "class", "W1 shape", "missing b2", "history", "classes",
-        "unknown param"])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a, m: m.update(format="something-else"), "format"),
+        (lambda a, m: m.update(version=persistence.VERSION + 1), "newer"),
+        (lambda a, m: m.update({"class": "Pipeline"}), "class 'Pipeline'"),
+        (lambda a, m: a.update(W1=np.zeros((8, 2))), "W1 has shape"),
+        (lambda a, m: a.pop("b2"), "no b2"),
+        (lambda a, m: a.update(history_=np.zeros(2)), "history_ has shape"),
+        (lambda a, m: a.update(classes_=np.arange(7)), "classes_ has shape"),
+        (lambda a, m: m["params"].update(unknown=1), "hyperparameters are invalid"),
+    ],
+    ids=[
+        "format",
+        "version",
+        "class",
+        "W1 shape",
+        "missing b2",
+        "history",
+        "classes",
+        "unknown param",
+    ],
+)
 def test_inconsistent_contents_are_refused(saved, change, message):
     _rewrite(saved, change)
     with pytest.raises(ValueError, match=message):  # (the folder's name holds the test's)
@@ -301,10 +325,14 @@ def test_a_save_killed_half_way_leaves_nothing_after_the_next_save(fitted, tmp_p
         "def slow(file, **arrays):\n"
         "    file.write(b'x' * 4096); file.flush(); print('writing', flush=True); time.sleep(60)\n"
         "persistence.np.savez = slow\n"
-        "fastnn.save(fastnn.load(sys.argv[1]), sys.argv[1])\n")
-    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "m.npz")],
-                             stdout=subprocess.PIPE, text=True,
-                             cwd=os.path.dirname(os.path.dirname(fastnn.__file__)))
+        "fastnn.save(fastnn.load(sys.argv[1]), sys.argv[1])\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "m.npz")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(fastnn.__file__)),
+    )
     try:
         assert child.stdout.readline().strip() == "writing"
         assert any(name.endswith(".tmp") for name in os.listdir(tmp_path))
@@ -330,7 +358,7 @@ def _refused(path, message="not a valid fastnn model file"):
         fastnn.load(path)
     text = str(caught.value)
     assert text.startswith(f"{path} is not a valid fastnn model file: ")
-    assert re.search(message, text[len(str(path)):]), text
+    assert re.search(message, text[len(str(path)) :]), text
     return caught.value
 
 
@@ -366,12 +394,13 @@ def _npy_header(shape, dtype="<f8"):
 
     buffer = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        buffer, {"descr": dtype, "fortran_order": False, "shape": shape})
+        buffer, {"descr": dtype, "fortran_order": False, "shape": shape}
+    )
     return buffer.getvalue()
 
 
 def test_a_header_claiming_a_huge_array_is_refused_before_allocating(saved):
-    _replace_member(saved, "W1.npy", _npy_header((10 ** 6, 10 ** 6)) + bytes(64))
+    _replace_member(saved, "W1.npy", _npy_header((10**6, 10**6)) + bytes(64))
     _refused(saved, "W1")
 
 
@@ -384,14 +413,18 @@ def test_a_member_whose_zip_size_disagrees_with_the_metadata_is_refused(saved):
 
 
 def test_metadata_claiming_huge_layers_is_refused_without_memory_error(saved):
-    _rewrite(saved, lambda a, m: m["fitted"].update(layer_sizes=[10 ** 7, 10 ** 7, 3],
-                                                    n_features_in_=10 ** 7))
+    _rewrite(
+        saved, lambda a, m: m["fitted"].update(layer_sizes=[10**7, 10**7, 3], n_features_in_=10**7)
+    )
     _refused(saved)
 
 
 def test_deeply_nested_metadata_is_a_value_error(saved):
-    _replace_member(saved, "metadata.npy", _npy_header((), "<U200000")
-                    + ("[" * 100000 + "]" * 100000).encode("utf-32-le"))
+    _replace_member(
+        saved,
+        "metadata.npy",
+        _npy_header((), "<U200000") + ("[" * 100000 + "]" * 100000).encode("utf-32-le"),
+    )
     _refused(saved, "JSON")
 
 
@@ -403,22 +436,37 @@ def test_deeply_nested_hyperparameters_are_refused(saved):
     _refused(saved)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a, m: m["fitted"].update(activations=["bogus", "softmax"]), "activation"),
-    (lambda a, m: m["fitted"].update(activations=["relu", "linear"]), "activation"),
-    (lambda a, m: a["W2"].__setitem__((0, 0), np.nan), "NaN"),
-    (lambda a, m: a["b1"].__setitem__((0, 0), np.inf), "infinity"),
-    (lambda a, m: a.update(history_=np.full(3, np.nan)), "history_"),
-    (lambda a, m: a.update(feature_names_in_=np.array(["a", "b"])), "feature_names_in_"),
-    (lambda a, m: a.update(classes_=np.array([0, 0, 2])), "classes_"),
-    (lambda a, m: m["params"].update(backend="bogus"), "backend"),
-    (lambda a, m: m["params"].update(learning_rate=-1.0), "learning_rate"),
-    (lambda a, m: m["fitted"].update(dtype="float16"), "dtype"),
-    (lambda a, m: m["fitted"].update(n_epochs_="three"), "n_epochs_"),
-    (lambda a, m: m.update(fitted=[]), "fitted"),
-], ids=["unknown activation", "wrong output activation", "NaN weight", "inf bias",
-        "NaN history", "feature names length", "duplicate classes", "backend",
-        "learning rate", "dtype", "n_epochs_ type", "fitted type"])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a, m: m["fitted"].update(activations=["bogus", "softmax"]), "activation"),
+        (lambda a, m: m["fitted"].update(activations=["relu", "linear"]), "activation"),
+        (lambda a, m: a["W2"].__setitem__((0, 0), np.nan), "NaN"),
+        (lambda a, m: a["b1"].__setitem__((0, 0), np.inf), "infinity"),
+        (lambda a, m: a.update(history_=np.full(3, np.nan)), "history_"),
+        (lambda a, m: a.update(feature_names_in_=np.array(["a", "b"])), "feature_names_in_"),
+        (lambda a, m: a.update(classes_=np.array([0, 0, 2])), "classes_"),
+        (lambda a, m: m["params"].update(backend="bogus"), "backend"),
+        (lambda a, m: m["params"].update(learning_rate=-1.0), "learning_rate"),
+        (lambda a, m: m["fitted"].update(dtype="float16"), "dtype"),
+        (lambda a, m: m["fitted"].update(n_epochs_="three"), "n_epochs_"),
+        (lambda a, m: m.update(fitted=[]), "fitted"),
+    ],
+    ids=[
+        "unknown activation",
+        "wrong output activation",
+        "NaN weight",
+        "inf bias",
+        "NaN history",
+        "feature names length",
+        "duplicate classes",
+        "backend",
+        "learning rate",
+        "dtype",
+        "n_epochs_ type",
+        "fitted type",
+    ],
+)
 def test_every_field_is_checked_at_load(saved, change, message):
     _rewrite(saved, change)
     _refused(saved, message)
@@ -431,11 +479,11 @@ def test_feature_names_are_loaded_when_their_number_fits(saved):
 
 
 def test_labels_beyond_int64_save_and_load(tmp_path):
-    labels = np.array([10 ** 23, 2 * 10 ** 23, 3 * 10 ** 23], dtype=object)[Y]
+    labels = np.array([10**23, 2 * 10**23, 3 * 10**23], dtype=object)[Y]
     model = fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy").fit(X, labels)
     fastnn.save(model, tmp_path / "m.npz")
     loaded = fastnn.load(tmp_path / "m.npz")
-    assert loaded.classes_.tolist() == [10 ** 23, 2 * 10 ** 23, 3 * 10 ** 23]
+    assert loaded.classes_.tolist() == [10**23, 2 * 10**23, 3 * 10**23]
     assert loaded.predict(X).tolist() == model.predict(X).tolist()
 
 

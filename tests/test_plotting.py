@@ -22,8 +22,9 @@ def fit(model, X, y):
 
 
 def classifier(**options):
-    return fastnn.MLPClassifier(hidden=(4,), epochs=20, learning_rate=0.5, backend="numpy",
-                                **options)
+    return fastnn.MLPClassifier(
+        hidden=(4,), epochs=20, learning_rate=0.5, backend="numpy", **options
+    )
 
 
 def legend_labels(ax):
@@ -33,8 +34,11 @@ def legend_labels(ax):
 
 def class_point_colors(ax):
     """The face colour of each scatter (one per class), as RGB."""
-    return [tuple(to_rgb(c.get_facecolor()[0])) for c in ax.collections
-            if c.get_label() and not c.get_label().startswith("_")]
+    return [
+        tuple(to_rgb(c.get_facecolor()[0]))
+        for c in ax.collections
+        if c.get_label() and not c.get_label().startswith("_")
+    ]
 
 
 def luminance(rgb):
@@ -56,7 +60,7 @@ def test_decision_boundary_names_features_and_classes():
     assert list(model.feature_names_in_) == ["sepal length", "sepal width"]
     ax = fastnn.plot_decision_boundary(model, frame, labels, resolution=20)
     assert ax.get_xlabel() == "sepal length" and ax.get_ylabel() == "sepal width"
-    assert legend_labels(ax) == ["no", "yes"]            # model.classes_, in its order
+    assert legend_labels(ax) == ["no", "yes"]  # model.classes_, in its order
     assert ax.get_legend().get_title().get_text() == "class"
     assert ax.get_title() == "MLPClassifier: decision boundary"
 
@@ -76,11 +80,13 @@ def test_every_class_has_its_own_visible_colour(centers):
     assert legend_labels(ax) == [str(c) for c in model.classes_]
     colors = class_point_colors(ax)
     assert len(colors) == centers
-    assert len(set(colors)) == centers                   # no two classes share a colour
+    assert len(set(colors)) == centers  # no two classes share a colour
     # coolwarm's middle class was nearly white (luminance 0.87); a qualitative map has none
     assert max(luminance(c) for c in colors) < 0.8
-    assert min(np.abs(np.subtract(a, b)).sum() for i, a in enumerate(colors)
-               for b in colors[i + 1:]) > 0.1
+    assert (
+        min(np.abs(np.subtract(a, b)).sum() for i, a in enumerate(colors) for b in colors[i + 1 :])
+        > 0.1
+    )
 
 
 def test_labels_the_model_does_not_know_are_marked():
@@ -125,7 +131,7 @@ def test_history_names_the_cost():
     assert ax.get_ylabel() == "cost (binary cross-entropy)"
     assert ax.get_xlabel() == "epoch"
     assert len(ax.lines) == 1 and len(ax.lines[0].get_xdata()) == 20
-    assert ax.get_legend() is None                       # one curve: the axis says what it is
+    assert ax.get_legend() is None  # one curve: the axis says what it is
 
     X3, y3 = fastnn.datasets.blobs(m=30, centers=3, seed=2)
     ax = fastnn.plot_history(fit(classifier(l2=0.5), X3, y3))
@@ -146,7 +152,7 @@ def test_history_draws_the_validation_curve_when_there_is_one():
     np.testing.assert_array_equal(ax.lines[1].get_ydata(), model.validation_history_)
     np.testing.assert_array_equal(ax.lines[1].get_xdata(), np.arange(1, 16))
 
-    model.validation_history_ = None                     # kept as "no validation split"
+    model.validation_history_ = None  # kept as "no validation split"
     ax = fastnn.plot_history(model)
     assert len(ax.lines) == 1 and ax.get_legend() is None
 

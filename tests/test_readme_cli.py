@@ -23,8 +23,14 @@ def test_every_line_of_the_readme_cli_example_runs(tmp_path):
     # `fastnn` here is this checkout's command line, whatever is installed
     script = f'fastnn() {{ "{sys.executable}" -m fastnn.cli "$@"; }}\n' + block
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    result = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "validation accuracy" in result.stdout

@@ -64,8 +64,9 @@ def test_get_cuda_is_the_module_or_a_clear_import_error():
     if module_exists("cuda"):
         assert variant_module("cuda").__name__ == "kernels.cuda"
     else:
-        with pytest.raises(ImportError,
-                           match=r"kernel variant 'cuda' is not available.*fastnn\[cuda\]"):
+        with pytest.raises(
+            ImportError, match=r"kernel variant 'cuda' is not available.*fastnn\[cuda\]"
+        ):
             kernels.get("cuda")
 
 
@@ -90,10 +91,14 @@ def test_every_variant_name_maps_to_a_module_name():
 #: Each variant is compared with the reference, the file that is not compared with itself.
 VARIANTS_TO_COMPARE = [name for name, module in kernels.VARIANTS.items() if module != "vectorized"]
 
+
 def test_reference_exposes_the_contract():
     """Every function ``contract.Variant`` states is defined in the reference's own file."""
-    stated = [name for name, _ in inspect.getmembers(contract.Variant, inspect.isfunction)
-              if not name.startswith("_")]
+    stated = [
+        name
+        for name, _ in inspect.getmembers(contract.Variant, inspect.isfunction)
+        if not name.startswith("_")
+    ]
     missing = set(stated) - set(definition_order(vectorized))
     assert stated and not missing, missing
 
@@ -107,7 +112,8 @@ def test_same_public_functions_in_the_same_order(variant):
     extra = [name for name in actual if name not in expected]
     assert not missing and not extra, (
         f"{variant}: missing {missing} (each defined in the variant's own file, a thin wrapper "
-        f"will do, so the files read side by side), not in the reference {extra}")
+        f"will do, so the files read side by side), not in the reference {extra}"
+    )
     assert actual == expected
 
 

@@ -8,10 +8,11 @@ removed (full batch: the same numbers up to rounding), and the argument checks.
 
 import numpy as np
 import pytest
-from conftest import AWKWARD_SIZES, DTYPES, labels, random_array, tolerance
 
 import kernels
 from kernels import vectorized as ref
+
+from conftest import AWKWARD_SIZES, DTYPES, labels, random_array, tolerance
 
 #: Every variant; the CUDA one runs under the simulator (tests/conftest.py) or a GPU.
 VARIANTS = ["loops", "numpy", "numba", "cuda"]
@@ -42,11 +43,13 @@ def problem(rng, sizes, activations, dtype, m=AWKWARD_SIZES[4], epochs=3):
     return X, Y, orders, weights, biases
 
 
-def run(module, weights, biases, X, Y, activations, epochs, batch_size=None, orders=None,
-        **options):
+def run(
+    module, weights, biases, X, Y, activations, epochs, batch_size=None, orders=None, **options
+):
     W, b = [a.copy() for a in weights], [a.copy() for a in biases]
-    costs = module.train(W, b, X, Y, activations, epochs, 0.1, batch_size=batch_size,
-                         orders=orders, **options)
+    costs = module.train(
+        W, b, X, Y, activations, epochs, 0.1, batch_size=batch_size, orders=orders, **options
+    )
     return costs, W + b
 
 
@@ -97,10 +100,19 @@ def test_integer_weights_are_repeated_columns(name, activations, dtype, rng):
     X, Y, _, weights, biases = problem(rng, [3, 4, 2], activations, dtype)
     w = rng.integers(1, 4, X.shape[1])
     repeated = np.repeat(np.arange(X.shape[1]), w)
-    weighted = run(module, weights, biases, X, Y, activations, 4, l2=0.3,
-                   sample_weight=w.astype(dtype))
-    expected = run(module, weights, biases, np.ascontiguousarray(X[:, repeated]),
-                   np.ascontiguousarray(Y[:, repeated]), activations, 4, l2=0.3)
+    weighted = run(
+        module, weights, biases, X, Y, activations, 4, l2=0.3, sample_weight=w.astype(dtype)
+    )
+    expected = run(
+        module,
+        weights,
+        biases,
+        np.ascontiguousarray(X[:, repeated]),
+        np.ascontiguousarray(Y[:, repeated]),
+        activations,
+        4,
+        l2=0.3,
+    )
     assert_runs_close(weighted, expected, dtype)
 
 
@@ -113,10 +125,20 @@ def test_zero_weights_are_columns_removed(name, dtype, rng):
     w = np.ones(X.shape[1], dtype)
     w[[0, 5, 6]] = 0
     kept = np.flatnonzero(w)
-    weighted = run(module, weights, biases, X, Y, activations, 4, momentum=0.5, l2=0.2,
-                   sample_weight=w)
-    expected = run(module, weights, biases, np.ascontiguousarray(X[:, kept]),
-                   np.ascontiguousarray(Y[:, kept]), activations, 4, momentum=0.5, l2=0.2)
+    weighted = run(
+        module, weights, biases, X, Y, activations, 4, momentum=0.5, l2=0.2, sample_weight=w
+    )
+    expected = run(
+        module,
+        weights,
+        biases,
+        np.ascontiguousarray(X[:, kept]),
+        np.ascontiguousarray(Y[:, kept]),
+        activations,
+        4,
+        momentum=0.5,
+        l2=0.2,
+    )
     assert_runs_close(weighted, expected, dtype)
 
 
@@ -129,8 +151,9 @@ def test_a_batch_of_zero_weights_has_no_data_gradient(name, rng):
     X, Y, _, weights, biases = problem(rng, [2, 1], activations, dtype, m=4, epochs=1)
     orders = np.array([[0, 1, 2, 3]])
     w = np.array([0.0, 0.0, 2.0, 1.0])
-    costs, params = run(module, weights, biases, X, Y, activations, 1, 2, orders, l2=0.5,
-                        sample_weight=w)
+    costs, params = run(
+        module, weights, biases, X, Y, activations, 1, 2, orders, l2=0.5, sample_weight=w
+    )
     W = weights[0] * (1 - 0.1 * 0.5 / 3.0)  # the first batch: W -= lr (l2 / W_total) W
     b = biases[0].copy()
     Xb, Yb, wb = X[:, 2:], Y[:, 2:], w[2:]
@@ -143,14 +166,17 @@ def test_a_batch_of_zero_weights_has_no_data_gradient(name, rng):
 
 
 @pytest.mark.parametrize("name", VARIANTS)
-@pytest.mark.parametrize("bad, error, match", [
-    (np.ones(5), ValueError, r"sample_weight must have shape \(4,\)"),
-    (np.ones((4, 1)), ValueError, r"sample_weight must have shape"),
-    (np.array([1.0, np.nan, 1.0, 1.0]), ValueError, "sample_weight must be finite"),
-    (np.array([1.0, -1.0, 1.0, 1.0]), ValueError, "sample_weight must be >= 0"),
-    (np.zeros(4), ValueError, "sample_weight must not be all zero"),
-    (np.ones(4, np.float32), TypeError, "sample_weight must have the data's dtype float64"),
-])
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (np.ones(5), ValueError, r"sample_weight must have shape \(4,\)"),
+        (np.ones((4, 1)), ValueError, r"sample_weight must have shape"),
+        (np.array([1.0, np.nan, 1.0, 1.0]), ValueError, "sample_weight must be finite"),
+        (np.array([1.0, -1.0, 1.0, 1.0]), ValueError, "sample_weight must be >= 0"),
+        (np.zeros(4), ValueError, "sample_weight must not be all zero"),
+        (np.ones(4, np.float32), TypeError, "sample_weight must have the data's dtype float64"),
+    ],
+)
 def test_bad_sample_weights_are_refused(name, bad, error, match, rng):
     module = variant(name)
     activations = ["sigmoid"]

@@ -70,7 +70,8 @@ def test_constant_means_below_the_inputs_own_rounding():
     # a spread of 1e-13 around 0 is not: constant only relative to its own magnitude
     X[:, 0] = 1e-13 * np.array([0, 1, 0, 1, 1, 0] * 5)
     assert scaling.prepare_inputs(X, np.float64, standardize=True)[2][0] == pytest.approx(
-        np.std(X[:, 0]))
+        np.std(X[:, 0])
+    )
 
 
 @pytest.mark.parametrize("unit", [1e-13, 1e-160, 1e153, 1e300])
@@ -104,8 +105,9 @@ def test_float32_model_refuses_X_beyond_float32_at_fit():
     X, y = _problem()
     X[3, 1] = 1e39
     for standardize in (True, False):
-        model = fastnn.MLPClassifier(hidden=(3,), epochs=2, dtype="float32", backend="numpy",
-                                     standardize=standardize)
+        model = fastnn.MLPClassifier(
+            hidden=(3,), epochs=2, dtype="float32", backend="numpy", standardize=standardize
+        )
         with pytest.raises(ValueError, match=r"X has values .*float32"):
             model.fit(X, y)
         assert not hasattr(model, "parameters_")
@@ -114,8 +116,7 @@ def test_float32_model_refuses_X_beyond_float32_at_fit():
 
 def test_float32_model_refuses_X_beyond_float32_at_predict():
     X, y = _problem()
-    model = fastnn.MLPClassifier(hidden=(3,), epochs=2, dtype="float32",
-                                 backend="numpy").fit(X, y)
+    model = fastnn.MLPClassifier(hidden=(3,), epochs=2, dtype="float32", backend="numpy").fit(X, y)
     X[0, 0] = -1e39
     for method in (model.predict, model.predict_proba, model.decision_function):
         with pytest.raises(ValueError, match=r"X has values .*float32"):
@@ -126,8 +127,9 @@ def test_float32_regressor_refuses_targets_beyond_float32():
     X, _ = _problem()
     y = X[:, 0] * 1e39
     for standardize in (True, False):
-        model = fastnn.MLPRegressor(hidden=(3,), epochs=2, dtype="float32", backend="numpy",
-                                    standardize=standardize)
+        model = fastnn.MLPRegressor(
+            hidden=(3,), epochs=2, dtype="float32", backend="numpy", standardize=standardize
+        )
         with pytest.raises(ValueError, match=r"y has values .*float32"):
             model.fit(X, y)
 

@@ -26,7 +26,8 @@ import fastnn  # noqa: E402
 # fastnn's estimators implement the protocol without subclassing scikit-learn's
 # BaseEstimator (scikit-learn is not a dependency); the checks warn about that.
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:Estimator .* does not inherit from `sklearn.base.BaseEstimator`:UserWarning")
+    "ignore:Estimator .* does not inherit from `sklearn.base.BaseEstimator`:UserWarning"
+)
 
 ESTIMATORS = (fastnn.MLPClassifier, fastnn.MLPRegressor, fastnn.LogisticRegression)
 
@@ -75,8 +76,9 @@ def test_errors_subclass_sklearn_classes():
 
 def test_clone_keeps_params_and_drops_fitted_state():
     X, y = fastnn.datasets.blobs(m=60, seed=1)
-    model = fastnn.MLPClassifier(hidden=(5, 3), activation=("tanh", "relu"), epochs=5,
-                                 backend="numpy", seed=3).fit(X, y)
+    model = fastnn.MLPClassifier(
+        hidden=(5, 3), activation=("tanh", "relu"), epochs=5, backend="numpy", seed=3
+    ).fit(X, y)
     copy = clone(model)
     assert copy.get_params() == model.get_params()
     assert not hasattr(copy, "parameters_")
@@ -91,8 +93,9 @@ def test_pickle_round_trip_predicts_the_same():
 
 def test_pipeline_and_grid_search():
     X, y = fastnn.datasets.blobs(m=120, seed=2)
-    pipeline = make_pipeline(StandardScaler(),
-                             fastnn.MLPClassifier(hidden=(8,), epochs=50, backend="numpy"))
+    pipeline = make_pipeline(
+        StandardScaler(), fastnn.MLPClassifier(hidden=(8,), epochs=50, backend="numpy")
+    )
     search = GridSearchCV(pipeline, {"mlpclassifier__learning_rate": [0.05, 0.2]}, cv=3)
     search.fit(X, y)
     assert search.best_params_["mlpclassifier__learning_rate"] in (0.05, 0.2)
@@ -103,6 +106,7 @@ def test_grid_search_over_regressor_hidden_sizes():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(90)
-    search = GridSearchCV(fastnn.MLPRegressor(epochs=100, backend="numpy"),
-                          {"hidden": [(), (8,)]}, cv=3).fit(X, y)
+    search = GridSearchCV(
+        fastnn.MLPRegressor(epochs=100, backend="numpy"), {"hidden": [(), (8,)]}, cv=3
+    ).fit(X, y)
     assert search.best_estimator_.score(X, y) > 0.9

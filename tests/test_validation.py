@@ -41,8 +41,10 @@ def assert_same_state(model, before):
 @pytest.fixture
 def kernels_must_not_run(monkeypatch):
     """Fail if any kernel's train is reached."""
+
     def refuse(name):
         raise AssertionError(f"kernels.get({name!r}) was reached with bad input")
+
     monkeypatch.setattr("fastnn._network.kernels.get", refuse)
 
 
@@ -89,10 +91,10 @@ BAD_HYPERPARAMETERS = [
 ]
 
 
-@pytest.mark.parametrize("name, value, error", BAD_HYPERPARAMETERS,
-                         ids=[f"{n}={v!r}" for n, v, _ in BAD_HYPERPARAMETERS])
-def test_bad_hyperparameter_is_named_and_model_unchanged(name, value, error,
-                                                         kernels_must_not_run):
+@pytest.mark.parametrize(
+    "name, value, error", BAD_HYPERPARAMETERS, ids=[f"{n}={v!r}" for n, v, _ in BAD_HYPERPARAMETERS]
+)
+def test_bad_hyperparameter_is_named_and_model_unchanged(name, value, error, kernels_must_not_run):
     model = fastnn.MLPClassifier(hidden=(4,), epochs=3, backend="numpy")
     model.set_params(**{name: value})  # stored as given: checked in fit
     assert getattr(model, name) is value
@@ -114,8 +116,9 @@ def test_fitted_model_unchanged_by_bad_refit():
     assert_same_state(model, before)
 
 
-@pytest.mark.parametrize("cls", [fastnn.MLPRegressor, fastnn.LogisticRegression],
-                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [fastnn.MLPRegressor, fastnn.LogisticRegression], ids=lambda c: c.__name__
+)
 def test_other_estimators_check_their_hyperparameters(cls, kernels_must_not_run):
     with pytest.raises(ValueError, match="epochs"):
         cls(epochs=0, backend="numpy").fit(X_GOOD, Y_GOOD)
@@ -124,21 +127,24 @@ def test_other_estimators_check_their_hyperparameters(cls, kernels_must_not_run)
 
 
 def test_activation_one_name_per_layer_accepted():
-    model = fastnn.MLPClassifier(hidden=(4, 3), activation=["tanh", "relu"], epochs=2,
-                                 backend="numpy").fit(X_GOOD, Y_GOOD)
+    model = fastnn.MLPClassifier(
+        hidden=(4, 3), activation=["tanh", "relu"], epochs=2, backend="numpy"
+    ).fit(X_GOOD, Y_GOOD)
     assert model._activations == ("tanh", "relu", "softmax")
     assert model.activation == ["tanh", "relu"]  # stored as given
 
 
 def test_dtype_accepts_numpy_types():
-    model = fastnn.MLPClassifier(hidden=(4,), epochs=2, dtype=np.float32,
-                                 backend="numpy").fit(X_GOOD, Y_GOOD)
+    model = fastnn.MLPClassifier(hidden=(4,), epochs=2, dtype=np.float32, backend="numpy").fit(
+        X_GOOD, Y_GOOD
+    )
     assert model.parameters_["W1"].dtype == np.float32
 
 
 # ---------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------
+
 
 def _bad_data_cases():
     X, y = X_GOOD, Y_GOOD
@@ -168,8 +174,13 @@ def _bad_data_cases():
         ("single class", X, np.zeros(len(X)), ValueError, "1 class"),
         ("continuous labels", X, X[:, 0], ValueError, "Unknown label type: continuous"),
         ("multi-output labels", X, np.column_stack([y, y]), ValueError, "y must be a 1-D"),
-        ("mixed labels", X, np.array([1, "a"] * 20, dtype=object), ValueError,
-         "Unknown label type"),
+        (
+            "mixed labels",
+            X,
+            np.array([1, "a"] * 20, dtype=object),
+            ValueError,
+            "Unknown label type",
+        ),
         ("y None", X, None, ValueError, "requires y to be passed"),
     ]
 
@@ -177,10 +188,10 @@ def _bad_data_cases():
 BAD_DATA = _bad_data_cases()
 
 
-@pytest.mark.parametrize("case, X, y, error, message", BAD_DATA,
-                         ids=[case[0] for case in BAD_DATA])
-def test_bad_data_raises_before_kernels_and_leaves_model(case, X, y, error, message,
-                                                         kernels_must_not_run):
+@pytest.mark.parametrize("case, X, y, error, message", BAD_DATA, ids=[case[0] for case in BAD_DATA])
+def test_bad_data_raises_before_kernels_and_leaves_model(
+    case, X, y, error, message, kernels_must_not_run
+):
     model = fastnn.MLPClassifier(hidden=(4,), epochs=2, backend="numpy")
     with pytest.raises(error, match=message):
         model.fit(X, y)
@@ -207,13 +218,15 @@ def test_regressor_targets_checked(kernels_must_not_run):
 def test_column_vector_labels_warn_and_fit():
     with pytest.warns(fastnn.DataConversionWarning, match="column-vector y"):
         model = fastnn.MLPClassifier(hidden=(4,), epochs=2, backend="numpy").fit(
-            X_GOOD, Y_GOOD[:, None])
+            X_GOOD, Y_GOOD[:, None]
+        )
     assert model.predict(X_GOOD).shape == (len(X_GOOD),)
 
 
 # ---------------------------------------------------------------------------
 # Prediction
 # ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function", "score"])
 def test_not_fitted_error(method):
@@ -225,13 +238,20 @@ def test_not_fitted_error(method):
     assert issubclass(fastnn.NotFittedError, AttributeError)
 
 
-@pytest.mark.parametrize("cls", [fastnn.MLPClassifier, fastnn.MLPRegressor,
-                                 fastnn.LogisticRegression], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls",
+    [fastnn.MLPClassifier, fastnn.MLPRegressor, fastnn.LogisticRegression],
+    ids=lambda c: c.__name__,
+)
 def test_predict_with_other_number_of_features(cls):
-    model = fitted_model(cls) if cls is not fastnn.LogisticRegression else \
-        fastnn.LogisticRegression(epochs=2, backend="numpy").fit(X_GOOD, Y_GOOD)
-    with pytest.raises(ValueError, match=f"X has 2 features, but {cls.__name__} is expecting "
-                                         "3 features as input"):
+    model = (
+        fitted_model(cls)
+        if cls is not fastnn.LogisticRegression
+        else fastnn.LogisticRegression(epochs=2, backend="numpy").fit(X_GOOD, Y_GOOD)
+    )
+    with pytest.raises(
+        ValueError, match=f"X has 2 features, but {cls.__name__} is expecting 3 features as input"
+    ):
         model.predict(X_GOOD[:, :2])
     with pytest.raises(ValueError, match="NaN"):
         model.predict(np.full((2, 3), np.nan))
@@ -242,6 +262,7 @@ def test_predict_with_other_number_of_features(cls):
 # ---------------------------------------------------------------------------
 # Warm start and assigned parameters
 # ---------------------------------------------------------------------------
+
 
 def test_warm_start_with_other_number_of_features():
     model = fitted_model(warm_start=True)
@@ -306,6 +327,7 @@ def test_predict_refuses_parameters_of_wrong_shape():
 # ---------------------------------------------------------------------------
 # The checks themselves
 # ---------------------------------------------------------------------------
+
 
 def test_check_labels_sorted_classes_and_indices():
     classes, indices = validation.check_labels(np.array(["b", "a", "c", "a"], dtype=object))

@@ -23,8 +23,9 @@ from conftest import DTYPES, labels, random_array, tolerance
 #: Each variant is held against the reference, which is not held against itself.
 VARIANTS = [name for name in kernels.VARIANTS if kernels.VARIANTS[name] != "vectorized"]
 
-ELEMENTWISE = tuple(itertools.chain.from_iterable(
-    (name, f"{name}_derivative") for name in HIDDEN_ACTIVATIONS)) + ("softmax",)
+ELEMENTWISE = tuple(
+    itertools.chain.from_iterable((name, f"{name}_derivative") for name in HIDDEN_ACTIVATIONS)
+) + ("softmax",)
 ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
 
 #: The sizes each variant is tried on: Python loops and the CUDA simulator (every GPU
@@ -34,16 +35,27 @@ SIZES = {
     "loops": dict(
         elementwise=[(1, 1), (1, 31), (31, 1), (2, 13), (7, 3), (13, 31), (3, 7)],
         products=[(1, 1, 1), (1, 31, 1), (31, 1, 13), (7, 13, 3), (2, 3, 31), (13, 7, 1)],
-        examples=(1, 2, 7, 31)),
+        examples=(1, 2, 7, 31),
+    ),
     "numba": dict(
         elementwise=[(1, 1), (1, 131), (131, 1), (2, 13), (7, 3), (13, 31), (67, 7), (3, 131)],
-        products=[(1, 1, 1), (1, 131, 1), (7, 1, 13), (2, 3, 7), (13, 31, 67), (67, 131, 31),
-                  (131, 13, 2), (31, 67, 131)],
-        examples=(1, 2, 3, 7, 13, 31, 67, 131)),
+        products=[
+            (1, 1, 1),
+            (1, 131, 1),
+            (7, 1, 13),
+            (2, 3, 7),
+            (13, 31, 67),
+            (67, 131, 31),
+            (131, 13, 2),
+            (31, 67, 131),
+        ],
+        examples=(1, 2, 3, 7, 13, 31, 67, 131),
+    ),
     "cuda": dict(
         elementwise=[(1, 1), (7, 13)],
         products=[(1, 1, 1), (3, 7, 2), (7, 13, 3), (1, 2, 17)],
-        examples=(1, 13)),
+        examples=(1, 13),
+    ),
 }
 
 
@@ -102,8 +114,16 @@ def test_elementwise(variant, name, dtype, rng):
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_elementwise_at_extreme_inputs(variant, name, dtype, rng):
     """|z| up to 1e4: finite, no warning, the reference's values."""
-    Z = np.concatenate([np.array([-1e4, 1e4, -800.0, 800.0, -90.0, 90.0, -20.0, 20.0, 0.0]),
-                        rng.uniform(-1e4, 1e4, 40)]).astype(dtype).reshape(7, 7)
+    Z = (
+        np.concatenate(
+            [
+                np.array([-1e4, 1e4, -800.0, 800.0, -90.0, 90.0, -20.0, 20.0, 0.0]),
+                rng.uniform(-1e4, 1e4, 40),
+            ]
+        )
+        .astype(dtype)
+        .reshape(7, 7)
+    )
     with no_warnings_unless_simulated(variant):
         out = getattr(kernels_of(variant), name)(Z)
     assert np.isfinite(out).all()
@@ -118,8 +138,9 @@ def test_activation_forward_and_backward(variant, name, dtype, rng):
     assert_matches(k.activation_forward(Z, name), vectorized.activation_forward(Z, name), dtype)
     if name != "softmax":
         dA = random_array(rng, (7, 13), dtype)
-        assert_matches(k.activation_backward(dA, Z, name),
-                       vectorized.activation_backward(dA, Z, name), dtype)
+        assert_matches(
+            k.activation_backward(dA, Z, name), vectorized.activation_backward(dA, Z, name), dtype
+        )
 
 
 def test_unknown_activations_are_value_errors(variant):
@@ -141,8 +162,9 @@ def test_unknown_activations_are_value_errors(variant):
 def test_matmul(variant, dtype, rng):
     for n, k, m in SIZES[variant]["products"]:
         A, B = random_array(rng, (n, k), dtype), random_array(rng, (k, m), dtype)
-        assert_sum_matches(kernels_of(variant).matmul(A, B), vectorized.matmul(A, B),
-                           abs(A) @ abs(B), dtype)
+        assert_sum_matches(
+            kernels_of(variant).matmul(A, B), vectorized.matmul(A, B), abs(A) @ abs(B), dtype
+        )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -164,12 +186,16 @@ def test_linear_backward(variant, l2, m_total, dtype, rng):
     for n, n_prev, m in SIZES[variant]["products"]:
         dZ, A_prev = random_array(rng, (n, m), dtype), random_array(rng, (n_prev, m), dtype)
         W = random_array(rng, (n, n_prev), dtype)
-        bounds = (abs(W).T @ abs(dZ), abs(dZ) @ abs(A_prev).T / m + abs(W),
-                  abs(dZ).sum(axis=1, keepdims=True) / m)
-        for got, want, bound in zip(kernels_of(variant).linear_backward(dZ, A_prev, W, l2,
-                                                                        m_total),
-                                    vectorized.linear_backward(dZ, A_prev, W, l2, m_total),
-                                    bounds):
+        bounds = (
+            abs(W).T @ abs(dZ),
+            abs(dZ) @ abs(A_prev).T / m + abs(W),
+            abs(dZ).sum(axis=1, keepdims=True) / m,
+        )
+        for got, want, bound in zip(
+            kernels_of(variant).linear_backward(dZ, A_prev, W, l2, m_total),
+            vectorized.linear_backward(dZ, A_prev, W, l2, m_total),
+            bounds,
+        ):
             assert_sum_matches(got, want, bound, dtype)
 
 
@@ -180,11 +206,12 @@ def test_dense_backward(variant, activation, dtype, rng):
         dA, Z = random_array(rng, (n, m), dtype), random_array(rng, (n, m), dtype)
         A_prev, W = random_array(rng, (n_prev, m), dtype), random_array(rng, (n, n_prev), dtype)
         dZ = abs(dA)  # |g'| <= 1
-        bounds = (abs(W).T @ dZ, dZ @ abs(A_prev).T / m + abs(W),
-                  dZ.sum(axis=1, keepdims=True) / m)
+        bounds = (abs(W).T @ dZ, dZ @ abs(A_prev).T / m + abs(W), dZ.sum(axis=1, keepdims=True) / m)
         for got, want, bound in zip(
-                kernels_of(variant).dense_backward(dA, A_prev, W, Z, activation, 0.3, 2 * m),
-                vectorized.dense_backward(dA, A_prev, W, Z, activation, 0.3, 2 * m), bounds):
+            kernels_of(variant).dense_backward(dA, A_prev, W, Z, activation, 0.3, 2 * m),
+            vectorized.dense_backward(dA, A_prev, W, Z, activation, 0.3, 2 * m),
+            bounds,
+        ):
             assert_sum_matches(got, want, bound, dtype)
 
 
@@ -213,8 +240,10 @@ def test_costs_saturated(variant, dtype):
     """Predictions far in the tails: finite costs (computed from Z), the reference's."""
     Z = np.array([[-1e4, 1e4, -800.0, 800.0, -40.0, 40.0, 0.0]], dtype)
     Y = np.array([[0, 1, 1, 0, 1, 0, 1]], dtype)
-    for name, Zs, Ys in (("binary_cross_entropy", Z, Y),
-                         ("categorical_cross_entropy", np.vstack([Z, -Z]), np.vstack([Y, 1 - Y]))):
+    for name, Zs, Ys in (
+        ("binary_cross_entropy", Z, Y),
+        ("categorical_cross_entropy", np.vstack([Z, -Z]), np.vstack([Y, 1 - Y])),
+    ):
         with no_warnings_unless_simulated(variant):
             got = getattr(kernels_of(variant), name)(Zs, Ys)
         assert np.isfinite(got)
@@ -226,7 +255,8 @@ def test_l2_penalty(variant, dtype, rng):
     weights = [random_array(rng, shape, dtype) for shape in [(1, 1), (13, 7), (2, 31)]]
     k = kernels_of(variant)
     assert k.l2_penalty(weights, 0.7, 67) == pytest.approx(
-        vectorized.l2_penalty(weights, 0.7, 67), rel=tolerance(dtype)["rtol"])
+        vectorized.l2_penalty(weights, 0.7, 67), rel=tolerance(dtype)["rtol"]
+    )
     assert k.l2_penalty(weights, 0.0, 67) == 0.0
 
 
@@ -270,8 +300,11 @@ def test_forward(variant, output, dtype, rng):
     weights, biases = network(rng, (3, 7, 2, 1 if output == "sigmoid" else 3), dtype)
     X = random_array(rng, (3, 13), dtype, 1.0)
     activations = ["tanh", "relu", output]
-    assert_matches(kernels_of(variant).forward(weights, biases, X, activations),
-                   vectorized.forward(weights, biases, X, activations), dtype)
+    assert_matches(
+        kernels_of(variant).forward(weights, biases, X, activations),
+        vectorized.forward(weights, biases, X, activations),
+        dtype,
+    )
 
 
 def run_both(variant, rng, dtype, hidden, output, epochs, lr=0.1, m=13, **options):
@@ -282,14 +315,26 @@ def run_both(variant, rng, dtype, hidden, output, epochs, lr=0.1, m=13, **option
     X = random_array(rng, (3, m), dtype, 1.0)
     Y = labels(rng, output, n_out, m, dtype)
     orders = np.array([rng.permutation(m) for _ in range(epochs)])
-    velocities = ([random_array(rng, W.shape, dtype, 0.01) for W in weights],
-                  [random_array(rng, b.shape, dtype, 0.01) for b in biases])
+    velocities = (
+        [random_array(rng, W.shape, dtype, 0.01) for W in weights],
+        [random_array(rng, b.shape, dtype, 0.01) for b in biases],
+    )
     runs = []
     for k in (kernels_of(variant), vectorized):
         W, b, v = copies(weights), copies(biases), (copies(velocities[0]), copies(velocities[1]))
         with np.errstate(all="ignore"):  # the divergence test overflows on purpose
-            costs = k.train(W, b, X, Y, [hidden, hidden, output], epochs, lr, orders=orders,
-                            velocities=v, **options)
+            costs = k.train(
+                W,
+                b,
+                X,
+                Y,
+                [hidden, hidden, output],
+                epochs,
+                lr,
+                orders=orders,
+                velocities=v,
+                **options,
+            )
         runs.append((np.asarray(costs), W + b + v[0] + v[1]))
     return runs
 
@@ -302,8 +347,12 @@ SETUPS = {
 #: Every hidden activation with every output and setup; the simulator takes a covering
 #: subset (each hidden activation, output and setup at least once).
 ALL_RUNS = list(itertools.product(HIDDEN_ACTIVATIONS, sorted(OUTPUT_COSTS), sorted(SETUPS)))
-COVERING_RUNS = [(h, o, s) for h, o, s in zip(
-    HIDDEN_ACTIVATIONS, itertools.cycle(sorted(OUTPUT_COSTS)), itertools.cycle(sorted(SETUPS)))]
+COVERING_RUNS = [
+    (h, o, s)
+    for h, o, s in zip(
+        HIDDEN_ACTIVATIONS, itertools.cycle(sorted(OUTPUT_COSTS)), itertools.cycle(sorted(SETUPS))
+    )
+]
 RUNS = {"loops": ALL_RUNS, "numba": ALL_RUNS, "cuda": COVERING_RUNS}
 RUN_CASES = [pytest.param(v, *run, id=f"{v}-{'-'.join(run)}") for v in VARIANTS for run in RUNS[v]]
 
@@ -312,7 +361,8 @@ RUN_CASES = [pytest.param(v, *run, id=f"{v}-{'-'.join(run)}") for v in VARIANTS 
 def test_train_float64_agrees_tightly(variant, hidden, output, setup, rng):
     """Costs, parameters and velocities after a few epochs within 1e-9 relative."""
     (costs, params), (costs_ref, params_ref) = run_both(
-        variant, rng, np.float64, hidden, output, 4, **SETUPS[setup])
+        variant, rng, np.float64, hidden, output, 4, **SETUPS[setup]
+    )
     assert costs.dtype == np.float64 and np.isfinite(costs_ref).all()
     np.testing.assert_allclose(costs, costs_ref, rtol=1e-9)
     for got, want in zip(params, params_ref):
@@ -324,7 +374,8 @@ def test_train_float64_agrees_tightly(variant, hidden, output, setup, rng):
 def test_train_float32_short_runs(variant, setup, rng):
     """float32 trajectories drift with the order of summation: short runs, float32 tolerance."""
     (costs, params), (costs_ref, params_ref) = run_both(
-        variant, rng, np.float32, "tanh", "softmax", 3, **SETUPS[setup])
+        variant, rng, np.float32, "tanh", "softmax", 3, **SETUPS[setup]
+    )
     np.testing.assert_allclose(costs, costs_ref, rtol=1e-4)
     for got, want in zip(params, params_ref):
         assert_matches(got, want, np.float32)
@@ -337,17 +388,19 @@ CUDA_OVERFLOWS_LATER = pytest.mark.xfail(strict=True, reason="cuda stops 2 epoch
 
 
 @pytest.mark.parametrize("batch_size, learning_rate", [(None, 1e30), (None, 1e60), (5, 1e10)])
-def test_train_divergence_stops_where_the_reference_does(variant, batch_size, learning_rate,
-                                                         rng, request):
+def test_train_divergence_stops_where_the_reference_does(
+    variant, batch_size, learning_rate, rng, request
+):
     """The first non-finite cost ends the run, NaN after it, the last finite parameters kept."""
     if variant == "cuda" and learning_rate == 1e30:
         request.applymarker(CUDA_OVERFLOWS_LATER)
     (costs, params), (costs_ref, params_ref) = run_both(
-        variant, rng, np.float64, "relu", "linear", 6, lr=learning_rate, batch_size=batch_size)
+        variant, rng, np.float64, "relu", "linear", 6, lr=learning_rate, batch_size=batch_size
+    )
     assert np.isfinite(costs_ref[0]) and not np.isfinite(costs_ref[-1]), "it must diverge"
     np.testing.assert_array_equal(np.isfinite(costs), np.isfinite(costs_ref))
     stop = int(np.argmin(np.isfinite(costs)))  # its cost is inf or NaN; NaN after it
-    assert np.isnan(costs[stop + 1:]).all()
+    assert np.isnan(costs[stop + 1 :]).all()
     finite = np.isfinite(costs_ref)
     np.testing.assert_allclose(costs[finite], costs_ref[finite], rtol=1e-9)
     for got, want in zip(params, params_ref):
@@ -362,8 +415,26 @@ def test_mini_batches_need_orders_of_shape_epochs_by_m(variant, rng):
     with pytest.raises(ValueError, match="orders"):
         train(weights, biases, X, Y, ["tanh", "sigmoid"], 2, 0.1, batch_size=3)
     with pytest.raises(ValueError, match=r"indices in \[0, 7\)"):
-        train(weights, biases, X, Y, ["tanh", "sigmoid"], 2, 0.1, batch_size=3,
-              orders=np.full((2, 7), 7))
+        train(
+            weights,
+            biases,
+            X,
+            Y,
+            ["tanh", "sigmoid"],
+            2,
+            0.1,
+            batch_size=3,
+            orders=np.full((2, 7), 7),
+        )
     with pytest.raises(ValueError, match="orders"):
-        train(weights, biases, X, Y, ["tanh", "sigmoid"], 2, 0.1, batch_size=3,
-              orders=np.tile(np.arange(7), (3, 1)))
+        train(
+            weights,
+            biases,
+            X,
+            Y,
+            ["tanh", "sigmoid"],
+            2,
+            0.1,
+            batch_size=3,
+            orders=np.tile(np.arange(7), (3, 1)),
+        )

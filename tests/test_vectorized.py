@@ -14,15 +14,39 @@ import pytest
 from scipy import special
 
 import kernels
-from conftest import DTYPES, tolerance
 from fastnn.datasets import planar
 from kernels import loops
 from kernels import vectorized as ref
-from kernels.contract import HIDDEN_ACTIVATIONS, LEAKY_SLOPE, OUTPUT_COSTS
+from kernels.contract import LEAKY_SLOPE, OUTPUT_COSTS
+
+from conftest import DTYPES, tolerance
 
 # |z| from tiny to far past where exp overflows: float32 at 88.7, float64 at 709.8.
-EXTREMES = np.array([-1e4, -1000.0, -745.0, -710.0, -100.0, -89.0, -88.0, -20.0, -1.0, -1e-3,
-                     0.0, 1e-3, 1.0, 20.0, 88.0, 89.0, 100.0, 710.0, 745.0, 1000.0, 1e4])
+EXTREMES = np.array(
+    [
+        -1e4,
+        -1000.0,
+        -745.0,
+        -710.0,
+        -100.0,
+        -89.0,
+        -88.0,
+        -20.0,
+        -1.0,
+        -1e-3,
+        0.0,
+        1e-3,
+        1.0,
+        20.0,
+        88.0,
+        89.0,
+        100.0,
+        710.0,
+        745.0,
+        1000.0,
+        1e4,
+    ]
+)
 
 
 def extreme_inputs(dtype, rng):
@@ -94,8 +118,9 @@ def test_sigmoid_and_tanh_saturate_inside_their_range(dtype, rng):
 def test_relu_derivative_at_zero_is_zero(dtype):
     Z = np.array([[0.0, -0.0, 1e-30, -1e-30]], dtype=dtype)
     np.testing.assert_array_equal(ref.relu_derivative(Z), [[0, 0, 1, 0]])
-    np.testing.assert_array_equal(ref.leaky_relu_derivative(Z),
-                                  np.array([[LEAKY_SLOPE, LEAKY_SLOPE, 1, LEAKY_SLOPE]], dtype))
+    np.testing.assert_array_equal(
+        ref.leaky_relu_derivative(Z), np.array([[LEAKY_SLOPE, LEAKY_SLOPE, 1, LEAKY_SLOPE]], dtype)
+    )
     assert ref.relu_derivative(Z).dtype == np.dtype(dtype)
 
 
@@ -107,7 +132,9 @@ def test_softmax_columns_sum_to_one(dtype, rng):
     assert A.dtype == np.dtype(dtype)
     assert_close(A.sum(axis=0), np.ones(Z.shape[1], dtype), dtype)
     # a column whose largest entry is far ahead is one-hot
-    np.testing.assert_array_equal(ref.softmax(np.array([[1e4], [-1e4], [0.0]], dtype)), [[1], [0], [0]])
+    np.testing.assert_array_equal(
+        ref.softmax(np.array([[1e4], [-1e4], [0.0]], dtype)), [[1], [0], [0]]
+    )
     # shift invariance, the reason for subtracting the column max
     assert_close(ref.softmax(Z + dtype(3)), A, dtype)
 
@@ -129,7 +156,11 @@ def test_activation_dispatch_names_the_choices():
 
 def test_dense_forward_unit_by_unit(rng):
     """``z_i = w_i^T x + b_i`` (notes 2.4 and 3.2), summed exactly with math.fsum."""
-    A_prev, W, b = rng.standard_normal((7, 13)), rng.standard_normal((3, 7)), rng.standard_normal((3, 1))
+    A_prev, W, b = (
+        rng.standard_normal((7, 13)),
+        rng.standard_normal((3, 7)),
+        rng.standard_normal((3, 1)),
+    )
     A, Z = ref.dense_forward(A_prev, W, b, "tanh")
     for i in range(3):
         for j in range(13):
@@ -143,12 +174,18 @@ def test_dense_forward_unit_by_unit(rng):
 def test_linear_backward_as_sums_over_examples(l2, m_total, rng):
     """``dW = 1/m sum_j dz(j) a(j)^T + (l2/m_total) W``, ``db = 1/m sum_j dz(j)``, ``dA = W^T dZ``."""
     m = 13
-    dZ, A_prev, W = rng.standard_normal((3, m)), rng.standard_normal((7, m)), rng.standard_normal((3, 7))
+    dZ, A_prev, W = (
+        rng.standard_normal((3, m)),
+        rng.standard_normal((7, m)),
+        rng.standard_normal((3, 7)),
+    )
     dA_prev, dW, db = ref.linear_backward(dZ, A_prev, W, l2, m_total)
     expected_dW = sum(np.outer(dZ[:, j], A_prev[:, j]) for j in range(m)) / m
     expected_dW += l2 / (m if m_total is None else m_total) * W
     np.testing.assert_allclose(dW, expected_dW, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(db[:, 0], sum(dZ[:, j] for j in range(m)) / m, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        db[:, 0], sum(dZ[:, j] for j in range(m)) / m, rtol=1e-12, atol=1e-14
+    )
     for j in range(m):
         np.testing.assert_allclose(dA_prev[:, j], W.T.dot(dZ[:, j]), rtol=1e-12, atol=1e-14)
     assert db.shape == (3, 1) and dW.shape == W.shape and dA_prev.shape == A_prev.shape
@@ -273,8 +310,11 @@ def test_momentum_step_is_the_course_formula(momentum, dtype, rng):
 # ---------------------------------------------------------------------------
 
 INDEPENDENT_G = {
-    "sigmoid": special.expit, "tanh": np.tanh, "linear": lambda z: z,
-    "relu": lambda z: np.maximum(z, 0), "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
+    "sigmoid": special.expit,
+    "tanh": np.tanh,
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0),
+    "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_SLOPE * z),
     "softmax": lambda z: special.softmax(z, axis=0),
 }
 
@@ -287,7 +327,7 @@ def objective(weights, biases, X, Y, activations, l2, m_total):
         A = INDEPENDENT_G[activation](Z)
     loss = {"sigmoid": bce_definition, "softmax": cce_definition}.get(activations[-1])
     value = loss(Z, Y) if loss else mse_definition(A, Y)
-    return value + l2 / (2 * m_total) * sum((W ** 2).sum() for W in weights)
+    return value + l2 / (2 * m_total) * sum((W**2).sum() for W in weights)
 
 
 def numeric_gradients(weights, biases, X, Y, activations, l2, m_total, step=1e-6):
@@ -353,13 +393,17 @@ def test_mini_batch_epoch_cost_and_steps(rng):
     for order in orders:
         epoch_cost = 0.0
         for start in range(0, m, batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             w, b = expected[:2], expected[2:]
             epoch_cost += objective(w, b, X[:, idx], Y[:, idx], activations, l2, m) * len(idx) / m
-            for p, g in zip(expected, numeric_gradients(w, b, X[:, idx], Y[:, idx], activations, l2, m)):
+            for p, g in zip(
+                expected, numeric_gradients(w, b, X[:, idx], Y[:, idx], activations, l2, m)
+            ):
                 p -= lr * g
         expected_costs.append(epoch_cost)
-    costs = ref.train(weights, biases, X, Y, activations, 2, lr, batch_size=batch, l2=l2, orders=orders)
+    costs = ref.train(
+        weights, biases, X, Y, activations, 2, lr, batch_size=batch, l2=l2, orders=orders
+    )
     np.testing.assert_allclose(costs, expected_costs, rtol=1e-8)
     for actual, want in zip(weights + biases, expected):
         np.testing.assert_allclose(actual, want, rtol=1e-7, atol=1e-9)
@@ -372,9 +416,22 @@ def test_velocities_carry_between_calls(batch_size, rng):
     one_call = copy_of(weights), copy_of(biases)
     costs = ref.train(*one_call, X, Y, activations, 4, 0.3, batch_size, 0.9, orders=orders)
     velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
-    split_costs = [ref.train(weights, biases, X, Y, activations, 2, 0.3, batch_size, 0.9,
-                             orders=orders[half * 2:half * 2 + 2], velocities=velocities)
-                   for half in range(2)]
+    split_costs = [
+        ref.train(
+            weights,
+            biases,
+            X,
+            Y,
+            activations,
+            2,
+            0.3,
+            batch_size,
+            0.9,
+            orders=orders[half * 2 : half * 2 + 2],
+            velocities=velocities,
+        )
+        for half in range(2)
+    ]
     np.testing.assert_allclose(np.concatenate(split_costs), costs, rtol=1e-14)
     for actual, want in zip(weights + biases, one_call[0] + one_call[1]):
         np.testing.assert_allclose(actual, want, rtol=1e-14)
@@ -403,17 +460,29 @@ def test_divergence_stops_and_keeps_an_epoch_start(batch_size, learning_rate, rn
     velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     for epoch in range(epochs):
         starts.append(copy_of(stepped[0] + stepped[1]))
-        ref.train(*stepped, X, Y, activations, 1, learning_rate, batch_size,
-                  orders=orders[epoch:epoch + 1], velocities=velocities)
-    costs = ref.train(weights, biases, X, Y, activations, epochs, learning_rate, batch_size,
-                      orders=orders)
+        ref.train(
+            *stepped,
+            X,
+            Y,
+            activations,
+            1,
+            learning_rate,
+            batch_size,
+            orders=orders[epoch : epoch + 1],
+            velocities=velocities,
+        )
+    costs = ref.train(
+        weights, biases, X, Y, activations, epochs, learning_rate, batch_size, orders=orders
+    )
     stop = int(np.argmin(np.isfinite(costs)))
     assert 0 < stop < epochs - 1, costs  # it ran, then diverged before the end
-    assert np.isfinite(costs[:stop]).all() and np.isnan(costs[stop + 1:]).all()
+    assert np.isfinite(costs[:stop]).all() and np.isnan(costs[stop + 1 :]).all()
     params = weights + biases
     assert all(np.isfinite(p).all() for p in params)
-    assert any(all(np.array_equal(p, s) for p, s in zip(params, start))
-               for start in starts[max(stop - 1, 0):stop + 1])
+    assert any(
+        all(np.array_equal(p, s) for p, s in zip(params, start))
+        for start in starts[max(stop - 1, 0) : stop + 1]
+    )
 
 
 def test_overflowing_last_update_is_undone(rng):
@@ -455,4 +524,3 @@ def test_flower_cost_curve_matches_across_variants(variant, epochs):
     ref_costs = ref.train(ref_weights, ref_biases, X, Y, ["tanh", "sigmoid"], epochs, 1.2)
     assert ref_costs[-1] < ref_costs[0]  # it learns
     np.testing.assert_allclose(costs, ref_costs, rtol=1e-9)
-

@@ -30,7 +30,8 @@ def test_asv_reads_the_same_workloads():
     from asv_benchmarks import common
 
     assert [w.sizes for w in common.WORKLOADS.values()] == [
-        w.sizes for w in workloads.WORKLOADS.values()]
+        w.sizes for w in workloads.WORKLOADS.values()
+    ]
     assert list(common.WORKLOADS) == [w.name for w in workloads.WORKLOADS.values()]
 
 
@@ -45,7 +46,7 @@ def test_gpu_check_does_nothing_at_import():
         "spec.loader.exec_module(module)\n"
         "assert 'numba' not in sys.modules, 'numba imported at import'\n"
         "assert callable(module.main) and not hasattr(module, 'RESULTS')\n"
-        "print('OK')\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+        "print('OK')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "OK", out.stderr

@@ -21,5 +21,14 @@ from .estimator import fit
 from .partitions import RowPartitions, load_partitions
 from .trainer import TrainingInterrupted, WorkerLost, train
 
-__all__ = ["LabelTargets", "NumericTargets", "RowPartitions", "TrainingInterrupted",
-           "TransposedInputs", "WorkerLost", "fit", "load_partitions", "train"]
+__all__ = [
+    "LabelTargets",
+    "NumericTargets",
+    "RowPartitions",
+    "TrainingInterrupted",
+    "TransposedInputs",
+    "WorkerLost",
+    "fit",
+    "load_partitions",
+    "train",
+]

@@ -37,8 +37,9 @@ from .partitions import (
 from .trainer import TrainingInterrupted, WorkerLost, train
 
 
-def fit(estimator: Network, X, y, client, *, local_epochs: int | None = None,
-        fan_in: int = 4) -> Network:
+def fit(
+    estimator: Network, X, y, client, *, local_epochs: int | None = None, fan_in: int = 4
+) -> Network:
     """Fit ``estimator`` (MLPClassifier, MLPRegressor, LogisticRegression) on a Dask cluster.
 
     ``X``: a dask array (n_samples, n_features) partitioned by rows, or a dask
@@ -59,12 +60,16 @@ def fit(estimator: Network, X, y, client, *, local_epochs: int | None = None,
     name = type(estimator).__name__
     config = estimator._config()
     if config.backend == "cuda":
-        raise ValueError("backend='cuda' is not supported on a Dask cluster: use 'numba' or "
-                         "'numpy' (the workers run the CPU kernels)")
+        raise ValueError(
+            "backend='cuda' is not supported on a Dask cluster: use 'numba' or "
+            "'numpy' (the workers run the CPU kernels)"
+        )
     _refuse_what_the_cluster_lacks(config)
     if getattr(estimator, "class_weight", None) is not None:
-        raise ValueError("class_weight is not supported by fastnn.distributed.fit (nor is "
-                         "sample_weight): fit locally, or set class_weight=None")
+        raise ValueError(
+            "class_weight is not supported by fastnn.distributed.fit (nor is "
+            "sample_weight): fit locally, or set class_weight=None"
+        )
     if local_epochs is not None:
         local_epochs = check_integer(local_epochs, "local_epochs", minimum=1)
     fan_in = check_integer(fan_in, "fan_in", minimum=2)
@@ -81,12 +86,23 @@ def fit(estimator: Network, X, y, client, *, local_epochs: int | None = None,
     kernels.get(config.backend)  # a missing variant fails here, before any work
 
     fitted_scaling = _scaling(config, blocks, targets, n_features, scaling.rounding_eps(X.dtype))
-    target_encoder = (LabelTargets(targets.classes, config.dtype) if classification
-                      else NumericTargets(config.dtype, fitted_scaling))
-    partitions = persist_partitions(client, blocks, TransposedInputs(config.dtype, fitted_scaling),
-                                    target_encoder, n_features, targets.n_outputs, config.dtype)
-    plan = fitting.plan(estimator, config, architecture, targets, fitted_scaling, feature_names,
-                        partitions.m)
+    target_encoder = (
+        LabelTargets(targets.classes, config.dtype)
+        if classification
+        else NumericTargets(config.dtype, fitted_scaling)
+    )
+    partitions = persist_partitions(
+        client,
+        blocks,
+        TransposedInputs(config.dtype, fitted_scaling),
+        target_encoder,
+        n_features,
+        targets.n_outputs,
+        config.dtype,
+    )
+    plan = fitting.plan(
+        estimator, config, architecture, targets, fitted_scaling, feature_names, partitions.m
+    )
     try:
         outcome = _train(plan, partitions, local_epochs, fan_in)
     finally:
@@ -98,15 +114,21 @@ def _refuse_what_the_cluster_lacks(config):
     """The cluster runs the notes' gradient descent only (with momentum and L2, constant
     rate): Adam, a schedule or early stopping are refused before any work, not ignored."""
     if config.optimizer.name != "gradient_descent":
-        raise ValueError("fastnn.distributed.fit supports solver='sgd' only (gradient descent "
-                         "with momentum), got solver='adam': set solver='sgd' (and a "
-                         "learning_rate for it, e.g. 0.1), or fit locally")
+        raise ValueError(
+            "fastnn.distributed.fit supports solver='sgd' only (gradient descent "
+            "with momentum), got solver='adam': set solver='sgd' (and a "
+            "learning_rate for it, e.g. 0.1), or fit locally"
+        )
     if config.optimizer.schedule.name != "constant":
-        raise ValueError("fastnn.distributed.fit supports learning_rate_schedule='constant' "
-                         f"only, got {config.optimizer.schedule.name!r}")
+        raise ValueError(
+            "fastnn.distributed.fit supports learning_rate_schedule='constant' "
+            f"only, got {config.optimizer.schedule.name!r}"
+        )
     if config.stopping.early_stopping:
-        raise ValueError("fastnn.distributed.fit does not support early_stopping=True (no "
-                         "validation split on the cluster): set early_stopping=False")
+        raise ValueError(
+            "fastnn.distributed.fit does not support early_stopping=True (no "
+            "validation split on the cluster): set early_stopping=False"
+        )
 
 
 def _train(plan, partitions, local_epochs, fan_in):
@@ -118,10 +140,23 @@ def _train(plan, partitions, local_epochs, fan_in):
     progress = make_progress(spec.epochs, plan.config.verbose, description=plan.estimator_name)
     interrupted, lost = False, None
     try:
-        costs = train(partitions, plan.weights, plan.biases, list(spec.activations), spec.epochs,
-                      spec.learning_rate, spec.batch_size, spec.momentum, spec.l2, orders,
-                      backend=spec.backend, local_epochs=local_epochs, seed=plan.order_seed,
-                      fan_in=fan_in, callback=lambda epoch, cost: progress.update(epoch + 1, cost))
+        costs = train(
+            partitions,
+            plan.weights,
+            plan.biases,
+            list(spec.activations),
+            spec.epochs,
+            spec.learning_rate,
+            spec.batch_size,
+            spec.momentum,
+            spec.l2,
+            orders,
+            backend=spec.backend,
+            local_epochs=local_epochs,
+            seed=plan.order_seed,
+            fan_in=fan_in,
+            callback=lambda epoch, cost: progress.update(epoch + 1, cost),
+        )
     except TrainingInterrupted as stop:
         costs, interrupted = stop.costs, True
     except WorkerLost as error:
@@ -130,9 +165,10 @@ def _train(plan, partitions, local_epochs, fan_in):
         progress.close()
     finite = np.isfinite(costs)
     diverged = not finite.all()
-    costs = costs[:int(np.argmin(finite))] if diverged else costs
-    return fitting.Outcome(plan.weights, plan.biases, costs, diverged=diverged,
-                           interrupted=interrupted, failure=lost)
+    costs = costs[: int(np.argmin(finite))] if diverged else costs
+    return fitting.Outcome(
+        plan.weights, plan.biases, costs, diverged=diverged, interrupted=interrupted, failure=lost
+    )
 
 
 class EpochOrders:

@@ -55,8 +55,10 @@ class RowPartitions:
         self.futures = []
 
     def __repr__(self):
-        return (f"RowPartitions(m={self.m}, partitions={len(self.futures)}, "
-                f"n_features={self.n_features}, n_outputs={self.n_outputs}, dtype={self.dtype})")
+        return (
+            f"RowPartitions(m={self.m}, partitions={len(self.futures)}, "
+            f"n_features={self.n_features}, n_outputs={self.n_outputs}, dtype={self.dtype})"
+        )
 
 
 class Blocks:
@@ -119,21 +121,28 @@ def row_blocks(X, y):
     known = not any(math.isnan(c) for c in X.chunks[0] + y.chunks[0])
     if known:
         if X.shape[0] != y.shape[0]:
-            raise ValueError(f"X and y have different numbers of samples: X has {X.shape[0]} "
-                             f"rows, y has {y.shape[0]} entries")
+            raise ValueError(
+                f"X and y have different numbers of samples: X has {X.shape[0]} "
+                f"rows, y has {y.shape[0]} entries"
+            )
         if y.chunks[0] != X.chunks[0]:
             y = y.rechunk({0: X.chunks[0]})
     elif X.numblocks[0] != y.numblocks[0]:
-        raise ValueError(f"X and y must be partitioned alike: {X.numblocks[0]} row blocks "
-                         f"in X, {y.numblocks[0]} in y")
+        raise ValueError(
+            f"X and y must be partitioned alike: {X.numblocks[0]} row blocks "
+            f"in X, {y.numblocks[0]} in y"
+        )
     return list(X.to_delayed().ravel()), list(y.to_delayed().ravel())
 
 
 def summarize_blocks(client, X, y, classification):
     """``Blocks`` of ``X``/``y`` with the ``Summary`` of each pair (one task per pair)."""
     x_blocks, y_blocks = row_blocks(X, y)
-    summaries = client.gather(client.compute(
-        [_delayed_summary(xb, yb, classification) for xb, yb in zip(x_blocks, y_blocks)]))
+    summaries = client.gather(
+        client.compute(
+            [_delayed_summary(xb, yb, classification) for xb, yb in zip(x_blocks, y_blocks)]
+        )
+    )
     return Blocks(x_blocks, y_blocks, summaries)
 
 
@@ -149,8 +158,9 @@ def _delayed_summary(x_block, y_block, classification):
 def _finite_error(name, p, nan, dtype="float64"):
     if nan:
         return ValueError(f"Input {name} contains NaN (partition {p}).")
-    return ValueError(f"Input {name} contains infinity or a value too large for "
-                      f"dtype({dtype!r}) (partition {p}).")
+    return ValueError(
+        f"Input {name} contains infinity or a value too large for dtype({dtype!r}) (partition {p})."
+    )
 
 
 def check_summaries(summaries, classification):
@@ -166,23 +176,31 @@ def check_summaries(summaries, classification):
         if n_features is None:
             n_features = s.columns
         elif s.columns != n_features:
-            raise ValueError(f"X's partitions have different numbers of columns: partition {p} "
-                             f"has {s.columns}, partition 0 has {n_features}")
+            raise ValueError(
+                f"X's partitions have different numbers of columns: partition {p} "
+                f"has {s.columns}, partition 0 has {n_features}"
+            )
         if s.x_nan or s.x_inf:
             raise _finite_error("X", p, s.x_nan)
         if s.y_error:
             raise ValueError(f"{s.y_error} (partition {p})")
         if s.y_rows != s.rows:
-            raise ValueError(f"X and y have different numbers of samples in partition {p}: "
-                             f"X has {s.rows} rows, y has {s.y_rows} entries")
+            raise ValueError(
+                f"X and y have different numbers of samples in partition {p}: "
+                f"X has {s.rows} rows, y has {s.y_rows} entries"
+            )
         if s.y_nan or s.y_inf:
             raise _finite_error("y", p, s.y_nan)
     if n_features is None or sum(s.rows for s in summaries) == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape=(0, {n_features or 0})) while a "
-                         "minimum of 1 is required: X has no samples.")
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape=(0, {n_features or 0})) while a "
+            "minimum of 1 is required: X has no samples."
+        )
     if n_features == 0:
-        raise ValueError(f"Found array with 0 feature(s) (shape=({summaries[0].rows}, 0)) while "
-                         "a minimum of 1 is required: X has no features.")
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape=({summaries[0].rows}, 0)) while "
+            "a minimum of 1 is required: X has no features."
+        )
     y_columns = {s.y_columns for s in summaries}
     if len(y_columns) > 1:
         raise ValueError(f"y's partitions have different numbers of columns: {sorted(y_columns)}")
@@ -211,8 +229,9 @@ def distinct_labels(summaries):
     kinds = {_label_kind(labels) for labels in found}
     if len(kinds) == 1 and kinds != {"object"}:
         return np.unique(np.concatenate(found))
-    union = np.array(list(dict.fromkeys(v for labels in found for v in labels.tolist())),
-                     dtype=object)
+    union = np.array(
+        list(dict.fromkeys(v for labels in found for v in labels.tolist())), dtype=object
+    )
     try:
         return np.unique(union)
     except TypeError:  # mixed kinds: keep them, the label check names the problem
@@ -247,7 +266,7 @@ def column_moments(summaries, which):
     factor = power_of_two_factor(peak)
     relative = factor / power_of_two_factor(magnitudes)  # powers of two, <= 1
     sums = np.array([mo[1] for mo in moments]) * relative
-    squares = np.array([mo[2] for mo in moments]) * relative ** 2
+    squares = np.array([mo[2] for mo in moments]) * relative**2
     m = rows.sum()
     mean = sums.sum(axis=0) / m
     block_means = sums / np.maximum(rows, 1)[:, None]
@@ -260,19 +279,22 @@ def column_moments(summaries, which):
 # ---------------------------------------------------------------------------
 
 
-def persist_partitions(client, blocks, inputs, targets, n_features, n_outputs, dtype,
-                       labels=None):
+def persist_partitions(client, blocks, inputs, targets, n_features, n_outputs, dtype, labels=None):
     """``RowPartitions``: every non-empty block made a partition and kept on the workers."""
     prepare = delayed(worker.prepare_partition, pure=True)
-    kept = [(xb, yb, s.rows) for xb, yb, s in zip(blocks.x_blocks, blocks.y_blocks,
-                                                   blocks.summaries) if s.rows > 0]
+    kept = [
+        (xb, yb, s.rows)
+        for xb, yb, s in zip(blocks.x_blocks, blocks.y_blocks, blocks.summaries)
+        if s.rows > 0
+    ]
     futures = client.compute([prepare(xb, yb, inputs, targets) for xb, yb, _ in kept])
     wait(futures)
     for future in futures:
         if future.status == "error":
             future.result()  # the worker's exception, raised here where it can be read
-    return RowPartitions(client, futures, [rows for _, _, rows in kept], n_features, n_outputs,
-                         dtype, labels)
+    return RowPartitions(
+        client, futures, [rows for _, _, rows in kept], n_features, n_outputs, dtype, labels
+    )
 
 
 def load_partitions(client, X, y, dtype="float64", classes=None, classification=False):
@@ -299,5 +321,6 @@ def load_partitions(client, X, y, dtype="float64", classes=None, classification=
     else:
         targets = NumericTargets(dtype)
         n_outputs = blocks.y_columns
-    return persist_partitions(client, blocks, TransposedInputs(dtype), targets, n_features,
-                              n_outputs, dtype, labels)
+    return persist_partitions(
+        client, blocks, TransposedInputs(dtype), targets, n_features, n_outputs, dtype, labels
+    )

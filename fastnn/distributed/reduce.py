@@ -23,6 +23,8 @@ def tree_reduce(items, fan_in=4):
         raise ValueError("nothing to reduce")
     combine = delayed(add, pure=False)
     while len(level) > 1:
-        level = [group[0] if len(group) == 1 else combine(*group)
-                 for group in (level[i:i + fan_in] for i in range(0, len(level), fan_in))]
+        level = [
+            group[0] if len(group) == 1 else combine(*group)
+            for group in (level[i : i + fan_in] for i in range(0, len(level), fan_in))
+        ]
     return level[0]

@@ -61,9 +61,25 @@ class WorkerLost(RuntimeError):
         self.costs = costs
 
 
-def train(partitions, weights, biases, activations, epochs, learning_rate, batch_size=None,
-          momentum=0.0, l2=0.0, orders=None, velocities=None, *, backend="numpy",
-          local_epochs=None, seed=None, fan_in=4, callback=None):
+def train(
+    partitions,
+    weights,
+    biases,
+    activations,
+    epochs,
+    learning_rate,
+    batch_size=None,
+    momentum=0.0,
+    l2=0.0,
+    orders=None,
+    velocities=None,
+    *,
+    backend="numpy",
+    local_epochs=None,
+    seed=None,
+    fan_in=4,
+    callback=None,
+):
     """Train ``weights``/``biases`` in place on ``partitions``; return each epoch's cost.
 
     The arguments after ``partitions`` mean what they mean in the kernels'
@@ -87,8 +103,15 @@ def train(partitions, weights, biases, activations, epochs, learning_rate, batch
     if velocities is None:
         velocities = ([np.zeros_like(W) for W in weights], [np.zeros_like(b) for b in biases])
     state = State.of(weights, biases, velocities)
-    spec = TrainingSpec(tuple(activations), epochs, learning_rate,
-                        None if full_batch else batch_size, momentum, l2, backend)
+    spec = TrainingSpec(
+        tuple(activations),
+        epochs,
+        learning_rate,
+        None if full_batch else batch_size,
+        momentum,
+        l2,
+        backend,
+    )
     if local_epochs is None:
         runner = _ExactRun(partitions, spec, orders, fan_in)
     else:
@@ -100,7 +123,7 @@ def train(partitions, weights, biases, activations, epochs, learning_rate, batch
             while committed[1] < epochs:
                 state, done = committed
                 new_state, new_costs, stop = runner.advance(state, done, epochs - done)
-                costs[done:done + len(new_costs)] = new_costs
+                costs[done : done + len(new_costs)] = new_costs
                 committed = (new_state, done + len(new_costs))
                 for epoch in range(done, committed[1]):
                     if callback is not None and np.isfinite(costs[epoch]):
@@ -140,8 +163,10 @@ class State:
 
     def store(self, weights, biases, velocities):
         """Write this state into the caller's arrays (in place, as the kernels' ``train``)."""
-        for target, source in zip(weights + biases + list(velocities[0]) + list(velocities[1]),
-                                  self.weights + self.biases + self.v_weights + self.v_biases):
+        for target, source in zip(
+            weights + biases + list(velocities[0]) + list(velocities[1]),
+            self.weights + self.biases + self.v_weights + self.v_biases,
+        ):
             target[...] = source
 
 
@@ -176,8 +201,8 @@ def _result(future, what):
             f"the cluster could not complete {what} ({type(error).__name__}: {error}). This "
             "happens when a worker dies holding data Dask cannot recompute (data scattered or "
             "persisted by hand, rather than loaded by a graph Dask can run again), or when "
-            "tasks keep failing. The parameters are those of the last completed epoch.") \
-            from error
+            "tasks keep failing. The parameters are those of the last completed epoch."
+        ) from error
 
 
 class _ExactRun:
@@ -200,8 +225,9 @@ class _ExactRun:
             sums = self._gradient_sums(state, rows, epoch)
             batch_m = m if rows is None else sum(len(r) for r in rows.values())
             if sums.rows != batch_m:  # never update from part of a batch
-                raise _StepFailed(f"epoch {epoch}: the partitions summed {sums.rows} rows of a "
-                                  f"batch of {batch_m}")
+                raise _StepFailed(
+                    f"epoch {epoch}: the partitions summed {sums.rows} rows of a batch of {batch_m}"
+                )
             total += self.kernels.l2_penalty(state.weights, self.spec.l2, m) * batch_m
             total += sums.loss_sum
             if not np.isfinite(total):
@@ -236,8 +262,10 @@ class _ExactRun:
         if rows is None:
             tasks = [task(f, parameters, spec.activations, spec.backend) for f in futures]
         else:
-            tasks = [task(futures[p], parameters, spec.activations, spec.backend, r)
-                     for p, r in sorted(rows.items())]
+            tasks = [
+                task(futures[p], parameters, spec.activations, spec.backend, r)
+                for p, r in sorted(rows.items())
+            ]
         total = self.client.compute(tree_reduce(tasks, self.fan_in))
         return _result(total, f"a step of epoch {epoch}")
 
@@ -252,10 +280,20 @@ class _ExactRun:
             if self.spec.l2:
                 dW += state.weights[layer] * l2_scale
             db = sums.db[layer] * inv_m
-            self.kernels.gradient_descent_step(new.weights[layer], dW, new.v_weights[layer],
-                                               self.spec.learning_rate, self.spec.momentum)
-            self.kernels.gradient_descent_step(new.biases[layer], db, new.v_biases[layer],
-                                               self.spec.learning_rate, self.spec.momentum)
+            self.kernels.gradient_descent_step(
+                new.weights[layer],
+                dW,
+                new.v_weights[layer],
+                self.spec.learning_rate,
+                self.spec.momentum,
+            )
+            self.kernels.gradient_descent_step(
+                new.biases[layer],
+                db,
+                new.v_biases[layer],
+                self.spec.learning_rate,
+                self.spec.momentum,
+            )
         return new
 
 
@@ -266,8 +304,9 @@ class _AveragedRun:
         self.partitions, self.client = partitions, partitions.client
         self.spec, self.fan_in = spec, fan_in
         self.local_epochs = int(local_epochs)
-        self.seed = seed if isinstance(seed, np.random.SeedSequence) else \
-            np.random.SeedSequence(seed)
+        self.seed = (
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
 
     def advance(self, state, epoch, remaining):
         """One round from ``state``: returns ``(new_state, costs of its epochs, stop)``."""
@@ -281,20 +320,37 @@ class _AveragedRun:
         seeds = self.seed.spawn(len(self.partitions.futures))  # fresh per round and partition
         task = delayed(worker.local_epochs, pure=False)
         spec = self.spec
-        tasks = [task(f, parameters, velocities, spec.activations, spec.backend, epochs,
-                      spec.learning_rate, spec.batch_size, spec.momentum, spec.l2 / m, s)
-                 for f, s in zip(self.partitions.futures, seeds)]
+        tasks = [
+            task(
+                f,
+                parameters,
+                velocities,
+                spec.activations,
+                spec.backend,
+                epochs,
+                spec.learning_rate,
+                spec.batch_size,
+                spec.momentum,
+                spec.l2 / m,
+                s,
+            )
+            for f, s in zip(self.partitions.futures, seeds)
+        ]
         total = client.compute(tree_reduce(tasks, self.fan_in))
         run = _result(total, f"the round from epoch {epoch}")
         if run.rows != m:
             raise _StepFailed(f"epoch {epoch}: the partitions trained on {run.rows} rows of {m}")
         costs = run.costs / m
         if not np.isfinite(costs).all():
-            return state, list(costs[:int(np.argmin(np.isfinite(costs))) + 1]), True
+            return state, list(costs[: int(np.argmin(np.isfinite(costs))) + 1]), True
         dtype = state.weights[0].dtype.type
         inv_m = dtype(1.0 / m)
-        new = State([W * inv_m for W in run.weights], [b * inv_m for b in run.biases],
-                    [v * inv_m for v in run.v_weights], [v * inv_m for v in run.v_biases])
+        new = State(
+            [W * inv_m for W in run.weights],
+            [b * inv_m for b in run.biases],
+            [v * inv_m for v in run.v_weights],
+            [v * inv_m for v in run.v_biases],
+        )
         if not new.finite():
             return state, list(costs), True
         return new, list(costs), False

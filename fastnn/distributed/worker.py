@@ -129,8 +129,22 @@ def summarize_block(x, y, classification):
             y_nan, y_inf = bool(np.isnan(values).any()), bool(np.isinf(values).any())
             if not (y_nan or y_inf):
                 y_moments = _moments(values.reshape(values.shape[0], -1))
-    return Summary(rows, columns, x_error, x_nan, x_inf, x_moments, y_rows, y.ndim, y_columns,
-                   y_error, y_nan, y_inf, y_moments, labels)
+    return Summary(
+        rows,
+        columns,
+        x_error,
+        x_nan,
+        x_inf,
+        x_moments,
+        y_rows,
+        y.ndim,
+        y_columns,
+        y_error,
+        y_nan,
+        y_inf,
+        y_moments,
+        labels,
+    )
 
 
 def prepare_partition(x, y, inputs, targets):
@@ -181,8 +195,19 @@ def _gradient_sums(k, X, Y, weights, biases, activations, rows):
     return GradientSums(loss_sum, m, tuple(dW_sums), tuple(db_sums))
 
 
-def local_epochs(partition, parameters, velocities, activations, backend, epochs, learning_rate,
-                 batch_size, momentum, l2_per_row, seed):
+def local_epochs(
+    partition,
+    parameters,
+    velocities,
+    activations,
+    backend,
+    epochs,
+    learning_rate,
+    batch_size,
+    momentum,
+    l2_per_row,
+    seed,
+):
     """``epochs`` epochs of the kernels' whole-run ``train`` on this partition alone.
 
     The L2 strength is scaled to the partition (``l2_per_row * m_p``) so that its
@@ -204,13 +229,29 @@ def local_epochs(partition, parameters, velocities, activations, backend, epochs
         rng = np.random.default_rng(seed)
         orders = np.stack([rng.permutation(m) for _ in range(epochs)])
     with kernel_guard(backend):
-        costs = k.train(weights, biases, X, Y, list(activations), epochs, learning_rate,
-                        batch_size=batch_size, momentum=momentum, l2=l2_per_row * m,
-                        orders=orders, velocities=(v_weights, v_biases))
+        costs = k.train(
+            weights,
+            biases,
+            X,
+            Y,
+            list(activations),
+            epochs,
+            learning_rate,
+            batch_size=batch_size,
+            momentum=momentum,
+            l2=l2_per_row * m,
+            orders=orders,
+            velocities=(v_weights, v_biases),
+        )
     scale = X.dtype.type(m)
-    return LocalRun(m, tuple(W * scale for W in weights), tuple(b * scale for b in biases),
-                    tuple(v * scale for v in v_weights), tuple(v * scale for v in v_biases),
-                    np.asarray(costs, dtype=np.float64) * m)
+    return LocalRun(
+        m,
+        tuple(W * scale for W in weights),
+        tuple(b * scale for b in biases),
+        tuple(v * scale for v in v_weights),
+        tuple(v * scale for v in v_biases),
+        np.asarray(costs, dtype=np.float64) * m,
+    )
 
 
 # ---------------------------------------------------------------------------
