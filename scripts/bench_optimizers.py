@@ -44,6 +44,10 @@ def seconds_per_epoch(workload, dtype, optimizer, epochs):
     return (time.perf_counter() - start) / epochs
 
 
+def _fmt(seconds):
+    return f"{seconds * 1e6:.2f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", default=sorted(WORKLOADS))
@@ -66,8 +70,7 @@ def main(argv=None):
                     )
             descent, adam = best["gradient_descent"], best["adam"]
             print(
-                f"({key})  {dtype:7} {descent * 1e3:11.3f} ms {adam * 1e3:9.3f} ms "
-                f"{adam / descent:12.2f}",
+                f"({key})  {dtype:7} {_fmt(descent):>14} {_fmt(adam):>12} {adam / descent:12.2f}",
                 flush=True,
             )
 
