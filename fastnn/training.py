@@ -39,7 +39,8 @@ LONG_CHUNK_SECONDS = 5.0
 #: (0.9 s for the 784-256-128-1 workload on an H200, see docs/gpu_results.md), so
 #: it needs chunks of about 9 times that to keep the overhead under 10 %.
 BACKEND_CHUNK_SECONDS = {"cuda": (10.0, 30.0)}
-#: A chunk is at most this many times longer (in epochs) than the one before.
+#: A chunk is at most this many times longer (in epochs) than the one before, unless it
+#: ends the run within CHUNK_SECONDS.
 MAX_GROWTH = 16
 
 
@@ -74,9 +75,13 @@ def next_chunk(
     long_chunk_seconds=LONG_CHUNK_SECONDS,
 ):
     """Epochs in the next chunk: about ``chunk_seconds`` of work, growing gradually
-    (several slow epochs up to ``long_chunk_seconds``)."""
+    (several slow epochs up to ``long_chunk_seconds``); the rest of the run at once when it
+    fits in ``chunk_seconds`` (a call has fixed costs: the Numba variant's Gram form of a wide
+    first layer is set up once per call)."""
     if previous == 0:
         return min(remaining, 1)
+    if 0 < seconds_per_epoch and remaining * seconds_per_epoch <= chunk_seconds:
+        return remaining
     if seconds_per_epoch <= 0:
         wanted = remaining
     elif seconds_per_epoch <= chunk_seconds:

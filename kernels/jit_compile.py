@@ -106,6 +106,8 @@ def compile_here(dtype_name, tiles):
             jit_products.product(form, path, A, A, np.empty((4, 4), dtype), work)
     jit_sweeps.bias_activation(A.copy(), A[0].copy(), ACTIVATION_CODES["tanh"], dt(0.01))
     jit_sweeps.softmax_columns(A.copy(), A.copy(), np.empty(4, dtype), np.empty(4, dtype))
+    jit_sweeps.transpose(A, np.empty((4, 4), dtype))  # the layout measurement (jit_products)
+    jit_sweeps.sum_squares(A.reshape(-1))  # the Gram form's set-up (jit_gram)
     weights = [rng.standard_normal((3, 2)).astype(dtype), rng.standard_normal((1, 3)).astype(dtype)]
     biases = [np.zeros((3, 1), dtype), np.zeros((1, 1), dtype)]
     params, offsets, shapes = jit_train.flatten(weights, biases)
@@ -137,4 +139,6 @@ def compile_here(dtype_name, tiles):
         np.empty(jit_products.work_size(3, 1, 1), dtype) if tiles else None,
         np.empty(0, dtype),
         5.0,
+        np.empty(0, dtype),
+        np.empty((0, 0), dtype),
     )  # no sample weights: an empty array; the total weight m

@@ -355,6 +355,29 @@ def seconds(form, M, N, K, dtype):
     return record[f"{record['path']}_us"] * 1e-6
 
 
+def transpose_seconds(n, m, dtype):
+    """Measured seconds of building an (n, m) array's other layout (``jit_sweeps.transpose``,
+    what a run does to keep X in both layouts), per shape class, kept like the choices."""
+    from .jit_sweeps import transpose  # (jit_sweeps needs nothing from here)
+
+    _load()
+    key = f"{np.dtype(dtype).name} transpose {_side_class(n)}x{_side_class(m)}"
+    record = _choices.get(key)
+    if record is None:
+        A = np.random.default_rng(0).standard_normal((n, m)).astype(dtype)
+        AT = np.empty((m, n), dtype)
+        best = np.inf
+        for _ in range(ROUNDS):
+            start = time.perf_counter()
+            transpose(A, AT)
+            best = min(best, time.perf_counter() - start)
+        record = {"shape": [n, m], "load": round(_load_average(), 2), "transpose_us": 0.0}
+        record.update(transpose_us=round(best * 1e6, 3), path="loops")
+        _choices[key] = record
+        _store()
+    return record["transpose_us"] * 1e-6
+
+
 def explain():
     """What the products of this machine take and why: one line per shape class met."""
     _load()
@@ -367,6 +390,13 @@ def explain():
     if forced_now is not None:
         lines.append(f"forced: every product -> {PATH_NAMES[forced_now]}")
     for key, record in sorted(_choices.items()):
+        if "transpose_us" in record:
+            n, m = record.get("shape", ("?", "?"))
+            lines.append(
+                f"{key:28} measured on {n}x{m} at load {record.get('load', '?')}: "
+                f"{record['transpose_us']} us"
+            )
+            continue
         M, N, K = record.get("shape", ("?", "?", "?"))
         times = ", ".join(
             f"{name} {record[name + '_us']} us" for name in PATH_NAMES if name + "_us" in record

@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import njit
 
-from . import jit_compile, jit_products
+from . import jit_compile, jit_gram, jit_products
 from .contract import sample_weight_total
 from .jit_products import NN, NT, TN, product
 from .jit_sweeps import (
@@ -120,10 +120,45 @@ def _gather_columns(source, idx, batch):
 
 
 @njit(**_JIT)
-def _restore(params, saved):
-    """``params[:] = saved``, as a loop (a slice assignment compiles a second of error paths)."""
+def _restore(params, saved, gram):
+    """``params[:] = saved`` (as a loop: a slice assignment compiles a second of error paths),
+    and the Gram form's coefficients ``c, f`` likewise."""
     for i in range(params.size):
         params[i] = saved[i]
+    if gram.shape[0] > 0:
+        gram[0], gram[1] = gram[4], gram[5]
+
+
+@njit(**_JIT)
+def _add_basis(Z, c, f, basis):
+    """``Z += c P0 + f Q0``, ``basis`` = ``[P0; Q0]`` (2 n1, m): the Gram form's first layer's
+    part of ``W X`` that lies outside the span of X's examples (see ``jit_gram``)."""
+    n_l, nb = Z.shape
+    for i in range(n_l):
+        z = Z[i]
+        p0 = basis[i]
+        q0 = basis[n_l + i]
+        for j in range(nb):
+            z[j] += c * p0[j] + f * q0[j]
+
+
+@njit(**_JIT)
+def _gram_weight_squares(A, G, gram, basis, scratch, path, work):
+    """``sum W[1]^2`` of the Gram form's first layer, ``W = c W0 + f V0 + A X^T``, without ``W``:
+    ``c^2 |W0|^2 + 2 c f <W0, V0> + f^2 |V0|^2 + 2 <A, c P0 + f Q0> + <A, A G>`` (float64)."""
+    c, f = np.float64(gram[0]), np.float64(gram[1])
+    n_l, m = A.shape
+    product(NN, path, A, G, scratch, work)
+    s = c * c * np.float64(gram[8]) + 2.0 * c * f * np.float64(gram[9])
+    s += f * f * np.float64(gram[10])
+    for i in range(n_l):
+        a = A[i]
+        ag = scratch[i]
+        p0 = basis[i]
+        q0 = basis[n_l + i]
+        for j in range(m):
+            s += np.float64(a[j]) * (2.0 * (c * p0[j] + f * q0[j]) + ag[j])
+    return s
 
 
 @njit(**_JIT, inline="always")  # one call site: one compilation level less
@@ -156,6 +191,8 @@ def batch_step(
     sq,
     wb,
     norm,
+    gram,
+    basis,
 ):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
@@ -167,12 +204,16 @@ def batch_step(
     not finite. When the loss is not finite nothing is updated (the reference's rule).
     ``wb``: the batch's sample weights (empty: none), fused into the output sweep; ``norm``:
     what the batch's gradients are divided by (its size, or its weight sum; float64).
+    ``gram``/``basis``: the Gram form of the first layer (``jit_gram``), or empty: then layer 1's
+    "weights" are its coefficients ``A`` (n1, m), ``A0`` is ``G = X^T X``, ``Z += c P0 + f Q0``
+    after the product, and ``A``'s gradient is ``dZ`` itself (no product).
     """
     L = shapes.shape[0]
     dtype = acts.dtype
     zero = dtype.type(0)
     nb = Y.shape[1]
     inv_m = dtype.type(1.0 / norm)
+    in_gram = gram.shape[0] > 0
     # forward: A[l] = g(W[l] A[l-1] + b[l]) into acts, layer after layer
     off = 0
     for l in range(L):
@@ -186,6 +227,8 @@ def batch_step(
             product(NT, paths[0, 0], W, A0T, Z, work)
         else:
             product(NN, paths[0, 0], W, A0, Z, work)
+        if l == 0 and in_gram:
+            _add_basis(Z, gram[0], gram[1], basis)
         if l < L - 1:
             bias_activation(Z, params[p + n_l * n_in : p + n_l * n_in + n_l], codes[l], slope)
         off += n_l * nb
@@ -218,7 +261,10 @@ def batch_step(
         off -= n_l * nb
         dZ = matrix_view(grad_a if use_a else grad_b, 0, n_l, nb)
         g = matrix_view(dW, 0, n_l, n_in)
-        if l > 0:
+        grad = dW[:n_w]
+        if l == 0 and in_gram:
+            grad = (grad_a if use_a else grad_b)[:n_w]  # A's gradient is dZ: (n1, m), as A
+        elif l > 0:
             A_prev = matrix_view(acts, off - n_in * nb, n_in, nb)
             product(NT, paths[l, 1], dZ, A_prev, g, work)
             dA_prev = matrix_view(grad_b if use_a else grad_a, 0, n_in, nb)
@@ -230,7 +276,7 @@ def batch_step(
         bias = slice(p + n_w, p + n_w + n_l)
         w_sq, w_fin = update(
             params[p : p + n_w],
-            dW[:n_w],
+            grad,
             velocity[p : p + n_w],
             moments[p : p + n_w],
             saved[p : p + n_w],
@@ -254,6 +300,11 @@ def batch_step(
         )
         sq[l] = w_sq
         fin += w_fin + b_fin
+        if l == 0 and in_gram:  # c, f: W0's and V0's coefficients, with no gradient of their own
+            _, c_fin = update(
+                gram[0:2], gram[6:8], gram[2:4], gram[2:4], gram[4:6], save, lr, l2c, inv_m, rule
+            )
+            fin += c_fin
         if l > 0:
             derivative_from_output(dA_prev, A_prev, codes[l - 1], slope, db, inv_m)
         use_a = not use_a
@@ -286,6 +337,8 @@ def train_kernel(
     work,
     sample_weight,
     total_weight,
+    gram,
+    basis,
 ):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
@@ -299,7 +352,9 @@ def train_kernel(
     Adam's t of the first update of this call); ``moments``: Adam's second moments (empty for
     gradient descent), laid out like ``params``. ``sample_weight``: (m,) or empty (no
     weights); ``total_weight``: its sum (float64), ``m`` without weights: the L2 term and the
-    epoch's cost are divided by it (``kernels.contract``).
+    epoch's cost are divided by it (``kernels.contract``). ``gram``/``basis``: empty, or the first
+    layer in its Gram form (``jit_gram``): ``gram`` = ``[c, f, their velocities, their saved
+    values, two zeros, |W0|^2, <W0, V0>, |V0|^2]``, ``basis`` = ``[W0 X; V0 X]``.
     """
     dtype = Y.dtype
     zero = dtype.type(0)
@@ -348,11 +403,13 @@ def train_kernel(
         sq[l] = sum_squares(params[offsets[l] : offsets[l] + shapes[l, 0] * shapes[l, 1]])
     finite = finite_check(params) == zero
     have_saved = False
+    in_gram = gram.shape[0] > 0
+    n_1 = shapes[0, 0]
 
     for epoch in range(epochs):
         if not finite:
             if have_saved:
-                _restore(params, saved)
+                _restore(params, saved, gram)
             return
         saved_now = False  # does `saved` hold this epoch's start yet?
         total = 0.0
@@ -391,7 +448,17 @@ def train_kernel(
             # 0 * sum), and the update's by-product tells it.
             s = 0.0
             for l in range(L):
-                if l2 != 0.0:
+                if l2 != 0.0 and l == 0 and in_gram:
+                    s += _gram_weight_squares(
+                        matrix_view(params, 0, n_1, m),
+                        X,
+                        gram,
+                        basis,
+                        matrix_view(dW, 0, n_1, m),
+                        paths[0, 0],
+                        work,
+                    )
+                elif l2 != 0.0:
                     n_w = shapes[l, 0] * shapes[l, 1]
                     s += np.float64(sum_squares(params[offsets[l] : offsets[l] + n_w]))
                 else:
@@ -447,6 +514,8 @@ def train_kernel(
                 sq,
                 wb,
                 share if share > 0.0 else 1.0,
+                gram,
+                basis,
             )
             total += loss
             if not np.isfinite(loss):
@@ -459,10 +528,10 @@ def train_kernel(
         costs[epoch] = total / total_weight
         if not np.isfinite(costs[epoch]):
             if saved_now:
-                _restore(params, saved)
+                _restore(params, saved, gram)
             return
     if not finite and have_saved:
-        _restore(params, saved)
+        _restore(params, saved, gram)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,14 +560,15 @@ def _writeable_c(x):
     return x.flags.c_contiguous and x.flags.writeable
 
 
-def _first_layer_plan(X, n_1, batch, dtype):
+def _first_layer_plan(X, n_1, batch, dtype, epochs):
     """``(X, XT, make_X, make_XT, forward form, dW form, forward path, dW path)`` for the first
     layer: which layouts of the inputs the run uses, each an array or an empty placeholder, and
     which to build from the other; the forms and paths of its two products.
 
     Mini-batches: rows of ``XT`` from GATHER_ROWS_FROM inputs on (nt forward, nn dW), else
     columns of X. Full batch: X as given (a Fortran-ordered X is XT); with a wide input the other
-    layout too, when a form it allows measured faster for a product.
+    layout too, when a form it allows measured faster for a product by more, over the call's
+    ``epochs``, than building that layout takes.
     """
     n_x, m = X.shape
     nb = min(batch, m)
@@ -513,13 +583,15 @@ def _first_layer_plan(X, n_1, batch, dtype):
         forms = (NT, NN) if use_XT else (NN, NT)
         want_X, want_XT = not use_XT, use_XT
     else:
-        both = n_x >= WIDE_INPUT and affordable
-        forward_forms = [NN, NT] if both else [NN] if have_X else [NT]
-        dW_forms = [NT, NN] if both else [NT] if have_X else [NN]
-        forms = (
-            _fastest_form(forward_forms, n_1, nb, n_x, dtype),
-            _fastest_form(dW_forms, n_1, n_x, nb, dtype),
-        )
+        given = (NN, NT) if have_X else (NT, NN)
+        forms = given
+        if n_x >= WIDE_INPUT and affordable:
+            forms = (
+                _fastest_form([NN, NT], n_1, nb, n_x, dtype),
+                _fastest_form([NT, NN], n_1, n_x, nb, dtype),
+            )
+            if forms != given and not _other_layout_pays(given, forms, n_1, n_x, nb, epochs, dtype):
+                forms = given
         want_X = NN in forms[:1] or NT in forms[1:]
         want_XT = NT in forms[:1] or NN in forms[1:]
     paths = (
@@ -535,6 +607,21 @@ def _first_layer_plan(X, n_1, batch, dtype):
         empty if a is None else a if _writeable_c(a) else np.array(a, order="C") for a in (X, XT)
     ]
     return (*arrays, make_X, make_XT, *forms, *paths)
+
+
+def _other_layout_pays(given, forms, n_1, n_x, m, epochs, dtype):
+    """Whether building X's other layout (once per call) costs less than the time the faster
+    ``forms`` save over the ``given`` ones in ``epochs`` epochs, as measured here."""
+
+    def epoch_seconds(pair):
+        forward = jit_products.seconds(pair[0], n_1, m, n_x, dtype)
+        dW = jit_products.seconds(pair[1], n_1, n_x, m, dtype)
+        return None if None in (forward, dW) else forward + dW
+
+    slow, fast = epoch_seconds(given), epoch_seconds(forms)
+    if slow is None or fast is None:
+        return True
+    return epochs * (slow - fast) > jit_products.transpose_seconds(n_x, m, dtype)
 
 
 def _fastest_form(forms, M, N, K, dtype):
@@ -577,13 +664,25 @@ def run(
     jit_compile.ensure_compiled(dtype)  # before any kernel runs here, the calibration's too
     n_x, m = X.shape
     nb = min(batch, m)
-    params, offsets, shapes = flatten(weights, biases)
-    velocity, _, _ = flatten(state.v_weights, state.v_biases)
     adam = state.s_weights is not None and optimizer[0]
+    n_1 = weights[0].shape[0]
+    gram_form = None
+    moving = optimizer[1] != 0 and np.any(state.v_weights[0])  # V0 enters W (jit_gram)
+    if jit_gram.pays(n_1, n_x, m, epochs, batch, adam, l2, moving, dtype):
+        gram_form = jit_gram.GramForm(weights[0], state.v_weights[0], X, optimizer[1])
+    first = [gram_form.coefficients] if gram_form else weights[:1]
+    first_v = [gram_form.velocity] if gram_form else state.v_weights[:1]
+    params, offsets, shapes = flatten(first + weights[1:], biases)
+    velocity, _, _ = flatten(first_v + state.v_weights[1:], state.v_biases)
     moments = flatten(state.s_weights, state.s_biases)[0] if adam else np.empty(0, dtype)
-    (X_in, XT_in, make_X, make_XT, forward_form, dW_form, forward_path, dW_path) = (
-        _first_layer_plan(X, shapes[0, 0], batch, dtype)
-    )
+    if gram_form:
+        X_in, XT_in, make_X, make_XT = gram_form.G, np.empty((0, 0), dtype), False, False
+        forward_form = dW_form = NN
+        forward_path, dW_path = jit_products.choose(NN, n_1, m, m, dtype), jit_products.LOOPS
+    else:
+        (X_in, XT_in, make_X, make_XT, forward_form, dW_form, forward_path, dW_path) = (
+            _first_layer_plan(X, n_1, batch, dtype, epochs)
+        )
     paths = np.zeros((len(shapes), 3), np.int64)
     paths[0, 0], paths[0, 1] = forward_path, dW_path
     for l in range(1, len(shapes)):
@@ -624,9 +723,13 @@ def run(
         _work(shapes, paths, dtype),
         np.empty(0, dtype) if sample_weight is None else sample_weight,
         sample_weight_total(sample_weight, m),
+        gram_form.gram if gram_form else np.empty(0, dtype),
+        gram_form.basis if gram_form else np.empty((0, 0), dtype),
     )
-    unflatten_into(params, offsets, weights, biases)
-    unflatten_into(velocity, offsets, state.v_weights, state.v_biases)
+    unflatten_into(params, offsets, first + weights[1:], biases)
+    unflatten_into(velocity, offsets, first_v + state.v_weights[1:], state.v_biases)
+    if gram_form:
+        gram_form.finish(weights[0], state.v_weights[0])
     if adam:
         unflatten_into(moments, offsets, state.s_weights, state.s_biases)
     return costs

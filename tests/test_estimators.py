@@ -259,15 +259,20 @@ def test_chunks_start_small_and_grow():
         spec, weights, biases, model_X, Y, None, SilentProgress(), kernel_module=Recording()
     )
     assert calls[0] == 1 and sum(calls) == 500 and len(result.costs) == 500
-    assert all(b <= a * training.MAX_GROWTH for a, b in zip(calls, calls[1:]))
+    assert all(
+        b <= a * training.MAX_GROWTH or b == 500 - sum(calls[: i + 1])
+        for i, (a, b) in enumerate(zip(calls, calls[1:]))
+    )
 
 
 def test_chunk_policy():
-    """About CHUNK_SECONDS of epochs, growing at most MAX_GROWTH times a chunk; slow
-    epochs in pairs while two fit in LONG_CHUNK_SECONDS."""
+    """About CHUNK_SECONDS of epochs, growing at most MAX_GROWTH times a chunk, or the rest
+    of the run when it fits in CHUNK_SECONDS; slow epochs in pairs while two fit in
+    LONG_CHUNK_SECONDS."""
     next_chunk = training.next_chunk
     assert next_chunk(0, 1000, 0.0, 0, 0.25) == 1  # the first chunk measures (and compiles)
-    assert next_chunk(1, 999, 1e-6, 1, 0.25) == training.MAX_GROWTH
+    assert next_chunk(1, 999, 1e-3, 1, 0.25) == training.MAX_GROWTH
+    assert next_chunk(1, 999, 1e-6, 1, 0.25) == 999  # the rest takes a millisecond
     assert next_chunk(17, 100000, 1e-3, 16, 0.25) == 250
     assert next_chunk(17, 100, 1e-3, 16, 0.25) == 100  # never past the end
     assert next_chunk(3, 100, 0.66, 1, 0.25, long_chunk_seconds=1.5) == 2
@@ -384,7 +389,7 @@ def test_ctrl_c_inside_a_kernel_call_discards_the_partial_chunk(monkeypatch):
             return real.train(weights, biases, *args, **kwargs)
 
     monkeypatch.setattr("fastnn._network.kernels.get", lambda name: HalfWay)
-    model = fastnn.MLPClassifier(hidden=(6,), epochs=1000, backend="numpy")
+    model = fastnn.MLPClassifier(hidden=(6,), epochs=100_000, backend="numpy")
     with pytest.warns(fastnn.TrainingInterruptedWarning):
         model.fit(X, y)
     assert model.n_epochs_ == sum(calls[:2])
