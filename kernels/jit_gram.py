@@ -151,8 +151,8 @@ class GramForm:
             product(NT, BLAS, self._stacked, self.inputs, spanned, None)
         c, f, d, e = (self.gram[i] for i in range(4))
         for part, w0, v0 in ((spanned[:n_1], c, f), (spanned[n_1:], d, e)):
-            part += w0 * self.W0
-            if v0:
-                part += v0 * self.V0
+            for coefficient, basis in ((w0, self.W0), (v0, self.V0)):
+                if coefficient:  # a zero one adds nothing (0 * inf would add a NaN)
+                    part += coefficient * basis
         W[...] = spanned[:n_1]  # only now: W0 and V0 may be W and V themselves
         V[...] = spanned[n_1:]
