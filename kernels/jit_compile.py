@@ -141,4 +141,5 @@ def compile_here(dtype_name, tiles):
         5.0,
         np.empty(0, dtype),
         np.empty((0, 0), dtype),
+        np.empty(int(jit_train.workspace_layout(shapes, 5, params.size, True).sum()), dtype),
     )  # no sample weights: an empty array; the total weight m
