@@ -28,7 +28,6 @@ import contextlib
 import os
 
 import numpy as np
-from scipy.linalg import blas
 
 from .jit_products import BLAS, NN, NT, product
 from .jit_sweeps import sum_squares
@@ -95,6 +94,8 @@ def gram_matrix(X, rows, inputs):
     """``G = X^T X`` (m, m), C-ordered, by SciPy's ``syrk``: half a product's FLOPs, and the
     OpenBLAS the compiled products use (NumPy's own copy of OpenBLAS would keep a second pool
     of threads spinning against it)."""
+    from scipy.linalg import blas  # here: importing scipy.linalg takes 0.15 s of a start-up
+
     syrk = blas.dsyrk if X.dtype == np.float64 else blas.ssyrk
     if rows:  # inputs = X.T (m, n_x) C-ordered: X itself is Fortran-ordered
         upper = syrk(1.0, inputs.T, trans=1)
