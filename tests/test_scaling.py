@@ -151,3 +151,30 @@ def test_a_float32_feature_a_few_dozen_ulps_wide_is_kept():
     X = np.column_stack([values, values[::-1]]).astype(np.float32)
     scale = scaling.prepare_inputs(X, np.float64, standardize=True)[2]
     np.testing.assert_allclose(scale, np.std(values.astype(np.float64)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inputs_already_in_the_dtype_are_used_without_a_copy(dtype):
+    """Not standardized, in the model's dtype and row-major: X itself (as scikit-learn does),
+    still checked; otherwise a converted copy. Both fit the same model, and X is left alone."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 70)).astype(dtype)
+    prepared, _, _ = scaling.prepare_inputs(X, dtype, False, by_example=True)
+    assert np.shares_memory(prepared, X) and prepared.shape == (70, 40)
+    copied, _, _ = scaling.prepare_inputs(np.asfortranarray(X), dtype, False, by_example=True)
+    assert not np.shares_memory(copied, X)
+    np.testing.assert_array_equal(prepared, copied)
+    X[3, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        scaling.prepare_inputs(X, dtype, False, by_example=True)
+    X[3, 5] = 0.5
+    y = (X[:, 0] > 0).astype(int)
+    before = X.copy()
+    params = dict(
+        hidden=(5,), solver="sgd", epochs=20, standardize=False, dtype=np.dtype(dtype).name
+    )
+    as_is = fastnn.MLPClassifier(seed=1, **params).fit(X, y)
+    np.testing.assert_array_equal(X, before)
+    converted = fastnn.MLPClassifier(seed=1, **params).fit(np.asfortranarray(X), y)
+    for key, value in converted.parameters_.items():
+        np.testing.assert_array_equal(as_is.parameters_[key], value)
