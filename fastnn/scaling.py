@@ -207,8 +207,8 @@ def prepare_inputs(X, dtype, standardize, by_example=False, weights=None, statis
 
     Two blocked passes over X (range and moments; centre, scale and write) and
     one write; one more over the rare columns far from unit magnitude.
-    Without ``standardize``, X already in ``dtype`` and row-major is used as it is (no copy)
-    where the examples-contiguous layout is asked for.
+    Without ``standardize``, a writeable X already in ``dtype`` and row-major is used as it is
+    (no copy) where the examples-contiguous layout is asked for.
     ``weights``: the rows' (positive) sample weights, for weighted moments;
     ``statistics``: ``(mean, scale)`` to use instead of X's own (``partial_fit``).
     """
@@ -225,8 +225,11 @@ def prepare_inputs(X, dtype, standardize, by_example=False, weights=None, statis
         _check_finite_range(X, lowest, highest, "X")
         mean, scale = np.zeros(n_x), np.ones(n_x)
     check_in_range(lowest, highest, dtype, "X")
-    if not standardize and by_example and X.dtype == dtype and X.flags.c_contiguous:
-        return X.T, mean, scale  # X itself, as scikit-learn does: nothing writes to it
+    as_is = X.dtype == dtype and X.flags.c_contiguous and X.flags.writeable
+    if not standardize and by_example and as_is:
+        # X itself, as scikit-learn does: nothing writes to it (a read-only X is copied here
+        # once: the numba variant would copy it in every call)
+        return X.T, mean, scale
     with np.errstate(over="ignore"):
         inverse = 1.0 / scale
     # a subnormal scale has no finite inverse: divide those columns instead

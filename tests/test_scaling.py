@@ -164,6 +164,11 @@ def test_inputs_already_in_the_dtype_are_used_without_a_copy(dtype):
     copied, _, _ = scaling.prepare_inputs(np.asfortranarray(X), dtype, False, by_example=True)
     assert not np.shares_memory(copied, X)
     np.testing.assert_array_equal(prepared, copied)
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    copy_of_read_only, _, _ = scaling.prepare_inputs(read_only, dtype, False, by_example=True)
+    assert copy_of_read_only.base.flags.writeable
+    np.testing.assert_array_equal(copy_of_read_only, prepared)
     X[3, 5] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         scaling.prepare_inputs(X, dtype, False, by_example=True)
