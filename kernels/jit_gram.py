@@ -106,7 +106,7 @@ def gram_matrix(X, rows, inputs):
 
 class GramForm:
     """The first layer of one call in the Gram form: what the kernel takes (``coefficients``,
-    ``G``, ``gram``, ``basis``) and ``finish``, which forms ``W`` and ``V`` again. ``beta``: the
+    ``G``, ``gram``, ``basis``) and ``formed``, which forms ``W`` and ``V`` again. ``beta``: the
     momentum; without it ``V0`` never enters ``W`` (its coefficient stays 0)."""
 
     def __init__(self, W0, V0, X, beta):
@@ -140,12 +140,20 @@ class GramForm:
         else:
             product(NN, BLAS, W, self.inputs, out, None)
 
-    def finish(self, W, V):
-        """Write ``W = c W0 + f V0 + A X^T`` and ``V = d W0 + e V0 + B X^T`` (in place) from the
-        coefficients ``A`` (``coefficients``) and ``B`` (``velocity``) and the scalars, as the
-        kernel left them."""
-        n_1 = W.shape[0]
-        spanned = np.empty((2 * n_1, W.shape[1]), W.dtype)  # [A; B] X^T
+    def usable(self):
+        """Whether the set-up is finite (``W0``, ``V0``, ``G`` and the basis): where it is not,
+        the usual form keeps the reference's rules for non-finite values."""
+        arrays = (self.W0, self.V0, self.G, self.basis)
+        return all(np.isfinite(a).all() for a in arrays)
+
+    def formed(self, A, B):
+        """``(W, V)`` as new arrays, ``W = c W0 + f V0 + A X^T`` and ``V = d W0 + e V0 + B X^T``,
+        from the coefficients (flat, as the kernel left them) and the scalars; None when one is
+        not finite (the usual form's divergence rule then decides)."""
+        n_1, m = self.coefficients.shape
+        self._stacked[:n_1] = A.reshape(n_1, m)
+        self._stacked[n_1:] = B.reshape(n_1, m)
+        spanned = np.empty((2 * n_1, self.W0.shape[1]), self.W0.dtype)  # [A; B] X^T
         if self.rows:
             product(NN, BLAS, self._stacked, self.inputs, spanned, None)
         else:
@@ -155,5 +163,6 @@ class GramForm:
             for coefficient, basis in ((w0, self.W0), (v0, self.V0)):
                 if coefficient:  # a zero one adds nothing (0 * inf would add a NaN)
                     part += coefficient * basis
-        W[...] = spanned[:n_1]  # only now: W0 and V0 may be W and V themselves
-        V[...] = spanned[n_1:]
+        if not np.isfinite(spanned).all():
+            return None
+        return spanned[:n_1], spanned[n_1:]

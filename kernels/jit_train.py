@@ -650,8 +650,9 @@ def _other_layout_pays(given, forms, n_1, n_x, m, epochs, dtype):
 
     slow, fast = epoch_seconds(given), epoch_seconds(forms)
     if slow is None or fast is None:
-        return True
-    return epochs * (slow - fast) > jit_products.transpose_seconds(n_x, m, dtype)
+        return False  # a rule chose a path (OpenBLAS takes either layout): nothing to gain
+    source = (n_x, m) if given[0] == NN else (m, n_x)  # the layout the call would transpose
+    return epochs * (slow - fast) > jit_products.transpose_seconds(*source, dtype)
 
 
 def _fastest_form(forms, M, N, K, dtype):
@@ -703,11 +704,15 @@ def run(
     state,
     slope,
     sample_weight=None,
+    gram_allowed=True,
 ):
     """Train ``weights``/``biases`` and the moments of ``state`` (a ``contract.OptimizerState``)
     in place; return the costs (see ``jit.train``, which checks every argument first).
     ``rates``: the learning rate of each epoch; ``optimizer``: ``(adam, beta, beta2, epsilon)``;
-    ``sample_weight``: (m,) in X's dtype, or None (passed as an empty array: one signature)."""
+    ``sample_weight``: (m,) in X's dtype, or None (passed as an empty array: one signature).
+    ``gram_allowed``: False keeps the first layer in the usual form (see ``jit_gram``); a call
+    whose Gram form would overflow (W, V or G not finite) is made again that way, from the
+    same arguments (nothing is written back before)."""
     dtype = X.dtype
     jit_compile.ensure_compiled(dtype)  # before any kernel runs here, the calibration's too
     n_x, m = X.shape
@@ -716,8 +721,10 @@ def run(
     n_1 = weights[0].shape[0]
     gram_form = None
     moving = optimizer[1] != 0 and np.any(state.v_weights[0])  # V0 enters W (jit_gram)
-    if jit_gram.pays(n_1, n_x, m, epochs, batch, adam, l2, moving, dtype):
+    if gram_allowed and jit_gram.pays(n_1, n_x, m, epochs, batch, adam, l2, moving, dtype):
         gram_form = jit_gram.GramForm(weights[0], state.v_weights[0], X, optimizer[1])
+        if not gram_form.usable():
+            gram_form = None
     first = [gram_form.coefficients] if gram_form else weights[:1]
     first_v = [gram_form.velocity] if gram_form else state.v_weights[:1]
     params, offsets, shapes = flatten(first + weights[1:], biases)
@@ -775,10 +782,15 @@ def run(
         gram_form.basis if gram_form else np.empty((0, 0), dtype),
         _workspace(state, int(workspace_layout(shapes, nb, params.size, batch >= m).sum()), dtype),
     )
+    if gram_form:
+        formed = gram_form.formed(params[: n_1 * m], velocity[: n_1 * m])
+        if formed is None:
+            args = (weights, biases, X, Y, codes, epochs, rates, batch, optimizer, l2, orders)
+            return run(*args, state, slope, sample_weight, gram_allowed=False)
     unflatten_into(params, offsets, first + weights[1:], biases)
     unflatten_into(velocity, offsets, first_v + state.v_weights[1:], state.v_biases)
     if gram_form:
-        gram_form.finish(weights[0], state.v_weights[0])
+        weights[0][...], state.v_weights[0][...] = formed
     if adam:
         unflatten_into(moments, offsets, state.s_weights, state.s_biases)
     return costs

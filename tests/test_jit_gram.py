@@ -137,3 +137,56 @@ def test_the_estimator_takes_it_on_wide_images_and_fits_the_same(rng, monkeypatc
     for key, value in usual.parameters_.items():
         np.testing.assert_allclose(model.parameters_[key], value, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(model.history_, usual.history_, rtol=1e-10)
+
+
+def test_a_non_finite_start_keeps_the_usual_form_and_its_rules(rng):
+    """A velocity holding an infinity (a state carried past a diverged call), or inputs whose
+    Gram matrix overflows: the usual form runs, with the reference's rules for them."""
+    weights, biases, X, Y, activations = problem(rng, (97, 5, 1), 13, np.float64)
+    state = OptimizerState.zeros(weights, biases)
+    state.v_weights[0][1, 2] = np.inf
+    expected = trained(
+        vectorized,
+        weights,
+        biases,
+        X,
+        Y,
+        activations,
+        5,
+        0.1,
+        momentum=0.9,
+        state=OptimizerState(*[[a.copy() for a in g] for g in (state.v_weights, state.v_biases)]),
+    )
+    got = trained(
+        jit, weights, biases, X, Y, activations, 5, 0.1, gram=True, momentum=0.9, state=state
+    )
+    np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(expected[0]))
+    for a, b in zip(got[1], expected[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    huge = np.full((97, 13), 3e19, np.float32)  # X^T X overflows float32
+    form = jit_gram.GramForm(
+        weights[0].astype(np.float32), np.zeros((5, 97), np.float32), huge, 0.0
+    )
+    assert not form.usable()
+
+
+def test_a_gram_form_that_overflows_at_the_end_is_made_again_the_usual_way(rng, monkeypatch):
+    weights, biases, X, Y, activations = problem(rng, (97, 5, 1), 13, np.float64)
+    calls = []
+    monkeypatch.setattr(jit_gram.GramForm, "formed", lambda self, A, B: calls.append(1))
+    expected = trained(vectorized, weights, biases, X, Y, activations, 9, 0.1, momentum=0.5)
+    got = trained(jit, weights, biases, X, Y, activations, 9, 0.1, gram=True, momentum=0.5)
+    assert calls == [1]  # once: the second run is in the usual form
+    for a, b in zip(got[1] + got[2], expected[1] + expected[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-10)
+
+
+def test_no_second_layout_where_a_rule_chose_the_paths():
+    """Products large on every side take OpenBLAS unmeasured: X stays in the layout given."""
+    from kernels import jit_train
+
+    X = np.asfortranarray(np.zeros((300, 260)))
+    plan = jit_train._first_layer_plan(X, 280, 260, np.float64, 50)
+    make_X, make_XT = plan[2], plan[3]
+    assert not make_X and not make_XT
