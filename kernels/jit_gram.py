@@ -63,6 +63,7 @@ def flops(n_1, n_x, m, epochs, l2, momentum):
     epochs in each form (the Gram form's setup and final products included)."""
     usual = epochs * 4 * n_1 * n_x * m
     per_epoch = 2 * n_1 * m * m * (2 if l2 else 1)  # with L2, |W|^2 takes a second A G
+    # G counted as a full product (syrk does half): the rule errs towards the usual form
     setup = 2 * m * m * n_x + 2 * n_1 * n_x * m * (2 if momentum else 1)
     finish = 2 * n_1 * m * n_x * 2
     return usual, setup + epochs * per_epoch + finish
