@@ -107,10 +107,10 @@ def gram_matrix(X, rows, inputs):
 
 class GramForm:
     """The first layer of one call in the Gram form: what the kernel takes (``coefficients``,
-    ``G``, ``gram``, ``basis``) and ``formed``, which forms ``W`` and ``V`` again. ``beta``: the
-    momentum; without it ``V0`` never enters ``W`` (its coefficient stays 0)."""
+    ``G``, ``gram``, ``basis``) and ``formed``, which forms ``W`` and ``V`` again. ``moving``:
+    whether ``V0`` enters ``W`` (a momentum and a nonzero ``V0``; else its coefficient stays 0)."""
 
-    def __init__(self, W0, V0, X, beta):
+    def __init__(self, W0, V0, X, moving):
         dtype = X.dtype
         n_1 = W0.shape[0]
         m = X.shape[1]
@@ -120,7 +120,6 @@ class GramForm:
         self.G = gram_matrix(X, self.rows, self.inputs)
         self.basis = np.zeros((2 * n_1, m), dtype)
         self._times_inputs(self.W0, self.basis[:n_1])
-        moving = beta != 0 and bool(np.any(self.V0))
         if moving:
             self._times_inputs(self.V0, self.basis[n_1:])
         self.gram = np.zeros(11, dtype)
@@ -162,7 +161,7 @@ class GramForm:
         c, f, d, e = (self.gram[i] for i in range(4))
         for part, w0, v0 in ((spanned[:n_1], c, f), (spanned[n_1:], d, e)):
             for coefficient, basis in ((w0, self.W0), (v0, self.V0)):
-                if coefficient:  # a zero one adds nothing (0 * inf would add a NaN)
+                if coefficient:  # a zero one adds nothing
                     part += coefficient * basis
         if not np.isfinite(spanned).all():
             return None

@@ -165,7 +165,7 @@ def test_a_non_finite_start_keeps_the_usual_form_and_its_rules(rng):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     huge = np.full((97, 13), 3e19, np.float32)  # X^T X overflows float32
     form = jit_gram.GramForm(
-        weights[0].astype(np.float32), np.zeros((5, 97), np.float32), huge, 0.0
+        weights[0].astype(np.float32), np.zeros((5, 97), np.float32), huge, False
     )
     assert not form.usable()
 

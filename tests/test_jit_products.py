@@ -260,3 +260,12 @@ def test_the_same_seed_gives_the_same_bits_whether_compiled_here_or_loaded(dtype
         assert run.returncode == 0, run.stderr
         digests.append(run.stdout.strip())
     assert len(set(digests)) == 1, digests
+
+
+def test_a_transposition_is_measured_once_and_kept_in_the_file(fresh_wisdom):
+    first = jit_products.transpose_seconds(300, 200, np.float64)
+    assert first > 0
+    jit_products._choices.clear()
+    jit_products._loaded = False  # a new process: only the file is left
+    assert jit_products.transpose_seconds(300, 200, np.float64) == first
+    assert "transpose" in jit_products.explain()
