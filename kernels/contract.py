@@ -300,10 +300,7 @@ def check_schedule(schedule):
     return SCHEDULE_CODES[schedule.name], rate, int(every)
 
 
-def learning_rate_at(learning_rate, schedule, epoch):
-    """The learning rate of epoch ``epoch`` (0-based, counted over every call), float64."""
-    code, rate, every = check_schedule(schedule)
-    k = int(epoch) // every
+def _rate_of_step(learning_rate, code, rate, k):
     if code == SCHEDULE_CODES["inverse_time"]:
         return float(learning_rate) / (1.0 + rate * k)
     if code == SCHEDULE_CODES["exponential"]:
@@ -311,14 +308,28 @@ def learning_rate_at(learning_rate, schedule, epoch):
     return float(learning_rate)
 
 
+def learning_rate_at(learning_rate, schedule, epoch):
+    """The learning rate of epoch ``epoch`` (0-based, counted over every call), float64."""
+    code, rate, every = check_schedule(schedule)
+    return _rate_of_step(learning_rate, code, rate, int(epoch) // every)
+
+
 def epoch_learning_rates(learning_rate, schedule, first_epoch, epochs):
-    """float64 array ``(epochs,)``: the rate of each epoch of a call starting at ``first_epoch``."""
+    """float64 array ``(epochs,)``: the rate of each epoch of a call starting at ``first_epoch``.
+
+    The same numbers as ``learning_rate_at`` epoch by epoch, computed once per step of the
+    schedule: a call of a few thousand short epochs (a small net) spent microseconds an epoch
+    here, in Python."""
     import numpy as np
 
-    return np.array(
-        [learning_rate_at(learning_rate, schedule, first_epoch + e) for e in range(int(epochs))],
-        dtype=np.float64,
-    )
+    code, rate, every = check_schedule(schedule)
+    first, epochs = int(first_epoch), int(epochs)
+    if epochs <= 0:
+        return np.zeros(0, dtype=np.float64)
+    steps = np.arange(first, first + epochs) // every
+    k0 = int(steps[0])
+    per_step = [_rate_of_step(learning_rate, code, rate, k) for k in range(k0, int(steps[-1]) + 1)]
+    return np.array(per_step, dtype=np.float64)[steps - k0]
 
 
 def bias_correction(beta, t):

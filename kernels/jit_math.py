@@ -110,8 +110,13 @@ def _reduce_f64(x, lo, hi):
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
 def _pow2_f64(n):
-    """``2.0 ** n`` for an integral float n in [-1022, 1023], from its exponent bits."""
-    return np.int64((np.int64(n) + 1023) << 52).view(np.float64)
+    """``2.0 ** n`` for an integral float n in [-1022, 1023], from its exponent bits.
+
+    ``n + 1.5 * 2^52`` holds n in its low mantissa bits (exactly: |n| < 2^51), so no float to
+    int64 conversion is needed: AVX2 has none for vectors, and LLVM made it four scalar ones
+    (tanh 18 % slower with AVX2; the same speed with AVX-512)."""
+    bits = np.float64(n + 6755399441055744.0).view(np.int64)
+    return np.int64((bits + 1023) << 52).view(np.float64)
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")

@@ -69,6 +69,10 @@ MAX_LAYOUT_COPY_BYTES = 1 << 30
 WIDE_INPUT = 64
 #: Mini-batches are gathered as rows of XT from this many inputs (a column gather is slower).
 GATHER_ROWS_FROM = 8
+#: The forms as compiled code here passes them: NumPy integers, which Numba types as int64.
+#: A Python int global is a literal to it, and each literal form compiled ``product`` once more
+#: (0.6 s of a first fit each).
+_NN, _NT, _TN = np.int64(NN), np.int64(NT), np.int64(TN)
 
 
 @njit(**_JIT)
@@ -155,7 +159,7 @@ def _gram_weight_squares(A, G, gram, basis, scratch, path, work):
     ``c^2 |W0|^2 + 2 c f <W0, V0> + f^2 |V0|^2 + 2 <A, c P0 + f Q0> + <A, A G>`` (float64)."""
     c, f = np.float64(gram[0]), np.float64(gram[1])
     n_l, m = A.shape
-    product(NN, path, A, G, scratch, work)
+    product(_NN, path, A, G, scratch, work)
     s = c * c * np.float64(gram[8]) + 2.0 * c * f * np.float64(gram[9])
     s += f * f * np.float64(gram[10])
     for i in range(n_l):
@@ -229,11 +233,11 @@ def batch_step(
         W = matrix_view(params, p, n_l, n_in)
         Z = matrix_view(acts, off, n_l, nb)
         if l > 0:
-            product(NN, paths[l, 0], W, matrix_view(acts, off - n_in * nb, n_in, nb), Z, work)
+            product(_NN, paths[l, 0], W, matrix_view(acts, off - n_in * nb, n_in, nb), Z, work)
         elif first_forms[0] == NT:
-            product(NT, paths[0, 0], W, A0T, Z, work)
+            product(_NT, paths[0, 0], W, A0T, Z, work)
         else:
-            product(NN, paths[0, 0], W, A0, Z, work)
+            product(_NN, paths[0, 0], W, A0, Z, work)
         if l == 0 and in_gram:
             _add_basis(Z, gram[0], gram[1], basis)
         if l < L - 1:
@@ -273,13 +277,13 @@ def batch_step(
             grad = (grad_a if use_a else grad_b)[:n_w]  # A's gradient is dZ: (n1, m), as A
         elif l > 0:
             A_prev = matrix_view(acts, off - n_in * nb, n_in, nb)
-            product(NT, paths[l, 1], dZ, A_prev, g, work)
+            product(_NT, paths[l, 1], dZ, A_prev, g, work)
             dA_prev = matrix_view(grad_b if use_a else grad_a, 0, n_in, nb)
-            product(TN, paths[l, 2], W, dZ, dA_prev, work)
+            product(_TN, paths[l, 2], W, dZ, dA_prev, work)
         elif first_forms[1] == NT:
-            product(NT, paths[0, 1], dZ, A0, g, work)
+            product(_NT, paths[0, 1], dZ, A0, g, work)
         else:
-            product(NN, paths[0, 1], dZ, A0T, g, work)
+            product(_NN, paths[0, 1], dZ, A0T, g, work)
         bias = slice(p + n_w, p + n_w + n_l)
         w_sq, w_fin = update(
             params[p : p + n_w],
@@ -415,7 +419,9 @@ def train_kernel(
     max_n = 0
     for l in range(L):
         max_n = max(max_n, shapes[l, 0])
-    ends = np.cumsum(workspace_layout(shapes, mb, params.size, full))
+    ends = workspace_layout(shapes, mb, params.size, full)
+    for i in range(1, ends.shape[0]):  # a running sum: np.cumsum costs 0.16 s of compilation
+        ends[i] += ends[i - 1]
     acts = workspace[: ends[0]]
     grad_a = workspace[ends[0] : ends[1]]
     grad_b = workspace[ends[1] : ends[2]]

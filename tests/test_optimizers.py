@@ -85,6 +85,23 @@ def test_constant_schedule_and_epoch_offset():
 
 
 @pytest.mark.parametrize(
+    "schedule",
+    [
+        None,
+        Schedule("inverse_time", 0.3, 4),
+        Schedule("exponential", 0.9, 3),
+        Schedule("exponential", 0.7),
+    ],
+)
+@pytest.mark.parametrize("first_epoch, epochs", [(0, 1), (5, 13), (11, 0), (2, 29)])
+def test_epoch_rates_are_learning_rate_at_epoch_by_epoch(schedule, first_epoch, epochs):
+    rates = epoch_learning_rates(0.45, schedule, first_epoch, epochs)
+    expected = [learning_rate_at(0.45, schedule, first_epoch + e) for e in range(epochs)]
+    assert rates.shape == (epochs,) and rates.dtype == np.float64
+    np.testing.assert_array_equal(rates, expected)
+
+
+@pytest.mark.parametrize(
     "schedule, match",
     [
         (Schedule("cosine"), "schedule name"),
