@@ -5,12 +5,14 @@ give results that differ in the last bits (measured: a 64-32-10 tanh/softmax run
 product path, differed at 1 ulp after 5 epochs; heap state and array alignment ruled out). A seed
 must give the same parameters in every process, so the kernels that ``train`` and ``forward``
 run are never used as compiled in-process where there is a cache: the first time a process
-needs them and the cache lacks them, a helper process compiles them into the cache (and says so
-on stderr, once), and this process loads them from there, like every later one.
+needs them and the cache lacks them, helper processes compile them into the cache (and this one
+says so on stderr, once), and this process loads them from there, like every later one.
 
-Without a cache (``kernels._cache`` found nowhere writable) every process compiles for itself,
-and they agree among themselves. Should the helper fail (no ``sys.executable``, say), the kernels
-compile here as usual.
+Two helpers work side by side: one compiles the products (and the run's small helpers), the
+other the element-wise sweeps and then, once the first is done, the run's kernel, which loads
+both from the cache (``PARTS``). Without a cache (``kernels._cache`` found nowhere writable)
+every process compiles for itself, and they agree among themselves. Should a helper fail (no
+``sys.executable``, say), what it did not cache compiles here as usual.
 """
 
 import inspect
@@ -23,6 +25,8 @@ import numpy as np
 from . import _cache
 
 _ready = set()  # (dtype name, tiles) settled in this process
+#: seconds a helper may take before it is let go
+HELPER_TIMEOUT = 900
 
 
 def _index_has(dtype_name, tiles):
@@ -69,48 +73,149 @@ def ensure_compiled(dtype, tiles=False):
             [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         ),
     )
-    command = [
-        sys.executable,
-        "-c",
-        f"from kernels import jit_compile; jit_compile.compile_here({key[0]!r}, {tiles})",
-    ]
+    # two helpers side by side (a third less time than one: docs/performance.md, start-up); the
+    # second compiles the run's kernel once the first has cached the products (its stdin closes)
+    helpers = []
     try:
-        subprocess.run(
-            command,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=900,
-        )
-    except (OSError, subprocess.SubprocessError):
-        pass  # compiled here instead, on first use
+        helpers.append(_helper(key, ("products",), env))
+        helpers.append(_helper(key, ("sweeps", "run"), env, after_input=True))
+    except OSError:
+        pass  # what no helper compiles compiles here instead, on first use
+    try:
+        for helper in helpers:
+            _finish(helper)
+    finally:  # interrupted: no helper is left behind
+        for helper in helpers:
+            if helper.poll() is None:
+                helper.kill()
+                helper.wait()
 
 
-def compile_here(dtype_name, tiles):
-    """Compile (into the cache) every kernel ``train`` and ``forward`` call for this dtype and
-    kind of work buffer, on a tiny problem: the helper process's whole job."""
+def _helper(key, parts, env, after_input=False):
+    code = (
+        "from kernels import jit_compile; "
+        f"jit_compile.compile_here({key[0]!r}, {key[1]}, {parts!r}, after_input={after_input})"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdin=subprocess.PIPE if after_input else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _finish(helper):
+    """Wait for a helper, its input closed first; one that fails or hangs is let go: what it
+    did not cache compiles here, on first use."""
+    if helper.stdin is not None:
+        helper.stdin.close()  # the products are cached (or will not be): go on to the run
+    try:
+        helper.wait(timeout=HELPER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        helper.kill()
+        helper.wait()
+
+
+#: What each helper compiles: the products and the element-wise sweeps depend on nothing of each
+#: other's, so two helpers compile them side by side; the run's kernel, which calls them, comes
+#: after both and loads them from the cache.
+PARTS = ("products", "sweeps", "run")
+
+
+def compile_here(dtype_name, tiles, parts=PARTS, after_input=False):
+    """Compile (into the cache) the kernels ``train`` and ``forward`` call for this dtype and
+    kind of work buffer, on tiny problems: a helper process's whole job. ``parts``: which of
+    ``PARTS``; ``after_input``: read standard input to its end before the "run" part (the
+    caller closes it once another helper has cached the products)."""
     from . import jit_products, jit_sweeps, jit_train
-    from .contract import ACTIVATION_CODES
 
     _ready.update({(dtype_name, False), (dtype_name, True)})  # no helper of a helper
     dtype = np.dtype(dtype_name)
-    dt = dtype.type
     rng = np.random.default_rng(0)
     work = np.empty(jit_products.work_size(4, 4, 4), dtype) if tiles else None
     A = rng.standard_normal((4, 4)).astype(dtype)
-    for form in (jit_products.NN, jit_products.NT, jit_products.TN):
-        for path in (jit_products.BLAS, jit_products.LOOPS) + (
-            (jit_products.TILES,) if tiles else ()
-        ):
-            jit_products.product(form, path, A, A, np.empty((4, 4), dtype), work)
-    jit_sweeps.bias_activation(A.copy(), A[0].copy(), ACTIVATION_CODES["tanh"], dt(0.01))
-    jit_sweeps.softmax_columns(A.copy(), A.copy(), np.empty(4, dtype), np.empty(4, dtype))
-    jit_sweeps.transpose(A, np.empty((4, 4), dtype))  # the layout measurement (jit_products)
-    jit_sweeps.sum_squares(A.reshape(-1))  # the Gram form's set-up (jit_gram)
     weights = [rng.standard_normal((3, 2)).astype(dtype), rng.standard_normal((1, 3)).astype(dtype)]
     biases = [np.zeros((3, 1), dtype), np.zeros((1, 1), dtype)]
     params, offsets, shapes = jit_train.flatten(weights, biases)
+    if "products" in parts:
+        for form in (jit_products.NN, jit_products.NT, jit_products.TN):
+            for path in (jit_products.BLAS, jit_products.LOOPS) + (
+                (jit_products.TILES,) if tiles else ()
+            ):
+                jit_products.product(form, path, A, A, np.empty((4, 4), dtype), work)
+        jit_sweeps.transpose(A, np.empty((4, 4), dtype))  # the layout measurement (jit_products)
+        _compile_small(dtype, params, shapes)  # here: the sweeps take longer
+    if "sweeps" in parts:
+        _compile_sweeps(dtype)
+    if "run" in parts:
+        if after_input:
+            sys.stdin.read()
+        _compile_run(dtype, tiles, params, offsets, shapes)
+
+
+def _compile_sweeps(dtype):
+    """The run's element-wise kernels, called as the run calls them (the same types)."""
+    from . import jit_sweeps, jit_train
+    from .contract import ACTIVATION_CODES
+
+    dt = dtype.type
+    A = np.ones((4, 4), dtype)
+    row = np.ones(4, dtype)
+    tanh, sigmoid = ACTIVATION_CODES["tanh"], ACTIVATION_CODES["sigmoid"]
+    jit_sweeps.bias_activation(A.copy(), row.copy(), tanh, dt(0.01))
+    jit_sweeps.output_sweep(
+        A.copy(),
+        row.copy(),
+        A.copy(),
+        sigmoid,
+        A.copy(),
+        row.copy(),
+        dt(1),
+        row.copy(),
+        row.copy(),
+        row[:0].copy(),
+    )
+    jit_sweeps.derivative_from_output(A.copy(), A.copy(), tanh, dt(0.01), row.copy(), dt(1))
+    rule = (False, dt(0), dt(1), dt(0), dt(0), dt(1), dt(1), dt(0))
+    jit_train.update(
+        row.copy(),
+        row.copy(),
+        row.copy(),
+        row.copy(),
+        0,
+        4,
+        row.copy(),
+        True,
+        dt(1),
+        dt(0),
+        dt(1),
+        rule,
+    )
+
+
+def _compile_small(dtype, params, shapes):
+    """The run's small kernels, called as the run calls them."""
+    from . import jit_sweeps, jit_train
+
+    dt = dtype.type
+    A = np.ones((4, 4), dtype)
+    row = np.ones(4, dtype)
+    jit_sweeps.softmax_columns(A.copy(), A.copy(), row.copy(), row.copy())
+    jit_sweeps.sum_squares(row.copy())  # also the Gram form's set-up (jit_gram)
+    jit_sweeps.finite_check(row.copy())
+    jit_train.workspace_layout(shapes, 5, params.size, True)
+    jit_train._restore(row.copy(), row.copy(), row.copy())
+    jit_train._add_basis(A.copy(), dt(1), dt(1), np.ones((8, 4), dtype))
+
+
+def _compile_run(dtype, tiles, params, offsets, shapes):
+    """The run's kernel, on a one-epoch 2-3-1 problem (its callees come from the cache)."""
+    from . import jit_products, jit_train
+    from .contract import ACTIVATION_CODES
+
+    dt = dtype.type
+    rng = np.random.default_rng(0)
     X = rng.standard_normal((2, 5)).astype(dtype)
     Y = (rng.random((1, 5)) < 0.5).astype(dtype)
     paths = np.full((2, 3), jit_products.TILES if tiles else jit_products.LOOPS, np.int64)

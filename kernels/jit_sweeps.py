@@ -216,7 +216,7 @@ def _sum_float64(x, w):
     """``sum_j x[j] (* w[j])`` in float64 (``w`` empty: unweighted).
 
     The output sweep writes each example's loss to a scratch row and sums it here: with the
-    float64 sum in its loop, a float32 sweep vectorised at half width (2x slower)."""
+    float64 sum in its loop, a float32 sweep vectorised at half width."""
     total = 0.0
     if w.shape[0] > 0:
         for j in range(x.shape[0]):

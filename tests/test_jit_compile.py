@@ -1,0 +1,80 @@
+"""The first compilation of the numba variant: two helper processes fill the cache, and the process
+that asked loads every kernel of its run from there, each compiled once.
+
+(That a first compilation says so once, and a cached start says nothing:
+tests/test_jit_products.py.)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+FIRST_RUN = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from numba.core.registry import CPUDispatcher
+    from kernels import jit, jit_compile, jit_gemm, jit_math, jit_products, jit_sweeps, jit_train
+    if sys.argv[2] == "no helpers":
+        def refused(*args, **kwargs):
+            raise OSError("no helper here")
+        jit_compile._helper = refused
+    dtype = np.dtype(sys.argv[1])
+    rng = np.random.default_rng(0)
+    W = [rng.standard_normal((4, 2)).astype(dtype), rng.standard_normal((1, 4)).astype(dtype)]
+    b = [np.zeros((4, 1), dtype), np.zeros((1, 1), dtype)]
+    X = rng.standard_normal((2, 30)).astype(dtype)
+    Y = (rng.random((1, 30)) < 0.5).astype(dtype)
+    costs = jit.train(W, b, X, Y, ["tanh", "sigmoid"], 3, 0.5)
+    compiled_here = sorted(
+        f"{module.__name__}.{name}"
+        for module in (jit_gemm, jit_math, jit_products, jit_sweeps, jit_train)
+        for name, value in vars(module).items()
+        if isinstance(value, CPUDispatcher) and any(value.stats.cache_misses.values())
+    )
+    product_index = jit_products.product._cache._cache_file._load_index()
+    json.dump({"costs": costs.tolist(), "compiled_here": compiled_here,
+               "product_signatures": len(product_index)}, sys.stdout)
+""")
+
+
+def first_run(tmp_path, dtype, helpers):
+    env = dict(
+        os.environ,
+        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+        PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_RUN, dtype, helpers],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
+    cold = first_run(tmp_path, dtype, "helpers")
+    # nothing compiled in the process that asked: every kernel came from the helpers' cache
+    assert cold["compiled_here"] == []
+    # the run calls its product with int64 forms: one compilation serves all three forms
+    assert cold["product_signatures"] == 1
+    warm = first_run(tmp_path, dtype, "helpers")
+    assert warm["compiled_here"] == []
+    assert warm["costs"] == cold["costs"]
+
+
+def test_without_helpers_the_run_compiles_here_and_agrees(tmp_path):
+    with_helpers = first_run(tmp_path / "a", "float64", "helpers")
+    alone = first_run(tmp_path / "b", "float64", "no helpers")
+    assert "kernels.jit_train.train_kernel" in alone["compiled_here"]
+    assert alone["costs"] == pytest.approx(with_helpers["costs"], rel=1e-12)
