@@ -74,11 +74,15 @@ def ensure_compiled(dtype, tiles=False):
         ),
     )
     # two helpers side by side (a third less time than one: docs/performance.md, start-up); the
-    # second compiles the run's kernel once the first has cached the products (its stdin closes)
+    # second compiles the run's kernel once the first has cached the products (its stdin closes).
+    # With one core, one helper does it all.
     helpers = []
     try:
-        helpers.append(_helper(key, ("products",), env))
-        helpers.append(_helper(key, ("sweeps", "run"), env, after_input=True))
+        if _cores() < 2:
+            helpers.append(_helper(key, PARTS, env))
+        else:
+            helpers.append(_helper(key, ("products",), env))
+            helpers.append(_helper(key, ("sweeps", "run"), env, after_input=True))
     except OSError:
         pass  # what no helper compiles compiles here instead, on first use
     try:
@@ -89,6 +93,10 @@ def ensure_compiled(dtype, tiles=False):
             if helper.poll() is None:
                 helper.kill()
                 helper.wait()
+
+
+def _cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _helper(key, parts, env, after_input=False):

@@ -13,6 +13,9 @@ import textwrap
 
 import pytest
 
+from kernels import jit_compile
+from kernels.jit_compile import PARTS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FIRST_RUN = textwrap.dedent("""
@@ -20,10 +23,18 @@ FIRST_RUN = textwrap.dedent("""
     import numpy as np
     from numba.core.registry import CPUDispatcher
     from kernels import jit, jit_compile, jit_gemm, jit_math, jit_products, jit_sweeps, jit_train
+    started = []
+    start_helper = jit_compile._helper
+    def recorded(key, parts, *args, **kwargs):
+        started.append(list(parts))
+        return start_helper(key, parts, *args, **kwargs)
+    jit_compile._helper = recorded
     if sys.argv[2] == "no helpers":
         def refused(*args, **kwargs):
             raise OSError("no helper here")
         jit_compile._helper = refused
+    if sys.argv[2] == "one core":
+        jit_compile._cores = lambda: 1
     dtype = np.dtype(sys.argv[1])
     rng = np.random.default_rng(0)
     W = [rng.standard_normal((4, 2)).astype(dtype), rng.standard_normal((1, 4)).astype(dtype)]
@@ -38,7 +49,7 @@ FIRST_RUN = textwrap.dedent("""
         if isinstance(value, CPUDispatcher) and any(value.stats.cache_misses.values())
     )
     product_index = jit_products.product._cache._cache_file._load_index()
-    json.dump({"costs": costs.tolist(), "compiled_here": compiled_here,
+    json.dump({"costs": costs.tolist(), "compiled_here": compiled_here, "helpers": started,
                "product_signatures": len(product_index)}, sys.stdout)
 """)
 
@@ -64,13 +75,23 @@ def first_run(tmp_path, dtype, helpers):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
     cold = first_run(tmp_path, dtype, "helpers")
+    side_by_side = [["products"], ["sweeps", "run"]]
+    assert cold["helpers"] == (side_by_side if jit_compile._cores() >= 2 else [list(PARTS)])
     # nothing compiled in the process that asked: every kernel came from the helpers' cache
     assert cold["compiled_here"] == []
     # the run calls its product with int64 forms: one compilation serves all three forms
     assert cold["product_signatures"] == 1
     warm = first_run(tmp_path, dtype, "helpers")
-    assert warm["compiled_here"] == []
+    assert warm["compiled_here"] == [] and warm["helpers"] == []
     assert warm["costs"] == cold["costs"]
+
+
+def test_with_one_core_one_helper_caches_it_all(tmp_path):
+    one = first_run(tmp_path / "one", "float32", "one core")
+    assert one["helpers"] == [["products", "sweeps", "run"]]
+    assert one["compiled_here"] == [] and one["product_signatures"] == 1
+    two = first_run(tmp_path / "two", "float32", "helpers")
+    assert one["costs"] == two["costs"]
 
 
 def test_without_helpers_the_run_compiles_here_and_agrees(tmp_path):
