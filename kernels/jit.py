@@ -385,12 +385,10 @@ def gradient_descent_step(param, grad, velocity, learning_rate, momentum):
     flat = param.reshape(-1)
     jit_train.update(
         flat,
+        grad.reshape(-1),
         velocity.reshape(-1),
         flat[:0],
         flat[:0],
-        0,
-        flat.size,
-        grad.reshape(-1),
         False,
         dtype(learning_rate),
         dtype(0),
@@ -434,12 +432,10 @@ def adam_step(param, grad, v, s, t, learning_rate, beta1, beta2, epsilon):
     flat = param.reshape(-1)
     jit_train.update(
         flat,
+        grad.reshape(-1),
         v.reshape(-1),
         s.reshape(-1),
         flat[:0],
-        0,
-        flat.size,
-        grad.reshape(-1),
         False,
         dtype(learning_rate),
         dtype(0),

@@ -186,19 +186,9 @@ def _compile_sweeps(dtype):
     )
     jit_sweeps.derivative_from_output(A.copy(), A.copy(), tanh, dt(0.01), row.copy(), dt(1))
     rule = (False, dt(0), dt(1), dt(0), dt(0), dt(1), dt(1), dt(0))
+    flat = np.ones(20, dtype)  # slices of flat arrays, as the run passes them
     jit_train.update(
-        row.copy(),
-        row.copy(),
-        row.copy(),
-        row.copy(),
-        0,
-        4,
-        row.copy(),
-        True,
-        dt(1),
-        dt(0),
-        dt(1),
-        rule,
+        flat[0:4], flat[4:8], flat[8:12], flat[12:16], flat[16:20], True, dt(1), dt(0), dt(1), rule
     )
 
 

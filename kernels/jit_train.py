@@ -72,17 +72,14 @@ GATHER_ROWS_FROM = 8
 #: The forms as compiled code here passes them: NumPy integers, which Numba types as int64.
 #: A Python int global is a literal to it, and each literal form compiled ``product`` once more.
 _NN, _NT, _TN = np.int64(NN), np.int64(NT), np.int64(TN)
-#: Where the Gram form's coefficients c, f sit in ``gram``, and how many: int64 for the same reason.
-_C_AT, _C_COUNT = np.int64(0), np.int64(2)
 
 
 @njit(**_JIT)
-def update(param, v, s, saved, start, n, grad, save, lr, l2c, inv_m, rule):
-    """One parameter's update, in one sweep over ``n`` elements: ``param``, ``v``, ``s`` and
-    ``saved`` (flat arrays) from ``start`` on, ``grad`` from 0. ``g = grad * inv_m (+ l2c *
-    param)``, then the optimiser's rule; returns ``(sum param^2, fin)`` of the new values: their
-    squares' sum, and a finiteness check (NaN iff one is not finite); the old values go to
-    ``saved`` when ``save``. Offsets, not slices: a slice is a new array reference to count.
+def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
+    """One parameter's update, in one sweep (flat arrays): ``g = grad * inv_m (+ l2c * param)``,
+    then the optimiser's rule; returns ``(sum param^2, fin)`` of the new values: their squares'
+    sum, and a finiteness check (NaN iff one is not finite); the old values go to ``saved`` when
+    ``save``.
 
     ``rule``: ``(adam, beta, one_minus_beta, beta2, one_minus_beta2, c1, c2, epsilon)`` in the
     parameters' dtype. Gradient descent (``adam`` False): the course's momentum,
@@ -90,34 +87,33 @@ def update(param, v, s, saved, start, n, grad, save, lr, l2c, inv_m, rule):
     ``s = beta2 s + (1 - beta2) g^2``, ``param -= lr (v / c1) / (sqrt(s / c2) + epsilon)`` with
     the bias corrections ``c1 = 1 - beta1^t``, ``c2 = 1 - beta2^t`` of this update."""
     adam, beta, one_minus_beta, beta2, one_minus_beta2, c1, c2, epsilon = rule
+    n = param.size
     zero = param.dtype.type(0)
     sq = zero
     fin = zero
     if save:
-        for i in range(start, start + n):
+        for i in range(n):
             saved[i] = param[i]
     if adam:
         for i in range(n):
-            k = start + i
-            p = param[k]
+            p = param[i]
             g = grad[i] * inv_m + l2c * p
-            vi = beta * v[k] + one_minus_beta * g
-            si = beta2 * s[k] + one_minus_beta2 * (g * g)
-            v[k] = vi
-            s[k] = si
+            vi = beta * v[i] + one_minus_beta * g
+            si = beta2 * s[i] + one_minus_beta2 * (g * g)
+            v[i] = vi
+            s[i] = si
             p = p - lr * (vi / c1) / (np.sqrt(si / c2) + epsilon)
-            param[k] = p
+            param[i] = p
             sq += p * p
             fin += p * zero
     else:
         for i in range(n):
-            k = start + i
-            p = param[k]
+            p = param[i]
             g = grad[i] * inv_m + l2c * p
-            vi = beta * v[k] + one_minus_beta * g
-            v[k] = vi
+            vi = beta * v[i] + one_minus_beta * g
+            v[i] = vi
             p = p - lr * vi
-            param[k] = p
+            param[i] = p
             sq += p * p
             fin += p * zero
     return sq, fin
@@ -275,9 +271,9 @@ def batch_step(
         off -= n_l * nb
         dZ = matrix_view(grad_a if use_a else grad_b, 0, n_l, nb)
         g = matrix_view(dW, 0, n_l, n_in)
-        grad = dW
+        grad = dW[:n_w]
         if l == 0 and in_gram:
-            grad = grad_a if use_a else grad_b  # A's gradient is dZ: (n1, m), as A
+            grad = (grad_a if use_a else grad_b)[:n_w]  # A's gradient is dZ: (n1, m), as A
         elif l > 0:
             A_prev = matrix_view(acts, off - n_in * nb, n_in, nb)
             product(_NT, paths[l, 1], dZ, A_prev, g, work)
@@ -287,17 +283,25 @@ def batch_step(
             product(_NT, paths[0, 1], dZ, A0, g, work)
         else:
             product(_NN, paths[0, 1], dZ, A0T, g, work)
+        bias = slice(p + n_w, p + n_w + n_l)
         w_sq, w_fin = update(
-            params, velocity, moments, saved, p, n_w, grad, save, lr, l2c, inv_m, rule
+            params[p : p + n_w],
+            grad,
+            velocity[p : p + n_w],
+            moments[p : p + n_w],
+            saved[p : p + n_w],
+            save,
+            lr,
+            l2c,
+            inv_m,
+            rule,
         )
         b_sq, b_fin = update(
-            params,
-            velocity,
-            moments,
-            saved,
-            p + n_w,
-            n_l,
-            db,
+            params[bias],
+            db[:n_l],
+            velocity[bias],
+            moments[bias],
+            saved[bias],
             save,
             lr,
             zero,
@@ -308,9 +312,8 @@ def batch_step(
         fin += w_fin + b_fin
         if l == 0 and in_gram:  # c, f: W0's and V0's coefficients, with no gradient of their own
             _, c_fin = update(
-                gram, gram[2:4], gram[2:4], gram[4:6], _C_AT, _C_COUNT, gram[6:8], save, lr, l2c,
-                inv_m, rule,
-            )  # fmt: skip
+                gram[0:2], gram[6:8], gram[2:4], gram[2:4], gram[4:6], save, lr, l2c, inv_m, rule
+            )
             fin += c_fin
         if l > 0:
             derivative_from_output(dA_prev, A_prev, codes[l - 1], slope, db, inv_m)
