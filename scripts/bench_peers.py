@@ -40,6 +40,8 @@ from fastnn.workloads import WORKLOADS, he_parameters  # noqa: E402
 PEERS = ("fastnn", "numpy", "torch", "torch_compile", "jax", "sklearn")
 #: (epochs per timed run, repeats) by workload; (c) epochs are long
 TIMED = {"a": (2000, 3), "b": (40, 3), "c": (1, 2), "d": (2, 2)}
+#: seconds a peer's process may take for one workload and dtype
+PEER_TIMEOUT = 300
 REQUIRES = {"torch": "torch", "torch_compile": "torch", "jax": "jax", "sklearn": "sklearn"}
 
 
@@ -353,9 +355,17 @@ def measure(peer, problem, name, epochs, repeats):
         "--repeats",
         str(repeats),
     ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT)
-    )
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=ROOT),
+            timeout=PEER_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:  # a peer that hangs (torch.compile did, once) is left out
+        return None, f"no result in {PEER_TIMEOUT} s"
     if done.returncode != 0:
         return None, done.stderr.strip().splitlines()[-1] if done.stderr else "failed"
     return json.loads(done.stdout.strip().splitlines()[-1]), None
