@@ -326,7 +326,11 @@ def epoch_learning_rates(learning_rate, schedule, first_epoch, epochs):
     first, epochs = int(first_epoch), int(epochs)
     if epochs <= 0:
         return np.zeros(0, dtype=np.float64)
+    if code == SCHEDULE_CODES["constant"]:
+        return np.full(epochs, float(learning_rate))
     steps = np.arange(first, first + epochs) // every
+    if code == SCHEDULE_CODES["inverse_time"]:  # the same IEEE operations as _rate_of_step's
+        return float(learning_rate) / (1.0 + rate * steps.astype(np.float64))
     k0 = int(steps[0])
     per_step = [_rate_of_step(learning_rate, code, rate, k) for k in range(k0, int(steps[-1]) + 1)]
     return np.array(per_step, dtype=np.float64)[steps - k0]

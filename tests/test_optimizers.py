@@ -93,7 +93,7 @@ def test_constant_schedule_and_epoch_offset():
         Schedule("exponential", 0.7),
     ],
 )
-@pytest.mark.parametrize("first_epoch, epochs", [(0, 1), (5, 13), (11, 0), (2, 29)])
+@pytest.mark.parametrize("first_epoch, epochs", [(0, 1), (5, 13), (11, 0), (2, 29), (997, 3000)])
 def test_epoch_rates_are_learning_rate_at_epoch_by_epoch(schedule, first_epoch, epochs):
     rates = epoch_learning_rates(0.45, schedule, first_epoch, epochs)
     expected = [learning_rate_at(0.45, schedule, first_epoch + e) for e in range(epochs)]
