@@ -8,9 +8,9 @@ run are never used as compiled in-process where there is a cache: the first time
 needs them and the cache lacks them, helper processes compile them into the cache (and this one
 says so on stderr, once), and this process loads them from there, like every later one.
 
-Two helpers work side by side: one compiles the products (and the run's small helpers), the
-other the element-wise sweeps and then, once the first is done, the run's kernel, which loads
-both from the cache (``PARTS``). Without a cache (``kernels._cache`` found nowhere writable)
+Two helpers work side by side: one compiles the products (and the run's kernels that call one),
+the other the element-wise sweeps and the run's small kernels, then, once the first is done,
+the run's kernel, which loads all of them from the cache (``PARTS``). Without a cache (``kernels._cache`` found nowhere writable)
 every process compiles for itself, and they agree among themselves. Should a helper fail (no
 ``sys.executable``, say), what it did not cache compiles here as usual.
 """
@@ -153,9 +153,10 @@ def compile_here(dtype_name, tiles, parts=PARTS, after_input=False):
             ):
                 jit_products.product(form, path, A, A, np.empty((4, 4), dtype), work)
         jit_sweeps.transpose(A, np.empty((4, 4), dtype))  # the layout measurement (jit_products)
-        _compile_small(dtype, params, shapes)  # here: the sweeps take longer
+        _compile_after_products(dtype, work)
     if "sweeps" in parts:
         _compile_sweeps(dtype)
+        _compile_small(dtype, params, shapes)
     if "run" in parts:
         if after_input:
             sys.stdin.read()
@@ -205,6 +206,17 @@ def _compile_small(dtype, params, shapes):
     jit_train.workspace_layout(shapes, 5, params.size, True)
     jit_train._restore(row.copy(), row.copy(), row.copy())
     jit_train._add_basis(A.copy(), dt(1), dt(1), np.ones((8, 4), dtype))
+
+
+def _compile_after_products(dtype, work):
+    """The run's kernels that call a product (the Gram form's weight squares), and its gathers."""
+    from . import jit_products, jit_train
+
+    A = np.ones((4, 4), dtype)
+    path = jit_products.TILES if work is not None else jit_products.LOOPS
+    gram, basis = np.ones(11, dtype), np.ones((8, 4), dtype)
+    jit_train._gram_weight_squares(A, A.copy(), gram, basis, A.copy(), path, work)
+    jit_train._gather_columns(A, np.zeros((2, 4), np.intp)[0, 0:4], A.copy())
 
 
 def _compile_run(dtype, tiles, params, offsets, shapes):
