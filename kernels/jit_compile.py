@@ -10,9 +10,10 @@ says so on stderr, once), and this process loads them from there, like every lat
 
 Two helpers work side by side: one compiles the products (and the run's kernels that call one),
 the other the element-wise sweeps and the run's small kernels, then, once the first is done,
-the run's kernel, which loads all of them from the cache (``PARTS``). Without a cache (``kernels._cache`` found nowhere writable)
-every process compiles for itself, and they agree among themselves. Should a helper fail (no
-``sys.executable``, say), what it did not cache compiles here as usual.
+the run's kernel, which loads all of them from the cache (``PARTS``). Without a cache
+(``kernels._cache`` found nowhere writable) every process compiles for itself, and they agree
+among themselves. Should a helper fail (no ``sys.executable``, say), what it did not cache
+compiles here as usual.
 """
 
 import inspect

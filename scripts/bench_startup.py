@@ -23,8 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_FIT = textwrap.dedent("""
     import json, resource, sys, time
     def cpu_seconds():  # this process and its helpers (the first compilation runs in two)
-        own, helpers = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-        return own.ru_utime + own.ru_stime + helpers.ru_utime + helpers.ru_stime
+        used = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        return sum(u.ru_utime + u.ru_stime for u in used)
     start, cpu = time.perf_counter(), cpu_seconds()
     import fastnn
     imported = time.perf_counter()
