@@ -411,11 +411,8 @@ class OptimizerState:
 
     def advance(self, costs, n_batches):
         """Count the epochs of a finished call: those with a finite cost, and their updates."""
-        done = 0
-        for c in costs:
-            if not _math.isfinite(c):
-                break
-            done += 1
+        finite = np.isfinite(np.asarray(costs, dtype=np.float64))
+        done = int(finite.size if finite.all() else finite.argmin())  # up to the first non-finite
         self.epoch += done
         self.step += done * int(n_batches)
 

@@ -102,6 +102,22 @@ def test_epoch_rates_are_learning_rate_at_epoch_by_epoch(schedule, first_epoch, 
 
 
 @pytest.mark.parametrize(
+    "costs, done",
+    [
+        ([], 0),
+        ([0.5, 0.4], 2),
+        ([0.5, np.nan, 0.3], 1),
+        ([np.inf], 0),
+        (np.array([1.0, 2.0, -np.inf]), 2),
+    ],
+)
+def test_a_state_counts_the_epochs_up_to_the_first_non_finite_cost(costs, done):
+    state = OptimizerState([np.zeros((1, 1))], [np.zeros((1, 1))], step=4, epoch=2)
+    state.advance(costs, 3)
+    assert (state.epoch, state.step) == (2 + done, 4 + 3 * done)
+
+
+@pytest.mark.parametrize(
     "schedule, match",
     [
         (Schedule("cosine"), "schedule name"),
