@@ -3,7 +3,9 @@
 The file is a NumPy ``.npz`` (a zip archive, CRC-checked member by member)
 holding ``metadata`` (a JSON string: format name and version, the class, its
 hyperparameters, the fitted scalars) and one array per fitted array:
-``W1``, ``b1``, ..., ``history_``, ``classes_``, ``feature_names_in_``.
+``W1``, ``b1``, ..., ``history_``, ``classes_``, ``feature_names_in_``, and for a fit
+with a validation set ``validation_history_`` and ``validation_scores_`` (``best_epoch_``
+among the fitted scalars).
 Loading never runs code: only the members the metadata names are read, by
 their ``.npy`` headers, and arrays of Python objects (which need pickle) are
 refused. The file is written to a temporary file in the same folder that is then renamed over
@@ -197,6 +199,10 @@ def save(model, path):
         fitted["one_dimensional_targets"] = bool(model._one_dimensional_targets)
     if hasattr(model, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+    arrays.update(_validation_arrays(model, name))
+    best = getattr(model, "best_epoch_", None)
+    if best is not None:
+        fitted["best_epoch_"] = int(best)
     params = {key: _encode(value, key) for key, value in model.get_params(deep=False).items()}
     version = 2 if fitted.get("classes_kind") == "integer_text" else 1
     metadata = {
@@ -213,6 +219,29 @@ def save(model, path):
         _write_atomically(path, arrays)
     except OSError as error:
         raise _naming(error, path) from None
+
+
+def _validation_arrays(model, name):
+    """``validation_history_`` and ``validation_scores_`` (one per epoch, NaN for an epoch
+    trained without a validation set), or nothing when no fit had a validation set."""
+    record = {
+        key: getattr(model, key, None) for key in ("validation_history_", "validation_scores_")
+    }
+    if all(value is None for value in record.values()):
+        return {}
+    arrays = {}
+    for key, value in record.items():
+        value = None if value is None else np.asarray(value)
+        if value is None or value.shape != (int(model.n_epochs_),) or value.dtype.kind != "f":
+            raise ValueError(
+                f"cannot save this {name}: its {key} is not one float per epoch "
+                f"({int(model.n_epochs_)})"
+            )
+        arrays[key] = value.astype(np.float64)
+    best = getattr(model, "best_epoch_", None)
+    if best is not None and not 1 <= int(best) <= int(model.n_epochs_):
+        raise ValueError(f"cannot save this {name}: its best_epoch_ {best!r} is not an epoch")
+    return arrays
 
 
 # ---------------------------------------------------------------------------
@@ -597,4 +626,12 @@ def _read_model(archive, file_size):
     if "feature_names_in_.npy" in archive.namelist():
         names = _read_member(archive, "feature_names_in_", (layer_sizes[0],), "U", file_size)
         model.feature_names_in_ = np.array(names.tolist(), dtype=object)
+    model.validation_history_ = model.validation_scores_ = model.best_epoch_ = None
+    if "validation_history_.npy" in archive.namelist():  # NaN: an epoch without validation
+        for key in ("validation_history_", "validation_scores_"):
+            setattr(model, key, _read_member(archive, key, (n_epochs,), "f", file_size, 8))
+    if "best_epoch_" in fitted:
+        if model.validation_history_ is None:
+            raise _Refused("it has a best_epoch_ but no validation_history_")
+        model.best_epoch_ = _field(fitted, "best_epoch_", int, lambda v: 1 <= v <= n_epochs)
     return model

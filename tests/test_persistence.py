@@ -501,3 +501,76 @@ def test_save_refuses_what_load_would_refuse(fitted, tmp_path):
     with pytest.raises(ValueError, match="feature_names_in_ has 1 names for 3 features"):
         fastnn.save(fitted, path)
     assert os.listdir(tmp_path) == []
+
+
+# --- the validation record of a fit with early stopping --------------------------------------
+
+
+def _early_stopped(model_class=fastnn.MLPClassifier, y=Y):
+    model = model_class(
+        hidden=(4,), epochs=40, early_stopping=True, n_iter_no_change=3, backend="numpy", seed=1
+    )
+    return model.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "model_class, y", [(fastnn.MLPClassifier, Y), (fastnn.MLPRegressor, X[:, 0])]
+)
+def test_the_validation_record_survives_a_round_trip(model_class, y, tmp_path):
+    model = _early_stopped(model_class, y)
+    assert model.best_epoch_ is not None
+    fastnn.save(model, tmp_path / "m.npz")
+    loaded = fastnn.load(tmp_path / "m.npz")
+    for key in ("validation_history_", "validation_scores_"):
+        assert getattr(loaded, key).dtype == np.float64
+        np.testing.assert_array_equal(getattr(loaded, key), getattr(model, key))
+    assert loaded.best_epoch_ == model.best_epoch_
+
+
+def test_a_fit_without_validation_loads_with_no_record(saved):
+    loaded = fastnn.load(saved)
+    assert loaded.validation_history_ is None and loaded.validation_scores_ is None
+    assert loaded.best_epoch_ is None
+
+
+def test_a_record_with_epochs_without_validation_keeps_their_nan(tmp_path):
+    model = _early_stopped().set_params(early_stopping=False, warm_start=True, epochs=2)
+    model.fit(X, Y)  # two more epochs, no validation set
+    assert model.best_epoch_ is None and np.isnan(model.validation_history_[-2:]).all()
+    fastnn.save(model, tmp_path / "m.npz")
+    loaded = fastnn.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.validation_history_, model.validation_history_)
+    assert loaded.best_epoch_ is None
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a, m: a.update(validation_history_=np.zeros(2)), "validation_history_ has shape"),
+        (lambda a, m: a.pop("validation_scores_"), "no validation_scores_"),
+        (lambda a, m: m["fitted"].update(best_epoch_=0), "best_epoch_ is invalid"),
+        (lambda a, m: m["fitted"].update(best_epoch_=10**6), "best_epoch_ is invalid"),
+        (lambda a, m: m["fitted"].update(best_epoch_="3"), "best_epoch_ is invalid"),
+    ],
+    ids=["history shape", "missing scores", "best 0", "best beyond", "best text"],
+)
+def test_an_inconsistent_validation_record_is_refused(tmp_path, change, message):
+    path = tmp_path / "m.npz"
+    fastnn.save(_early_stopped(), path)
+    _rewrite(path, change)
+    with pytest.raises(ValueError, match=message):
+        fastnn.load(path)
+
+
+def test_a_best_epoch_without_a_record_is_refused(saved):
+    _rewrite(saved, lambda a, m: m["fitted"].update(best_epoch_=1))
+    with pytest.raises(ValueError, match="best_epoch_ but no validation_history_"):
+        fastnn.load(saved)
+
+
+def test_save_refuses_a_validation_record_of_the_wrong_length(tmp_path):
+    model = _early_stopped()
+    model.validation_history_ = model.validation_history_[:-1]
+    with pytest.raises(ValueError, match="validation_history_ is not one float per epoch"):
+        fastnn.save(model, tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
