@@ -199,10 +199,10 @@ def save(model, path):
         fitted["one_dimensional_targets"] = bool(model._one_dimensional_targets)
     if hasattr(model, "feature_names_in_"):
         arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
-    arrays.update(_validation_arrays(model, name))
-    best = getattr(model, "best_epoch_", None)
+    record, best = _validation_record(model, name)
+    arrays.update(record)
     if best is not None:
-        fitted["best_epoch_"] = int(best)
+        fitted["best_epoch_"] = best
     params = {key: _encode(value, key) for key, value in model.get_params(deep=False).items()}
     version = 2 if fitted.get("classes_kind") == "integer_text" else 1
     metadata = {
@@ -221,27 +221,30 @@ def save(model, path):
         raise _naming(error, path) from None
 
 
-def _validation_arrays(model, name):
-    """``validation_history_`` and ``validation_scores_`` (one per epoch, NaN for an epoch
-    trained without a validation set), or nothing when no fit had a validation set."""
-    record = {
-        key: getattr(model, key, None) for key in ("validation_history_", "validation_scores_")
-    }
+def _validation_record(model, name):
+    """``({"validation_history_": ..., "validation_scores_": ...}, best_epoch_)``: one float
+    per epoch each (NaN for an epoch trained without a validation set), and the best epoch or
+    None; ``({}, None)`` when no fit had a validation set. What ``load`` would refuse is
+    refused here."""
+    keys = ("validation_history_", "validation_scores_")
+    record = {key: getattr(model, key, None) for key in keys}
+    best = getattr(model, "best_epoch_", None)
+    n_epochs = int(model.n_epochs_)
     if all(value is None for value in record.values()):
-        return {}
+        if best is not None:
+            raise ValueError(f"cannot save this {name}: it has a best_epoch_ but no {keys[0]}")
+        return {}, None
     arrays = {}
     for key, value in record.items():
         value = None if value is None else np.asarray(value)
-        if value is None or value.shape != (int(model.n_epochs_),) or value.dtype.kind != "f":
+        if value is None or value.shape != (n_epochs,) or value.dtype.kind != "f":
             raise ValueError(
-                f"cannot save this {name}: its {key} is not one float per epoch "
-                f"({int(model.n_epochs_)})"
+                f"cannot save this {name}: its {key} is not one float per epoch ({n_epochs})"
             )
         arrays[key] = value.astype(np.float64)
-    best = getattr(model, "best_epoch_", None)
-    if best is not None and not 1 <= int(best) <= int(model.n_epochs_):
+    if best is not None and not 1 <= int(best) <= n_epochs:
         raise ValueError(f"cannot save this {name}: its best_epoch_ {best!r} is not an epoch")
-    return arrays
+    return arrays, None if best is None else int(best)
 
 
 # ---------------------------------------------------------------------------

@@ -574,3 +574,10 @@ def test_save_refuses_a_validation_record_of_the_wrong_length(tmp_path):
     with pytest.raises(ValueError, match="validation_history_ is not one float per epoch"):
         fastnn.save(model, tmp_path / "m.npz")
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_save_refuses_a_best_epoch_without_a_record(fitted, tmp_path):
+    fitted.best_epoch_ = 1
+    with pytest.raises(ValueError, match="best_epoch_ but no validation_history_"):
+        fastnn.save(fitted, tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
