@@ -7,6 +7,7 @@ tests/test_jit_products.py.)
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ import pytest
 
 from kernels import jit_compile
 from kernels.jit_compile import PARTS
+from kernels.jit_products import WISDOM_FILE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,7 +56,13 @@ FIRST_RUN = textwrap.dedent("""
 """)
 
 
-def first_run(tmp_path, dtype, helpers):
+def first_run(tmp_path, dtype, helpers, paths_of=None):
+    """A fresh process's first ``train`` with its cache in ``tmp_path``; ``paths_of``: an earlier
+    run's directory whose measured product paths it takes (paths round differently, so runs
+    compared bit for bit must take the same ones)."""
+    if paths_of is not None:
+        (tmp_path / "cache").mkdir(parents=True)
+        shutil.copy(paths_of / "cache" / WISDOM_FILE, tmp_path / "cache" / WISDOM_FILE)
     env = dict(
         os.environ,
         NUMBA_CACHE_DIR=str(tmp_path / "cache"),
@@ -90,12 +98,12 @@ def test_with_one_core_one_helper_caches_it_all(tmp_path):
     one = first_run(tmp_path / "one", "float32", "one core")
     assert one["helpers"] == [["products", "sweeps", "run"]]
     assert one["compiled_here"] == [] and one["product_signatures"] == 1
-    two = first_run(tmp_path / "two", "float32", "helpers")
+    two = first_run(tmp_path / "two", "float32", "helpers", paths_of=tmp_path / "one")
     assert one["costs"] == two["costs"]
 
 
 def test_without_helpers_the_run_compiles_here_and_agrees(tmp_path):
     with_helpers = first_run(tmp_path / "a", "float64", "helpers")
-    alone = first_run(tmp_path / "b", "float64", "no helpers")
+    alone = first_run(tmp_path / "b", "float64", "no helpers", paths_of=tmp_path / "a")
     assert "kernels.jit_train.train_kernel" in alone["compiled_here"]
     assert alone["costs"] == pytest.approx(with_helpers["costs"], rel=1e-12)
