@@ -11,6 +11,7 @@
     scale_gradient(dW, W, inv_m, l2c)           in place dW <- dW inv_m + l2c W
     sum_squares(x), finite_check(x), transpose(A, AT)
     matrix_view(flat, start, rows, cols)        a (rows, cols) view of part of a flat buffer
+    vector_view(flat, start, n)                 flat[start:start + n], as the run's views (no reference)
 
 Activation codes are ``kernels.contract``'s. Arrays are C-contiguous; float32 stays float32
 (constants are typed from the arrays' dtype).
@@ -19,7 +20,7 @@ Activation codes are ``kernels.contract``'s. Arrays are C-contiguous; float32 st
 import numpy as np
 from numba import njit, types
 from numba.core import cgutils
-from numba.core.imputils import impl_ret_borrowed
+from numba.core.imputils import impl_ret_untracked
 from numba.extending import intrinsic
 from numba.np.arrayobj import make_array, populate_array
 
@@ -387,9 +388,16 @@ def scale_gradient(dW, W, inv_m, l2c):
                 g[k] = g[k] * inv_m
 
 
+# The run's views of its flat buffers hold no reference (a null meminfo): making and dropping a
+# counted view is an atomic increment and decrement in a call each, and these were a third of
+# an iteration of a small net. Valid only while the buffer itself is alive: the run takes them
+# of its arguments and of buffers it keeps for the whole call, and no view leaves the run.
+
+
 @intrinsic
 def matrix_view(typingctx, flat, start, rows, cols):
-    """``flat[start:start + rows * cols]`` as a C-ordered (rows, cols) array, sharing its memory.
+    """``flat[start:start + rows * cols]`` as a C-ordered (rows, cols) array, sharing its memory
+    and holding no reference to it (see above); the caller keeps it in bounds.
 
     ``reshape`` would do, but its error path (a formatted message with the shapes) costs about
     a second of compilation in every process with an empty cache; the callers compute the
@@ -399,25 +407,58 @@ def matrix_view(typingctx, flat, start, rows, cols):
     view_type = flat.copy(ndim=2, layout="C")
 
     def codegen(context, builder, signature, args):
-        flat_value = args[0]
         start_value, rows_value, cols_value = (
             context.cast(builder, value, ty, types.intp)
             for value, ty in zip(args[1:], signature.args[1:])
         )
-        source = make_array(flat)(context, builder, value=flat_value)
-        view = make_array(view_type)(context, builder)
-        itemsize = context.get_constant(
-            types.intp, context.get_abi_sizeof(context.get_data_type(flat.dtype))
+        return _view(
+            context, builder, flat, args[0], view_type, start_value, [rows_value, cols_value]
         )
-        populate_array(
-            view,
-            data=builder.gep(source.data, [start_value]),
-            shape=cgutils.pack_array(builder, [rows_value, cols_value]),
-            strides=cgutils.pack_array(builder, [builder.mul(cols_value, itemsize), itemsize]),
-            itemsize=itemsize,
-            meminfo=source.meminfo,
-            parent=source.parent,
-        )
-        return impl_ret_borrowed(context, builder, view_type, view._getvalue())
 
     return view_type(flat, start, rows, cols), codegen
+
+
+@intrinsic
+def vector_view(typingctx, flat, start, n):
+    """``flat[start:start + n]`` for ``start >= 0``, clamped to ``flat`` as that slice is,
+    holding no reference to it (see above)."""
+    if not (isinstance(flat, types.Array) and flat.ndim == 1 and flat.layout == "C"):
+        return None
+
+    def codegen(context, builder, signature, args):
+        start_value, n_value = (
+            context.cast(builder, value, ty, types.intp)
+            for value, ty in zip(args[1:], signature.args[1:])
+        )
+        size = make_array(flat)(context, builder, value=args[0]).nitems
+        start_value = _smaller(builder, start_value, size)
+        n_value = _smaller(builder, n_value, builder.sub(size, start_value))
+        return _view(context, builder, flat, args[0], flat, start_value, [n_value])
+
+    return flat(flat, start, n), codegen
+
+
+def _smaller(builder, a, b):
+    return builder.select(builder.icmp_signed("<", a, b), a, b)
+
+
+def _view(context, builder, flat, flat_value, view_type, start, shape):
+    """An untracked C-ordered array of ``view_type`` and ``shape`` over ``flat`` from ``start``."""
+    source = make_array(flat)(context, builder, value=flat_value)
+    view = make_array(view_type)(context, builder)
+    itemsize = context.get_constant(
+        types.intp, context.get_abi_sizeof(context.get_data_type(flat.dtype))
+    )
+    strides = [itemsize]
+    for extent in reversed(shape[1:]):
+        strides.insert(0, builder.mul(extent, strides[0]))
+    populate_array(
+        view,
+        data=builder.gep(source.data, [start]),
+        shape=cgutils.pack_array(builder, shape),
+        strides=cgutils.pack_array(builder, strides),
+        itemsize=itemsize,
+        meminfo=cgutils.get_null_value(source.meminfo.type),
+        parent=source.parent,
+    )
+    return impl_ret_untracked(context, builder, view_type, view._getvalue())

@@ -58,6 +58,7 @@ from .jit_sweeps import (
     softmax_columns,
     sum_squares,
     transpose,
+    vector_view,
 )
 
 FASTMATH = {"contract", "reassoc", "arcp", "nsz", "afn"}
@@ -240,7 +241,7 @@ def batch_step(
         if l == 0 and in_gram:
             _add_basis(Z, gram[0], gram[1], basis)
         if l < L - 1:
-            bias_activation(Z, params[p + n_l * n_in : p + n_l * n_in + n_l], codes[l], slope)
+            bias_activation(Z, vector_view(params, p + n_l * n_in, n_l), codes[l], slope)
         off += n_l * nb
     # the output layer's sweep: its loss, dZ[L] = A[L] - Y (into grad_a) and db[L]
     n_out, n_last = shapes[L - 1, 0], shapes[L - 1, 1]
@@ -248,7 +249,7 @@ def batch_step(
     dZ = matrix_view(grad_a, 0, n_out, nb)
     loss = output_sweep(
         matrix_view(acts, off - n_out * nb, n_out, nb),
-        params[p : p + n_out],
+        vector_view(params, p, n_out),
         Y,
         codes[L - 1],
         dZ,
@@ -271,9 +272,9 @@ def batch_step(
         off -= n_l * nb
         dZ = matrix_view(grad_a if use_a else grad_b, 0, n_l, nb)
         g = matrix_view(dW, 0, n_l, n_in)
-        grad = dW[:n_w]
+        grad = vector_view(dW, 0, n_w)
         if l == 0 and in_gram:
-            grad = (grad_a if use_a else grad_b)[:n_w]  # A's gradient is dZ: (n1, m), as A
+            grad = vector_view(grad_a if use_a else grad_b, 0, n_w)  # A's gradient: dZ (n1, m)
         elif l > 0:
             A_prev = matrix_view(acts, off - n_in * nb, n_in, nb)
             product(_NT, paths[l, 1], dZ, A_prev, g, work)
@@ -283,25 +284,25 @@ def batch_step(
             product(_NT, paths[0, 1], dZ, A0, g, work)
         else:
             product(_NN, paths[0, 1], dZ, A0T, g, work)
-        bias = slice(p + n_w, p + n_w + n_l)
         w_sq, w_fin = update(
-            params[p : p + n_w],
+            vector_view(params, p, n_w),
             grad,
-            velocity[p : p + n_w],
-            moments[p : p + n_w],
-            saved[p : p + n_w],
+            vector_view(velocity, p, n_w),
+            vector_view(moments, p, n_w),  # empty without Adam, as the slice
+            vector_view(saved, p, n_w),
             save,
             lr,
             l2c,
             inv_m,
             rule,
         )
+        bias_at = p + n_w
         b_sq, b_fin = update(
-            params[bias],
-            db[:n_l],
-            velocity[bias],
-            moments[bias],
-            saved[bias],
+            vector_view(params, bias_at, n_l),
+            vector_view(db, 0, n_l),
+            vector_view(velocity, bias_at, n_l),
+            vector_view(moments, bias_at, n_l),
+            vector_view(saved, bias_at, n_l),
             save,
             lr,
             zero,
@@ -495,7 +496,7 @@ def train_kernel(
                     )
                 elif l2 != 0.0:
                     n_w = shapes[l, 0] * shapes[l, 1]
-                    s += np.float64(sum_squares(params[offsets[l] : offsets[l] + n_w]))
+                    s += np.float64(sum_squares(vector_view(params, offsets[l], n_w)))
                 else:
                     s += np.float64(sq[l])
             if l2 != 0.0:
