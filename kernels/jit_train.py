@@ -313,7 +313,16 @@ def batch_step(
         fin += w_fin + b_fin
         if l == 0 and in_gram:  # c, f: W0's and V0's coefficients, with no gradient of their own
             _, c_fin = update(
-                gram[0:2], gram[6:8], gram[2:4], gram[2:4], gram[4:6], save, lr, l2c, inv_m, rule
+                vector_view(gram, 0, 2),
+                vector_view(gram, 6, 2),
+                vector_view(gram, 2, 2),
+                vector_view(gram, 2, 2),
+                vector_view(gram, 4, 2),
+                save,
+                lr,
+                l2c,
+                inv_m,
+                rule,
             )
             fin += c_fin
         if l > 0:
@@ -470,7 +479,7 @@ def train_kernel(
             wb = sample_weight
             if not full and weighted:
                 idx = orders[epoch, start : start + nb]
-                wb = w_batch[:nb]
+                wb = vector_view(w_batch, 0, nb)
                 for j in range(nb):
                     wb[j] = sample_weight[idx[j]]
             share = float(nb)  # the batch's part of the examples: its size or its weight sum
