@@ -183,3 +183,58 @@ def test_inputs_already_in_the_dtype_are_used_without_a_copy(dtype):
     converted = fastnn.MLPClassifier(seed=1, **params).fit(np.asfortranarray(X), y)
     for key, value in converted.parameters_.items():
         np.testing.assert_array_equal(as_is.parameters_[key], value)
+
+
+def _layouts(X):
+    """X row-major, column-major, and as a strided (non-contiguous) view."""
+    wide = np.zeros((X.shape[0], 2 * X.shape[1]), X.dtype)
+    wide[:, ::2] = X
+    return X, np.asfortranarray(X), wide[:, ::2]
+
+
+@pytest.mark.parametrize("x_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_check_values_finds_each_bad_value_in_any_layout(x_dtype, dtype, bad):
+    rng = np.random.default_rng(5)
+    for m, n in [(1, 1), (7, 13), (131, 3)]:
+        X = rng.standard_normal((m, n)).astype(x_dtype)
+        for view in _layouts(X):
+            scaling.check_values(view, dtype)  # finite: passes
+        X[m // 2, n - 1] = bad
+        for view in _layouts(X):
+            with pytest.raises(ValueError, match="X contains (NaN|infinity)"):
+                scaling.check_values(view, dtype)
+
+
+def test_check_values_passes_large_finite_values_whose_squares_overflow():
+    # the sum of squares overflows; the column ranges then decide, and all is finite
+    X = np.full((5, 3), 1e200)
+    X[2, 1] = -np.finfo(np.float64).max
+    scaling.check_values(X, np.float64)
+    X32 = np.full((5, 3), 3e38, np.float32)
+    scaling.check_values(X32, np.float32)
+    scaling.check_values(X32, np.float64)
+
+
+def test_check_values_refuses_values_beyond_the_dtype_naming_the_column():
+    X = np.ones((6, 4))
+    X[4, 2] = -4e38  # fits float64, not float32
+    scaling.check_values(X, np.float64)
+    for view in _layouts(X):
+        with pytest.raises(ValueError, match=r"X has values up to 4e\+38 .*column 2.*float32"):
+            scaling.check_values(view, np.float32)
+    X[4, 2] = 3e38  # within float32's range
+    scaling.check_values(X, np.float32)
+
+
+def test_check_values_takes_integers_and_booleans_as_they_are():
+    ints = np.array([[np.iinfo(np.int64).max, np.iinfo(np.int64).min]])
+    scaling.check_values(ints, np.float32)
+    scaling.check_values(np.array([[np.iinfo(np.uint64).max]]), np.float32)
+    scaling.check_values(np.ones((3, 2), bool), np.float32)
+    half = np.ones((2, 2), np.float16)
+    scaling.check_values(half, np.float32)
+    half[1, 1] = np.inf
+    with pytest.raises(ValueError, match="X contains infinity"):
+        scaling.check_values(half, np.float32)
