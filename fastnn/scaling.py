@@ -117,7 +117,7 @@ def _shifted_moments(X, columns=slice(None), factor=None, ranges=None, weights=N
             squares += np.einsum("ij,ij->j", shifted, shifted)
         else:
             w = weights[start : start + BLOCK_ROWS]
-            sums += w @ shifted
+            sums += np.einsum("i,ij->j", w, shifted)  # not BLAS: see _no_blas_product
             squares += np.einsum("i,ij,ij->j", w, shifted, shifted)
     variance = np.maximum(squares / total - (sums / total) ** 2, 0.0)
     return shift + sums / total, np.sqrt(variance)
@@ -158,9 +158,8 @@ def check_values(X, dtype, name="X"):
     ``dtype``'s largest value squared only if every value is finite and within range (NaN and
     infinities propagate, squares never cancel). Where they are not (a bad value, or a sum that
     overflowed), the column ranges decide and the message names the column; they alone took
-    three times as long. The sums come from NumPy's own loops (``einsum``), not its BLAS: a
-    BLAS call wakes NumPy's copy of OpenBLAS, whose threads then spin against those of the
-    compiled kernels (measured: a (b) fit 2-4x slower after a ``np.dot`` here)."""
+    three times as long. The sums come from NumPy's own loops (``einsum``), not its BLAS
+    (``_no_blas_product``; measured: a (b) fit 2-4x slower after a ``np.dot`` here)."""
     if X.dtype.kind in "biu":
         return  # every integer is finite and within float32's range
     if X.dtype in (np.float32, np.float64) and X.ndim == 2:
@@ -312,7 +311,7 @@ def fold(weights, biases, scaling, dtype):
     biases = [np.asarray(b, dtype=np.float64).copy() for b in biases]
     with np.errstate(over="ignore", invalid="ignore"):
         weights[0] /= scaling.x_scale[None, :]
-        biases[0] -= weights[0] @ scaling.x_mean[:, None]
+        biases[0] -= _no_blas_product(weights[0], scaling.x_mean)
         if scaling.y_mean is not None:
             weights[-1] *= scaling.y_scale[:, None]
             biases[-1] *= scaling.y_scale[:, None]
@@ -337,9 +336,17 @@ def unfold(weights, biases, scaling, dtype):
         biases[-1] -= scaling.y_mean[:, None]
         biases[-1] /= scaling.y_scale[:, None]
         weights[-1] /= scaling.y_scale[:, None]
-    biases[0] += weights[0] @ scaling.x_mean[:, None]
+    biases[0] += _no_blas_product(weights[0], scaling.x_mean)
     weights[0] *= scaling.x_scale[None, :]
     return _cast(weights, dtype), _cast(biases, dtype)
+
+
+def _no_blas_product(W, x):
+    """``W @ x`` as a column, by NumPy's own loops: a BLAS call wakes NumPy's copy of
+    OpenBLAS, whose threads then spin for a while against those of the compiled kernels, which
+    use SciPy's (measured: a 512^2 product of the kernels 2x slower right after NumPy's
+    1024^2 matrix-vector product, as fast as ever after this one)."""
+    return np.einsum("ij,j->i", W, x)[:, None]
 
 
 def _cast(arrays, dtype):
