@@ -10,9 +10,10 @@ says so on stderr, once), and this process loads them from there, like every lat
 
 Two helpers work side by side: one compiles the products (and the run's kernels that call one),
 the other the element-wise sweeps and the run's small kernels, then, once the first is done,
-the run's kernel, which loads all of them from the cache (``PARTS``). Without a cache
-(``kernels._cache`` found nowhere writable) every process compiles for itself, and they agree
-among themselves. Should a helper fail (no ``sys.executable``, say), what it did not cache
+the run's kernel, which loads all of them from the cache (``PARTS``); meanwhile this process
+loads the products from there, which pays Numba's first cache load beside the compilation.
+Without a cache (``kernels._cache`` found nowhere writable) every process compiles for itself,
+and they agree among themselves. Should a helper fail (no ``sys.executable``, say), what it did not cache
 compiles here as usual.
 """
 
@@ -30,20 +31,24 @@ _ready = set()  # (dtype name, tiles) settled in this process
 HELPER_TIMEOUT = 900
 
 
+def _index(dispatcher):
+    """The keys of ``dispatcher``'s cache index: its cached signatures (none when unreadable)."""
+    cache = getattr(dispatcher, "_cache", None)
+    try:
+        return cache._cache_file._load_index() if cache is not None else {}
+    except Exception:  # an unreadable index: the compilation will say so itself
+        return {}
+
+
 def _index_has(dtype_name, tiles):
     """Whether the cache holds the training kernel for this dtype and kind of work buffer."""
     from numba import types
 
     from . import jit_train
 
-    cache = getattr(jit_train.train_kernel, "_cache", None)
-    try:
-        index = cache._cache_file._load_index() if cache is not None else {}
-    except Exception:  # an unreadable index: the compilation will say so itself
-        return False
     arguments = list(inspect.signature(jit_train.train_kernel.py_func).parameters)
     params_at, work_at = arguments.index("params"), arguments.index("work")
-    for key in index:
+    for key in _index(jit_train.train_kernel):
         signature = key[0]
         if (
             str(signature[params_at].dtype) == dtype_name
@@ -87,13 +92,34 @@ def ensure_compiled(dtype, tiles=False):
     except OSError:
         pass  # what no helper compiles compiles here instead, on first use
     try:
-        for helper in helpers:
+        for i, helper in enumerate(helpers):
             _finish(helper)
+            if i == 0 and len(helpers) > 1:
+                helpers[1].stdin.close()  # the products are cached: on to the run's kernel
+                _preload(key)
     finally:  # interrupted: no helper is left behind
         for helper in helpers:
             if helper.poll() is None:
                 helper.kill()
                 helper.wait()
+
+
+def _preload(key):
+    """While the second helper compiles the run's kernel, load from the cache what the first
+    one cached, in this process: Numba's first cache load here (its target registries, SciPy's
+    BLAS bindings, about 0.3 s) then runs beside the helper, not after it. Only a kernel the
+    cache holds is loaded: nothing compiles here."""
+    from . import jit_products
+
+    dtype = np.dtype(key[0])
+    A = np.ones((2, 2), dtype)
+    cached = any(
+        str(getattr(t, "dtype", "")) == dtype.name
+        for key in _index(jit_products.product)
+        for t in key[0]
+    )
+    if cached and not jit_products.product.signatures:
+        jit_products.product(jit_products.NN, jit_products.LOOPS, A, A, np.empty_like(A), None)
 
 
 def _cores():
@@ -117,7 +143,7 @@ def _helper(key, parts, env, after_input=False):
 def _finish(helper):
     """Wait for a helper, its input closed first; one that fails or hangs is let go: what it
     did not cache compiles here, on first use."""
-    if helper.stdin is not None:
+    if helper.stdin is not None and not helper.stdin.closed:
         helper.stdin.close()  # the products are cached (or will not be): go on to the run
     try:
         helper.wait(timeout=HELPER_TIMEOUT)
@@ -154,10 +180,10 @@ def compile_here(dtype_name, tiles, parts=PARTS, after_input=False):
             ):
                 jit_products.product(form, path, A, A, np.empty((4, 4), dtype), work)
         jit_sweeps.transpose(A, np.empty((4, 4), dtype))  # the layout measurement (jit_products)
-        _compile_after_products(dtype, work)
+        _compile_after_products(dtype, work, params, shapes)
     if "sweeps" in parts:
         _compile_sweeps(dtype)
-        _compile_small(dtype, params, shapes)
+        _compile_small(dtype)
     if "run" in parts:
         if after_input:
             sys.stdin.read()
@@ -194,30 +220,32 @@ def _compile_sweeps(dtype):
     )
 
 
-def _compile_small(dtype, params, shapes):
-    """The run's small kernels, called as the run calls them."""
+def _compile_small(dtype):
+    """The run's small kernels, called as the run calls them (two more: below)."""
     from . import jit_sweeps, jit_train
 
-    dt = dtype.type
     A = np.ones((4, 4), dtype)
     row = np.ones(4, dtype)
     jit_sweeps.softmax_columns(A.copy(), A.copy(), row.copy(), row.copy())
     jit_sweeps.sum_squares(row.copy())  # also the Gram form's set-up (jit_gram)
     jit_sweeps.finite_check(row.copy())
-    jit_train.workspace_layout(shapes, 5, params.size, True)
     jit_train._restore(row.copy(), row.copy(), row.copy())
-    jit_train._add_basis(A.copy(), dt(1), dt(1), np.ones((8, 4), dtype))
 
 
-def _compile_after_products(dtype, work):
-    """The run's kernels that call a product (the Gram form's weight squares), and its gathers."""
+def _compile_after_products(dtype, work, params, shapes):
+    """The run's kernels that call a product (the Gram form's weight squares), its gathers, and
+    two of its small kernels: side by side the sweeps took 3.6 s and the products 2.7 s, and the
+    run waits for both (docs/performance.md, start-up)."""
     from . import jit_products, jit_train
 
+    dt = dtype.type
     A = np.ones((4, 4), dtype)
     path = jit_products.TILES if work is not None else jit_products.LOOPS
     gram, basis = np.ones(11, dtype), np.ones((8, 4), dtype)
     jit_train._gram_weight_squares(A, A.copy(), gram, basis, A.copy(), path, work)
     jit_train._gather_columns(A, np.zeros((2, 4), np.intp)[0, 0:4], A.copy())
+    jit_train.workspace_layout(shapes, 5, params.size, True)
+    jit_train._add_basis(A.copy(), dt(1), dt(1), basis)
 
 
 def _compile_run(dtype, tiles, params, offsets, shapes):

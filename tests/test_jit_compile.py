@@ -31,6 +31,12 @@ FIRST_RUN = textwrap.dedent("""
         started.append(list(parts))
         return start_helper(key, parts, *args, **kwargs)
     jit_compile._helper = recorded
+    preloaded = []  # the product's cache loads by the time each preload returns
+    preload = jit_compile._preload
+    def counted(key):
+        preload(key)
+        preloaded.append(sum(jit_products.product.stats.cache_hits.values()))
+    jit_compile._preload = counted
     if sys.argv[2] == "no helpers":
         def refused(*args, **kwargs):
             raise OSError("no helper here")
@@ -52,7 +58,7 @@ FIRST_RUN = textwrap.dedent("""
     )
     product_index = jit_products.product._cache._cache_file._load_index()
     json.dump({"costs": costs.tolist(), "compiled_here": compiled_here, "helpers": started,
-               "product_signatures": len(product_index)}, sys.stdout)
+               "product_signatures": len(product_index), "preloaded": preloaded}, sys.stdout)
 """)
 
 
@@ -84,13 +90,16 @@ def first_run(tmp_path, dtype, helpers, paths_of=None):
 def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
     cold = first_run(tmp_path, dtype, "helpers")
     side_by_side = [["products"], ["sweeps", "run"]]
-    assert cold["helpers"] == (side_by_side if jit_compile._cores() >= 2 else [list(PARTS)])
-    # nothing compiled in the process that asked: every kernel came from the helpers' cache
+    two = jit_compile._cores() >= 2
+    assert cold["helpers"] == (side_by_side if two else [list(PARTS)])
+    # nothing compiled in the process that asked: every kernel came from the helpers' cache,
+    # the product while the second helper compiled the run's kernel
     assert cold["compiled_here"] == []
+    assert cold["preloaded"] == ([1] if two else [])
     # the run calls its product with int64 forms: one compilation serves all three forms
     assert cold["product_signatures"] == 1
     warm = first_run(tmp_path, dtype, "helpers")
-    assert warm["compiled_here"] == [] and warm["helpers"] == []
+    assert warm["compiled_here"] == [] and warm["helpers"] == [] and warm["preloaded"] == []
     assert warm["costs"] == cold["costs"]
 
 
@@ -98,6 +107,7 @@ def test_with_one_core_one_helper_caches_it_all(tmp_path):
     one = first_run(tmp_path / "one", "float32", "one core")
     assert one["helpers"] == [["products", "sweeps", "run"]]
     assert one["compiled_here"] == [] and one["product_signatures"] == 1
+    assert one["preloaded"] == []
     two = first_run(tmp_path / "two", "float32", "helpers", paths_of=tmp_path / "one")
     assert one["costs"] == two["costs"]
 
