@@ -21,6 +21,7 @@ import inspect
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 
@@ -41,14 +42,22 @@ def _index(dispatcher):
 
 
 def _index_has(dtype_name, tiles):
-    """Whether the cache holds the training kernel for this dtype and kind of work buffer."""
-    from numba import types
-
+    """Whether the cache holds the run's kernel and its step for this dtype and kind of work
+    buffer."""
     from . import jit_train
 
-    arguments = list(inspect.signature(jit_train.train_kernel.py_func).parameters)
+    return all(
+        _holds(kernel, dtype_name, tiles)
+        for kernel in (jit_train.train_kernel, jit_train.batch_step)
+    )
+
+
+def _holds(kernel, dtype_name, tiles):
+    from numba import types
+
+    arguments = list(inspect.signature(kernel.py_func).parameters)
     params_at, work_at = arguments.index("params"), arguments.index("work")
-    for key in _index(jit_train.train_kernel):
+    for key in _index(kernel):
         signature = key[0]
         if (
             str(signature[params_at].dtype) == dtype_name
@@ -79,29 +88,42 @@ def ensure_compiled(dtype, tiles=False):
             [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         ),
     )
-    # two helpers side by side (a third less time than one: docs/performance.md, start-up); the
-    # second compiles the run's kernel once the first has cached the products (its stdin closes).
+    # two helpers side by side (a third less time than one: docs/performance.md, start-up), each
+    # in two parts: the second part of each needs the first of the other (see PARTS). A helper
+    # says on stdout when its first part is cached, then waits until its stdin closes.
     # With one core, one helper does it all.
     helpers = []
     try:
         if _cores() < 2:
             helpers.append(_helper(key, PARTS, env))
         else:
-            helpers.append(_helper(key, ("products",), env))
-            helpers.append(_helper(key, ("sweeps", "run"), env, after_input=True))
+            helpers.append(_helper(key, ("products", "step"), env, in_two_parts=True))
+            helpers.append(_helper(key, ("sweeps", "run"), env, in_two_parts=True))
     except OSError:
         pass  # what no helper compiles compiles here instead, on first use
     try:
-        for i, helper in enumerate(helpers):
+        if len(helpers) == 2:
+            products, sweeps = helpers
+            _first_part_done(products)
+            sweeps.stdin.close()  # the products are cached: on to the run's kernel
+            _preload(key)
+            _first_part_done(sweeps)
+            products.stdin.close()  # the sweeps are cached: on to the step
+        for helper in helpers:
             _finish(helper)
-            if i == 0 and len(helpers) > 1:
-                helpers[1].stdin.close()  # the products are cached: on to the run's kernel
-                _preload(key)
     finally:  # interrupted: no helper is left behind
         for helper in helpers:
             if helper.poll() is None:
                 helper.kill()
                 helper.wait()
+
+
+def _first_part_done(helper):
+    """Wait for the line a helper writes once its first part is cached (or for its end: a helper
+    that fails writes none; what it did not cache compiles here, on first use)."""
+    reader = threading.Thread(target=helper.stdout.readline, daemon=True)
+    reader.start()
+    reader.join(HELPER_TIMEOUT)
 
 
 def _preload(key):
@@ -126,16 +148,17 @@ def _cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _helper(key, parts, env, after_input=False):
+def _helper(key, parts, env, in_two_parts=False):
     code = (
         "from kernels import jit_compile; "
-        f"jit_compile.compile_here({key[0]!r}, {key[1]}, {parts!r}, after_input={after_input})"
+        f"jit_compile.compile_here({key[0]!r}, {key[1]}, {parts!r}, in_two_parts={in_two_parts})"
     )
+    pipe = subprocess.PIPE if in_two_parts else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-c", code],
         env=env,
-        stdin=subprocess.PIPE if after_input else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdin=pipe,
+        stdout=pipe,
         stderr=subprocess.DEVNULL,
     )
 
@@ -144,7 +167,7 @@ def _finish(helper):
     """Wait for a helper, its input closed first; one that fails or hangs is let go: what it
     did not cache compiles here, on first use."""
     if helper.stdin is not None and not helper.stdin.closed:
-        helper.stdin.close()  # the products are cached (or will not be): go on to the run
+        helper.stdin.close()  # the other helper's first part is cached (or will not be)
     try:
         helper.wait(timeout=HELPER_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -152,17 +175,19 @@ def _finish(helper):
         helper.wait()
 
 
-#: What each helper compiles: the products and the element-wise sweeps depend on nothing of each
-#: other's, so two helpers compile them side by side; the run's kernel, which calls them, comes
-#: after both and loads them from the cache.
-PARTS = ("products", "sweeps", "run")
+#: What the helpers compile: the products and the element-wise sweeps depend on nothing of each
+#: other's, so two helpers compile them side by side; then the batch step, which calls both, in
+#: the first, and at the same time the run's kernel, which calls the step by address (it needs
+#: only the step's signature) and the run's small kernels, some of which call a product.
+PARTS = ("products", "sweeps", "step", "run")
 
 
-def compile_here(dtype_name, tiles, parts=PARTS, after_input=False):
+def compile_here(dtype_name, tiles, parts=PARTS, in_two_parts=False):
     """Compile (into the cache) the kernels ``train`` and ``forward`` call for this dtype and
     kind of work buffer, on tiny problems: a helper process's whole job. ``parts``: which of
-    ``PARTS``; ``after_input``: read standard input to its end before the "run" part (the
-    caller closes it once another helper has cached the products)."""
+    ``PARTS``; ``in_two_parts``: once the first of ``parts`` is done, write a line to standard
+    output and read standard input to its end before the rest (the caller closes it once the
+    other helper has done its first part)."""
     from . import jit_products, jit_sweeps, jit_train
 
     _ready.update({(dtype_name, False), (dtype_name, True)})  # no helper of a helper
@@ -184,9 +209,12 @@ def compile_here(dtype_name, tiles, parts=PARTS, after_input=False):
     if "sweeps" in parts:
         _compile_sweeps(dtype)
         _compile_small(dtype)
+    if in_two_parts:
+        print(parts[0], flush=True)
+        sys.stdin.read()
+    if "step" in parts:
+        jit_train.batch_step.compile(jit_train.step_signature(dtype, tiles).args)
     if "run" in parts:
-        if after_input:
-            sys.stdin.read()
         _compile_run(dtype, tiles, params, offsets, shapes)
 
 
@@ -249,7 +277,10 @@ def _compile_after_products(dtype, work, params, shapes):
 
 
 def _compile_run(dtype, tiles, params, offsets, shapes):
-    """The run's kernel, on a one-epoch 2-3-1 problem (its callees come from the cache)."""
+    """The run's kernel, for the types of a one-epoch 2-3-1 problem (its callees come from the
+    cache). Compiled, not run: the step it calls may still be compiling in the other helper."""
+    from numba import typeof
+
     from . import jit_products, jit_train
     from .contract import ACTIVATION_CODES
 
@@ -258,7 +289,7 @@ def _compile_run(dtype, tiles, params, offsets, shapes):
     X = rng.standard_normal((2, 5)).astype(dtype)
     Y = (rng.random((1, 5)) < 0.5).astype(dtype)
     paths = np.full((2, 3), jit_products.TILES if tiles else jit_products.LOOPS, np.int64)
-    jit_train.train_kernel(
+    example = (
         params,
         np.zeros_like(params),
         np.empty(0, dtype),
@@ -281,9 +312,11 @@ def _compile_run(dtype, tiles, params, offsets, shapes):
         False,
         False,
         np.empty(jit_products.work_size(3, 1, 1), dtype) if tiles else None,
-        np.empty(0, dtype),
+        np.empty(0, dtype),  # no sample weights: an empty array; the total weight m
         5.0,
         np.empty(0, dtype),
         np.empty((0, 0), dtype),
         np.empty(int(jit_train.workspace_layout(shapes, 5, params.size, True).sum()), dtype),
-    )  # no sample weights: an empty array; the total weight m
+        jit_train.step_address(dtype, tiles),
+    )
+    jit_train.train_kernel.compile(tuple(typeof(value) for value in example))

@@ -42,7 +42,7 @@ import math
 import weakref
 
 import numpy as np
-from numba import njit
+from numba import njit, typeof, types
 
 from . import jit_compile, jit_gram, jit_products
 from .contract import sample_weight_total
@@ -51,6 +51,7 @@ from .jit_sweeps import (
     LINEAR,
     SOFTMAX,
     bias_activation,
+    borrowed,
     derivative_from_output,
     finite_check,
     matrix_view,
@@ -172,7 +173,7 @@ def _gram_weight_squares(A, G, gram, basis, scratch, path, work):
     return s
 
 
-@njit(**_JIT, inline="always")  # one call site: one compilation level less
+@njit(**_JIT)  # compiled apart, called by address (StepAddress)
 def batch_step(
     params,
     velocity,
@@ -385,6 +386,7 @@ def train_kernel(
     gram,
     basis,
     workspace,
+    step,
 ):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
@@ -402,6 +404,7 @@ def train_kernel(
     layer in its Gram form (``jit_gram``): ``gram`` = ``[c, f, their velocities, their saved
     values, two zeros, |W0|^2, <W0, V0>, |V0|^2]``, ``basis`` = ``[W0 X; V0 X]``.
     ``workspace``: at least ``sum(workspace_layout(...))`` elements, allocated by the caller.
+    ``step``: ``batch_step`` as a first-class function (``step_address``).
     """
     dtype = Y.dtype
     zero = dtype.type(0)
@@ -530,37 +533,37 @@ def train_kernel(
                     Xb = matrix_view(x_batch, 0, n_x, nb)
                     _gather_columns(X, idx, Xb)
                     XbT = no_input
-            loss, fin = batch_step(
-                params,
-                velocity,
-                moments,
-                offsets,
-                shapes,
-                codes,
-                paths,
-                first_forms,
-                Xb,
-                XbT,
-                Yb,
+            loss, fin = step(
+                borrowed(params),
+                borrowed(velocity),
+                borrowed(moments),
+                borrowed(offsets),
+                borrowed(shapes),
+                borrowed(codes),
+                borrowed(paths),
+                borrowed(first_forms),
+                borrowed(Xb),
+                borrowed(XbT),
+                borrowed(Yb),
                 slope,
                 lr,
                 rule,
                 l2c,
-                acts,
-                grad_a,
-                grad_b,
-                dW,
-                work,
-                db,
-                colmax,
-                colsum,
-                saved,
+                borrowed(acts),
+                borrowed(grad_a),
+                borrowed(grad_b),
+                borrowed(dW),
+                borrowed(work),
+                borrowed(db),
+                borrowed(colmax),
+                borrowed(colsum),
+                borrowed(saved),
                 not saved_now,
-                sq,
-                wb,
+                borrowed(sq),
+                borrowed(wb),
                 share if share > 0.0 else 1.0,
-                gram,
-                basis,
+                borrowed(gram),
+                borrowed(basis),
             )
             total += loss
             if not np.isfinite(loss):
@@ -582,6 +585,56 @@ def train_kernel(
 # ---------------------------------------------------------------------------------------------
 # Python side: the flat parameters, the layouts of X, the product paths
 # ---------------------------------------------------------------------------------------------
+
+
+class StepAddress(types.WrapperAddressProtocol):
+    """``batch_step`` for one dtype and kind of work buffer, as the first-class function
+    ``train_kernel`` calls. Called by address, the step is compiled apart from the run's kernel,
+    in the other helper process and at the same time (``jit_compile``); linked in, its code and
+    its callees' went through LLVM again inside the run's (about a second: docs/performance.md)."""
+
+    def __init__(self, signature):
+        self._signature = signature
+
+    def signature(self):
+        return self._signature
+
+    def __wrapper_address__(self):
+        args = self._signature.args
+        if args not in batch_step.overloads:
+            batch_step.compile(args)  # from the cache, where jit_compile has put it
+        result = batch_step.overloads[args]
+        if result.signature.return_type != self._signature.return_type:
+            raise TypeError(
+                f"batch_step returns {result.signature.return_type}, "
+                f"not the {self._signature.return_type} the run's kernel expects"
+            )
+        return result.library.get_pointer_to_function(result.fndesc.llvm_cfunc_wrapper_name)
+
+
+_step_addresses = {}
+
+
+def step_address(dtype, tiles):
+    """The ``StepAddress`` of this dtype, with the TILES path's work buffer when ``tiles``."""
+    key = (np.dtype(dtype), bool(tiles))
+    if key not in _step_addresses:
+        _step_addresses[key] = StepAddress(step_signature(*key))
+    return _step_addresses[key]
+
+
+def step_signature(dtype, tiles):
+    """``batch_step``'s signature as ``train_kernel`` calls it: the types of a 2-layer example."""
+    dt = dtype.type
+    vector, matrix = np.empty(1, dtype), np.empty((1, 1), dtype)
+    ints, int_matrix = np.empty(1, np.int64), np.empty((1, 1), np.int64)
+    rule = (False,) + (dt(0),) * 7
+    example = (vector, vector, vector, ints, int_matrix, ints, int_matrix, ints)
+    example += (matrix, matrix, matrix, dt(0), dt(0), rule, dt(0))
+    example += (vector, vector, vector, vector, vector if tiles else None, vector, vector, vector)
+    example += (vector, True, vector, vector, 0.0, vector, matrix)
+    returns = types.Tuple((types.float64, typeof(dt(0))))
+    return returns(*(typeof(value) for value in example))
 
 
 def flatten(weights, biases):
@@ -796,6 +849,7 @@ def run(
         gram_form.gram if gram_form else np.empty(0, dtype),
         gram_form.basis if gram_form else np.empty((0, 0), dtype),
         _workspace(state, int(workspace_layout(shapes, nb, params.size, batch >= m).sum()), dtype),
+        step_address(dtype, (paths == jit_products.TILES).any()),
     )
     if gram_form:
         formed = gram_form.formed(params[: n_1 * m], velocity[: n_1 * m])

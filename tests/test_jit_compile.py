@@ -89,7 +89,7 @@ def first_run(tmp_path, dtype, helpers, paths_of=None):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
     cold = first_run(tmp_path, dtype, "helpers")
-    side_by_side = [["products"], ["sweeps", "run"]]
+    side_by_side = [["products", "step"], ["sweeps", "run"]]
     two = jit_compile._cores() >= 2
     assert cold["helpers"] == (side_by_side if two else [list(PARTS)])
     # nothing compiled in the process that asked: every kernel came from the helpers' cache,
@@ -105,7 +105,7 @@ def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
 
 def test_with_one_core_one_helper_caches_it_all(tmp_path):
     one = first_run(tmp_path / "one", "float32", "one core")
-    assert one["helpers"] == [["products", "sweeps", "run"]]
+    assert one["helpers"] == [["products", "sweeps", "step", "run"]]
     assert one["compiled_here"] == [] and one["product_signatures"] == 1
     assert one["preloaded"] == []
     two = first_run(tmp_path / "two", "float32", "helpers", paths_of=tmp_path / "one")
