@@ -8,13 +8,14 @@ run are never used as compiled in-process where there is a cache: the first time
 needs them and the cache lacks them, helper processes compile them into the cache (and this one
 says so on stderr, once), and this process loads them from there, like every later one.
 
-Two helpers work side by side: one compiles the products (and the run's kernels that call one),
-the other the element-wise sweeps and the run's small kernels, then, once the first is done,
-the run's kernel, which loads all of them from the cache (``PARTS``); meanwhile this process
-loads the products from there, which pays Numba's first cache load beside the compilation.
-Without a cache (``kernels._cache`` found nowhere writable) every process compiles for itself,
-and they agree among themselves. Should a helper fail (no ``sys.executable``, say), what it did not cache
-compiles here as usual.
+Two helpers work side by side, each in two parts (``PARTS``): one compiles the products (and
+the run's kernels that call one), the other the element-wise sweeps and the run's small kernels;
+then, at the same time, the first the batch step, which calls both, and the second the run's
+kernel, which calls the step by address (``jit_train.StepAddress``: it needs only the step's
+signature). Meanwhile this process loads the products from the cache, which pays Numba's first
+cache load beside the compilation. Without a cache (``kernels._cache`` found nowhere writable)
+every process compiles for itself, and they agree among themselves. Should a helper fail (no
+``sys.executable``, say), what it did not cache compiles here as usual.
 """
 
 import inspect
@@ -127,10 +128,10 @@ def _first_part_done(helper):
 
 
 def _preload(key):
-    """While the second helper compiles the run's kernel, load from the cache what the first
-    one cached, in this process: Numba's first cache load here (its target registries, SciPy's
-    BLAS bindings, about 0.3 s) then runs beside the helper, not after it. Only a kernel the
-    cache holds is loaded: nothing compiles here."""
+    """While the helpers compile the step and the run's kernel, load from the cache the product
+    the first one cached, in this process: Numba's first cache load here (its target registries,
+    SciPy's BLAS bindings, about 0.3 s) then runs beside them, not after. Only a kernel the cache
+    holds is loaded: nothing compiles here."""
     from . import jit_products
 
     dtype = np.dtype(key[0])
