@@ -54,6 +54,7 @@ def _index_has(dtype_name, tiles):
 
 
 def _holds(kernel, dtype_name, tiles):
+    """Whether ``kernel``'s cache index has an entry of this dtype and kind of work buffer."""
     from numba import types
 
     arguments = list(inspect.signature(kernel.py_func).parameters)
@@ -263,8 +264,8 @@ def _compile_small(dtype):
 
 def _compile_after_products(dtype, work, params, shapes):
     """The run's kernels that call a product (the Gram form's weight squares), its gathers, and
-    two of its small kernels: side by side the sweeps took 3.6 s and the products 2.7 s, and the
-    run waits for both (docs/performance.md, start-up)."""
+    two of its small kernels: side by side the sweeps took 3.6 s and the products 2.7 s, and
+    the helpers' second parts wait for both (docs/performance.md, start-up)."""
     from . import jit_products, jit_train
 
     dt = dtype.type
