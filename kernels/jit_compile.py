@@ -53,16 +53,17 @@ def _index_has(dtype_name, tiles):
     )
 
 
-def _holds(kernel, dtype_name, tiles):
-    """Whether ``kernel``'s cache index has an entry of this dtype and kind of work buffer."""
+def _holds(kernel, dtype_name, tiles, typed_by="params"):
+    """Whether ``kernel``'s cache index has an entry of this dtype (that of its argument
+    ``typed_by``) and kind of work buffer."""
     from numba import types
 
     arguments = list(inspect.signature(kernel.py_func).parameters)
-    params_at, work_at = arguments.index("params"), arguments.index("work")
+    typed_at, work_at = arguments.index(typed_by), arguments.index("work")
     for key in _index(kernel):
         signature = key[0]
         if (
-            str(signature[params_at].dtype) == dtype_name
+            str(signature[typed_at].dtype) == dtype_name
             and isinstance(signature[work_at], types.NoneType) != tiles
         ):
             return True
@@ -135,14 +136,8 @@ def _preload(key):
     holds is loaded: nothing compiles here."""
     from . import jit_products
 
-    dtype = np.dtype(key[0])
-    A = np.ones((2, 2), dtype)
-    cached = any(
-        str(getattr(t, "dtype", "")) == dtype.name
-        for key in _index(jit_products.product)
-        for t in key[0]
-    )
-    if cached and not jit_products.product.signatures:
+    if _holds(jit_products.product, *key, typed_by="A") and not jit_products.product.signatures:
+        A = np.ones((2, 2), key[0])
         jit_products.product(jit_products.NN, jit_products.LOOPS, A, A, np.empty_like(A), None)
 
 

@@ -624,7 +624,8 @@ def step_address(dtype, tiles):
 
 
 def step_signature(dtype, tiles):
-    """``batch_step``'s signature as ``train_kernel`` calls it: the types of a 2-layer example."""
+    """``batch_step``'s signature as ``train_kernel`` calls it, typed from placeholder values of
+    each argument's kind (the run passes C-ordered views of its buffers)."""
     dt = dtype.type
     vector, matrix = np.empty(1, dtype), np.empty((1, 1), dtype)
     ints, int_matrix = np.empty(1, np.int64), np.empty((1, 1), np.int64)
