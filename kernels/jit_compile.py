@@ -8,14 +8,14 @@ run are never used as compiled in-process where there is a cache: the first time
 needs them and the cache lacks them, helper processes compile them into the cache (and this one
 says so on stderr, once), and this process loads them from there, like every later one.
 
-Two helpers work side by side, each in two parts (``PARTS``): one compiles the products (and
-the run's kernels that call one), the other the element-wise sweeps and the run's small kernels;
-then, at the same time, the first the batch step, which calls both, and the second the run's
-kernel, which calls the step by address (``jit_train.StepAddress``: it needs only the step's
-signature). Meanwhile this process loads the products from the cache, which pays Numba's first
-cache load beside the compilation. Without a cache (``kernels._cache`` found nowhere writable)
-every process compiles for itself, and they agree among themselves. Should a helper fail (no
-``sys.executable``, say), what it did not cache compiles here as usual.
+Two helpers work side by side (``PARTS``, ``PRODUCTS_HELPER``, ``SWEEPS_HELPER``): one compiles
+the products, the hidden layers' sweeps and the batch step, which links them; the other the
+output layer's sweep and the run's kernel. Neither waits for the other: the run's kernel calls
+the step, and the step the output sweep, by address (``jit_calls``), so each needs only the
+other's signature. Meanwhile this process loads the products from the cache, which pays Numba's
+first cache load beside the compilation. Without a cache (``kernels._cache`` found nowhere
+writable) every process compiles for itself, and they agree among themselves. Should a helper
+fail (no ``sys.executable``, say), what it did not cache compiles here as usual.
 """
 
 import inspect
@@ -91,27 +91,22 @@ def ensure_compiled(dtype, tiles=False):
             [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         ),
     )
-    # two helpers side by side (a third less time than one: docs/performance.md, start-up), each
-    # in two parts: the second part of each needs the first of the other (see PARTS). A helper
-    # says on stdout when its first part is cached, then waits until its stdin closes.
-    # With one core, one helper does it all.
+    # two helpers side by side (a third less time than one: docs/performance.md, start-up);
+    # the kernels call each other by address (jit_calls), so neither waits for the other. The
+    # products' helper says on stdout when the products are cached. With one core, one helper.
     helpers = []
     try:
         if _cores() < 2:
             helpers.append(_helper(key, PARTS, env))
         else:
-            helpers.append(_helper(key, ("products", "step"), env, in_two_parts=True))
-            helpers.append(_helper(key, ("sweeps", "run"), env, in_two_parts=True))
+            helpers.append(_helper(key, PRODUCTS_HELPER, env, announce=True))
+            helpers.append(_helper(key, SWEEPS_HELPER, env))
     except OSError:
         pass  # what no helper compiles compiles here instead, on first use
     try:
         if len(helpers) == 2:
-            products, sweeps = helpers
-            _first_part_done(products)
-            sweeps.stdin.close()  # the products are cached: on to the run's kernel
+            _products_done(helpers[0])
             _preload(key)
-            _first_part_done(sweeps)
-            products.stdin.close()  # the sweeps are cached: on to the step
         for helper in helpers:
             _finish(helper)
     finally:  # interrupted: no helper is left behind
@@ -121,19 +116,19 @@ def ensure_compiled(dtype, tiles=False):
                 helper.wait()
 
 
-def _first_part_done(helper):
-    """Wait for the line a helper writes once its first part is cached (or for its end: a helper
-    that fails writes none; what it did not cache compiles here, on first use)."""
+def _products_done(helper):
+    """Wait for the line the products' helper writes once they are cached (or for its end: a
+    helper that fails writes none; what it did not cache compiles here, on first use)."""
     reader = threading.Thread(target=helper.stdout.readline, daemon=True)
     reader.start()
     reader.join(HELPER_TIMEOUT)
 
 
 def _preload(key):
-    """While the helpers compile the step and the run's kernel, load from the cache the product
-    the first one cached, in this process: Numba's first cache load here (its target registries,
-    SciPy's BLAS bindings, about 0.3 s) then runs beside them, not after. Only a kernel the cache
-    holds is loaded: nothing compiles here."""
+    """While the helpers compile the rest, load from the cache the product the first one
+    cached, in this process: Numba's first cache load here (its target registries, SciPy's BLAS
+    bindings, about 0.3 s) then runs beside them, not after. Only a kernel the cache holds is
+    loaded: nothing compiles here."""
     from . import jit_products
 
     if _holds(jit_products.product, *key, typed_by="A") and not jit_products.product.signatures:
@@ -145,47 +140,48 @@ def _cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _helper(key, parts, env, in_two_parts=False):
+def _helper(key, parts, env, announce=False):
     code = (
         "from kernels import jit_compile; "
-        f"jit_compile.compile_here({key[0]!r}, {key[1]}, {parts!r}, in_two_parts={in_two_parts})"
+        f"jit_compile.compile_here({key[0]!r}, {key[1]}, {parts!r}, announce={announce})"
     )
-    pipe = subprocess.PIPE if in_two_parts else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-c", code],
         env=env,
-        stdin=pipe,
-        stdout=pipe,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if announce else subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
 def _finish(helper):
-    """Wait for a helper, its input closed first; one that fails or hangs is let go: what it
-    did not cache compiles here, on first use."""
-    if helper.stdin is not None and not helper.stdin.closed:
-        helper.stdin.close()  # the other helper's first part is cached (or will not be)
+    """Wait for a helper; one that fails or hangs is let go: what it did not cache compiles
+    here, on first use."""
     try:
         helper.wait(timeout=HELPER_TIMEOUT)
     except subprocess.TimeoutExpired:
         helper.kill()
         helper.wait()
+    if helper.stdout is not None:
+        helper.stdout.close()
 
 
-#: What the helpers compile: the products and the element-wise sweeps depend on nothing of each
-#: other's, so two helpers compile them side by side; then the batch step, which calls both, in
-#: the first, and at the same time the run's kernel, which calls the step by address (it needs
-#: only the step's signature) and the run's small kernels, some of which call a product.
-PARTS = ("products", "sweeps", "step", "run")
+#: What the helpers compile, in this order: the products (and the Gram form's weight squares,
+#: which call one); the hidden layers' sweeps; the batch step, which links both (and the update),
+#: so it comes after them; the output layer's sweep, which the step calls by address; the run's
+#: kernel, with the small kernels it links (it calls the step and the weight squares by
+#: address). A kernel linked in compiles where its caller compiles, if not cached before.
+PARTS = ("products", "hidden_sweeps", "step", "output_sweep", "run")
+#: The two helpers' shares of ``PARTS``, balanced by their compile times (docs/performance.md).
+PRODUCTS_HELPER = ("products", "hidden_sweeps", "step")
+SWEEPS_HELPER = ("output_sweep", "run")
 
 
-def compile_here(dtype_name, tiles, parts=PARTS, in_two_parts=False):
+def compile_here(dtype_name, tiles, parts=PARTS, announce=False):
     """Compile (into the cache) the kernels ``train`` and ``forward`` call for this dtype and
     kind of work buffer, on tiny problems: a helper process's whole job. ``parts``: which of
-    ``PARTS``; ``in_two_parts``: once the first of ``parts`` is done, write a line to standard
-    output and read standard input to its end before the rest (the caller closes it once the
-    other helper has done its first part)."""
-    from . import jit_products, jit_sweeps, jit_train
+    ``PARTS``; ``announce``: write a line to standard output once the products are cached."""
+    from . import jit_products, jit_train
 
     _ready.update({(dtype_name, False), (dtype_name, True)})  # no helper of a helper
     dtype = np.dtype(dtype_name)
@@ -201,35 +197,47 @@ def compile_here(dtype_name, tiles, parts=PARTS, in_two_parts=False):
                 (jit_products.TILES,) if tiles else ()
             ):
                 jit_products.product(form, path, A, A, np.empty((4, 4), dtype), work)
-        jit_sweeps.transpose(A, np.empty((4, 4), dtype))  # the layout measurement (jit_products)
-        _compile_after_products(dtype, work, params, shapes)
-    if "sweeps" in parts:
-        _compile_sweeps(dtype)
-        _compile_small(dtype)
-    if in_two_parts:
-        print(parts[0], flush=True)
-        sys.stdin.read()
+        if announce:
+            print("products", flush=True)
+        _compile_weight_squares(dtype, work)
+    if "hidden_sweeps" in parts:
+        _compile_hidden_sweeps(dtype)
     if "step" in parts:
+        _compile_step_callees(dtype)
         jit_train.batch_step.compile(jit_train.step_signature(dtype, tiles).args)
+    if "output_sweep" in parts:
+        _compile_output_sweep(dtype)
     if "run" in parts:
+        _compile_run_callees(dtype, params, shapes)
         _compile_run(dtype, tiles, params, offsets, shapes)
 
 
-def _compile_sweeps(dtype):
-    """The run's element-wise kernels, called as the run calls them (the same types)."""
-    from . import jit_sweeps, jit_train
+def _compile_hidden_sweeps(dtype):
+    """The hidden layers' sweeps, called with the types the step calls them with."""
+    from . import jit_sweeps
     from .contract import ACTIVATION_CODES
 
     dt = dtype.type
     A = np.ones((4, 4), dtype)
     row = np.ones(4, dtype)
-    tanh, sigmoid = ACTIVATION_CODES["tanh"], ACTIVATION_CODES["sigmoid"]
+    tanh = ACTIVATION_CODES["tanh"]
     jit_sweeps.bias_activation(A.copy(), row.copy(), tanh, dt(0.01))
+    jit_sweeps.derivative_from_output(A.copy(), A.copy(), tanh, dt(0.01), row.copy(), dt(1))
+
+
+def _compile_output_sweep(dtype):
+    """The output layer's sweep, as the step calls it by address, and the softmax it links."""
+    from . import jit_sweeps
+    from .contract import ACTIVATION_CODES
+
+    dt = dtype.type
+    A = np.ones((4, 4), dtype)
+    row = np.ones(4, dtype)
     jit_sweeps.output_sweep(
         A.copy(),
         row.copy(),
         A.copy(),
-        sigmoid,
+        ACTIVATION_CODES["sigmoid"],
         A.copy(),
         row.copy(),
         dt(1),
@@ -237,45 +245,49 @@ def _compile_sweeps(dtype):
         row.copy(),
         row[:0].copy(),
     )
-    jit_sweeps.derivative_from_output(A.copy(), A.copy(), tanh, dt(0.01), row.copy(), dt(1))
+    jit_sweeps.softmax_columns(A.copy(), A.copy(), row.copy(), row.copy())
+
+
+def _compile_weight_squares(dtype, work):
+    """The Gram form's weight squares (they call a product; the run calls them by address)."""
+    from . import jit_products, jit_train
+
+    A = np.ones((4, 4), dtype)
+    path = jit_products.TILES if work is not None else jit_products.LOOPS
+    gram, basis = np.ones(11, dtype), np.ones((8, 4), dtype)
+    jit_train._gram_weight_squares(A, A.copy(), gram, basis, A.copy(), path, work)
+
+
+def _compile_step_callees(dtype):
+    """The kernels the batch step links: the update and the Gram form's basis term."""
+    from . import jit_train
+
+    dt = dtype.type
     rule = (False, dt(0), dt(1), dt(0), dt(0), dt(1), dt(1), dt(0))
     flat = np.ones(20, dtype)  # slices of flat arrays, as the run passes them
     jit_train.update(
         flat[0:4], flat[4:8], flat[8:12], flat[12:16], flat[16:20], True, dt(1), dt(0), dt(1), rule
     )
+    jit_train._add_basis(np.ones((4, 4), dtype), dt(1), dt(1), np.ones((8, 4), dtype))
 
 
-def _compile_small(dtype):
-    """The run's small kernels, called as the run calls them (two more: below)."""
+def _compile_run_callees(dtype, params, shapes):
+    """The small kernels the run's kernel links (some are called from Python too)."""
     from . import jit_sweeps, jit_train
 
     A = np.ones((4, 4), dtype)
     row = np.ones(4, dtype)
-    jit_sweeps.softmax_columns(A.copy(), A.copy(), row.copy(), row.copy())
     jit_sweeps.sum_squares(row.copy())  # also the Gram form's set-up (jit_gram)
     jit_sweeps.finite_check(row.copy())
     jit_train._restore(row.copy(), row.copy(), row.copy())
-
-
-def _compile_after_products(dtype, work, params, shapes):
-    """The run's kernels that call a product (the Gram form's weight squares), its gathers, and
-    two of its small kernels: side by side the sweeps took 3.6 s and the products 2.7 s, and
-    the helpers' second parts wait for both (docs/performance.md, start-up)."""
-    from . import jit_products, jit_train
-
-    dt = dtype.type
-    A = np.ones((4, 4), dtype)
-    path = jit_products.TILES if work is not None else jit_products.LOOPS
-    gram, basis = np.ones(11, dtype), np.ones((8, 4), dtype)
-    jit_train._gram_weight_squares(A, A.copy(), gram, basis, A.copy(), path, work)
     jit_train._gather_columns(A, np.zeros((2, 4), np.intp)[0, 0:4], A.copy())
     jit_train.workspace_layout(shapes, 5, params.size, True)
-    jit_train._add_basis(A.copy(), dt(1), dt(1), basis)
+    jit_sweeps.transpose(A, A.copy())  # also the layout measurement's (jit_products)
 
 
 def _compile_run(dtype, tiles, params, offsets, shapes):
-    """The run's kernel, for the types of a one-epoch 2-3-1 problem (its callees come from the
-    cache). Compiled, not run: the step it calls may still be compiling in the other helper."""
+    """The run's kernel, for the types of a one-epoch 2-3-1 problem. Compiled, not run: what it
+    calls by address may still be compiling in the other helper."""
     from numba import typeof
 
     from . import jit_products, jit_train
@@ -314,6 +326,8 @@ def _compile_run(dtype, tiles, params, offsets, shapes):
         np.empty(0, dtype),
         np.empty((0, 0), dtype),
         np.empty(int(jit_train.workspace_layout(shapes, 5, params.size, True).sum()), dtype),
-        jit_train.step_address(dtype, tiles),
+        jit_train.step_call(dtype, tiles),
+        jit_train.weight_squares_call(dtype, tiles),
+        jit_train.output_sweep_call(dtype),
     )
     jit_train.train_kernel.compile(tuple(typeof(value) for value in example))

@@ -12,7 +12,6 @@
     sum_squares(x), finite_check(x), transpose(A, AT)
     matrix_view(flat, start, rows, cols)        a (rows, cols) view of part of a flat buffer
     vector_view(flat, start, n)                 flat[start:start + n], as the run's views (no reference)
-    borrowed(array)                             array itself, holding no reference
 
 Activation codes are ``kernels.contract``'s. Arrays are C-contiguous; float32 stays float32
 (constants are typed from the arrays' dtype).
@@ -437,24 +436,6 @@ def vector_view(typingctx, flat, start, n):
         return _view(context, builder, flat, args[0], flat, start_value, [n_value])
 
     return flat(flat, start, n), codegen
-
-
-@intrinsic
-def borrowed(typingctx, array):
-    """``array`` itself holding no reference (see above), or None for None: for the arguments
-    of a call by address (``jit_train.batch_step``), which would count one for each on every
-    call, an atomic increment and decrement in a call each, that no pass can prune."""
-    if isinstance(array, types.NoneType):
-        return array(array), lambda context, builder, signature, args: args[0]
-    if not isinstance(array, types.Array):
-        return None
-
-    def codegen(context, builder, signature, args):
-        view = make_array(array)(context, builder, value=args[0])
-        view.meminfo = cgutils.get_null_value(view.meminfo.type)
-        return impl_ret_untracked(context, builder, array, view._getvalue())
-
-    return array(array), codegen
 
 
 def _smaller(builder, a, b):

@@ -46,12 +46,12 @@ from numba import njit, typeof, types
 
 from . import jit_compile, jit_gram, jit_products
 from .contract import sample_weight_total
+from .jit_calls import address, borrowed
 from .jit_products import NN, NT, TN, product
 from .jit_sweeps import (
     LINEAR,
     SOFTMAX,
     bias_activation,
-    borrowed,
     derivative_from_output,
     finite_check,
     matrix_view,
@@ -173,7 +173,7 @@ def _gram_weight_squares(A, G, gram, basis, scratch, path, work):
     return s
 
 
-@njit(**_JIT)  # compiled apart, called by address (StepAddress)
+@njit(**_JIT)  # compiled apart, called by address (step_call)
 def batch_step(
     params,
     velocity,
@@ -205,6 +205,7 @@ def batch_step(
     norm,
     gram,
     basis,
+    output_sweep,
 ):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
@@ -219,6 +220,8 @@ def batch_step(
     ``gram``/``basis``: the Gram form of the first layer (``jit_gram``), or empty: then layer 1's
     "weights" are its coefficients ``A`` (n1, m), ``A0`` is ``G = X^T X``, ``Z += c P0 + f Q0``
     after the product, and ``A``'s gradient is ``dZ`` itself (no product).
+    ``output_sweep``: that kernel by address (``output_sweep_call``): the largest of the step's
+    callees, so that the step's compilation does not take its code through LLVM again.
     """
     L = shapes.shape[0]
     dtype = acts.dtype
@@ -387,6 +390,8 @@ def train_kernel(
     basis,
     workspace,
     step,
+    weight_squares,
+    output_sweep,
 ):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
@@ -404,7 +409,9 @@ def train_kernel(
     layer in its Gram form (``jit_gram``): ``gram`` = ``[c, f, their velocities, their saved
     values, two zeros, |W0|^2, <W0, V0>, |V0|^2]``, ``basis`` = ``[W0 X; V0 X]``.
     ``workspace``: at least ``sum(workspace_layout(...))`` elements, allocated by the caller.
-    ``step``: ``batch_step`` as a first-class function (``step_address``).
+    ``step``, ``weight_squares``: ``batch_step`` and ``_gram_weight_squares`` by address
+    (``step_call``, ``weight_squares_call``); ``output_sweep``: what the step calls by address
+    (``output_sweep_call``), passed on to it.
     """
     dtype = Y.dtype
     zero = dtype.type(0)
@@ -497,14 +504,14 @@ def train_kernel(
             s = 0.0
             for l in range(L):
                 if l2 != 0.0 and l == 0 and in_gram:
-                    s += _gram_weight_squares(
+                    s += weight_squares(
                         matrix_view(params, 0, n_1, m),
-                        X,
-                        gram,
-                        basis,
+                        borrowed(X),
+                        borrowed(gram),
+                        borrowed(basis),
                         matrix_view(dW, 0, n_1, m),
                         paths[0, 0],
-                        work,
+                        borrowed(work),
                     )
                 elif l2 != 0.0:
                     n_w = shapes[l, 0] * shapes[l, 1]
@@ -533,6 +540,7 @@ def train_kernel(
                     Xb = matrix_view(x_batch, 0, n_x, nb)
                     _gather_columns(X, idx, Xb)
                     XbT = no_input
+            norm = share if share > 0.0 else 1.0  # no inline branch in a call of 31 arguments
             loss, fin = step(
                 borrowed(params),
                 borrowed(velocity),
@@ -561,9 +569,10 @@ def train_kernel(
                 not saved_now,
                 borrowed(sq),
                 borrowed(wb),
-                share if share > 0.0 else 1.0,
+                norm,
                 borrowed(gram),
                 borrowed(basis),
+                output_sweep,
             )
             total += loss
             if not np.isfinite(loss):
@@ -583,49 +592,49 @@ def train_kernel(
 
 
 # ---------------------------------------------------------------------------------------------
-# Python side: the flat parameters, the layouts of X, the product paths
+# The calls by address between the kernels (jit_calls), with their signatures
 # ---------------------------------------------------------------------------------------------
 
 
-class StepAddress(types.WrapperAddressProtocol):
-    """``batch_step`` for one dtype and kind of work buffer, as the first-class function
-    ``train_kernel`` calls. Called by address, the step is compiled apart from the run's kernel,
-    in the other helper process and at the same time (``jit_compile``); linked in, its code and
-    its callees' went through LLVM again inside the run's (about a second: docs/performance.md)."""
-
-    def __init__(self, signature):
-        self._signature = signature
-
-    def signature(self):
-        return self._signature
-
-    def __wrapper_address__(self):
-        args = self._signature.args
-        if args not in batch_step.overloads:
-            batch_step.compile(args)  # from the cache, where jit_compile has put it
-        result = batch_step.overloads[args]
-        if result.signature.return_type != self._signature.return_type:
-            raise TypeError(
-                f"batch_step returns {result.signature.return_type}, "
-                f"not the {self._signature.return_type} the run's kernel expects"
-            )
-        return result.library.get_pointer_to_function(result.fndesc.llvm_cfunc_wrapper_name)
+def _kinds(dtype, tiles):
+    """The Numba types of what the run's kernels pass each other: a scalar of the dtype, a C
+    vector, a C matrix, and the TILES path's work buffer (a vector) or None."""
+    vector = typeof(np.empty(1, dtype))
+    return (
+        typeof(dtype.type(0)),
+        vector,
+        typeof(np.empty((1, 1), dtype)),
+        (vector if tiles else types.none),
+    )
 
 
-_step_addresses = {}
+def output_sweep_call(dtype):
+    """``output_sweep`` by address, as ``batch_step`` calls it (its last argument)."""
+    dt, vector, matrix, _ = _kinds(dtype, False)
+    code = types.int64
+    signature = types.float64(
+        matrix, vector, matrix, code, matrix, vector, dt, vector, vector, vector
+    )
+    return address(output_sweep, signature)
 
 
-def step_address(dtype, tiles):
-    """The ``StepAddress`` of this dtype, with the TILES path's work buffer when ``tiles``."""
-    key = (np.dtype(dtype), bool(tiles))
-    if key not in _step_addresses:
-        _step_addresses[key] = StepAddress(step_signature(*key))
-    return _step_addresses[key]
+def weight_squares_call(dtype, tiles):
+    """``_gram_weight_squares`` by address, as ``train_kernel`` calls it (it calls a product)."""
+    dt, vector, matrix, work = _kinds(dtype, tiles)
+    signature = types.float64(matrix, matrix, vector, matrix, matrix, types.int64, work)
+    return address(_gram_weight_squares, signature)
+
+
+def step_call(dtype, tiles):
+    """``batch_step`` by address, as ``train_kernel`` calls it, for this dtype and kind of work
+    buffer (the TILES path's when ``tiles``)."""
+    return address(batch_step, step_signature(dtype, tiles))
 
 
 def step_signature(dtype, tiles):
     """``batch_step``'s signature as ``train_kernel`` calls it, typed from placeholder values of
     each argument's kind (the run passes C-ordered views of its buffers)."""
+    dtype = np.dtype(dtype)
     dt = dtype.type
     vector, matrix = np.empty(1, dtype), np.empty((1, 1), dtype)
     ints, int_matrix = np.empty(1, np.int64), np.empty((1, 1), np.int64)
@@ -633,9 +642,14 @@ def step_signature(dtype, tiles):
     example = (vector, vector, vector, ints, int_matrix, ints, int_matrix, ints)
     example += (matrix, matrix, matrix, dt(0), dt(0), rule, dt(0))
     example += (vector, vector, vector, vector, vector if tiles else None, vector, vector, vector)
-    example += (vector, True, vector, vector, 0.0, vector, matrix)
+    example += (vector, True, vector, vector, 0.0, vector, matrix, output_sweep_call(dtype))
     returns = types.Tuple((types.float64, typeof(dt(0))))
     return returns(*(typeof(value) for value in example))
+
+
+# ---------------------------------------------------------------------------------------------
+# Python side: the flat parameters, the layouts of X, the product paths
+# ---------------------------------------------------------------------------------------------
 
 
 def flatten(weights, biases):
@@ -818,7 +832,8 @@ def run(
         )
     if not _writeable_c(Y):
         Y = np.array(Y, order="C")
-    if (paths == jit_products.TILES).any():
+    tiles = bool((paths == jit_products.TILES).any())
+    if tiles:
         jit_compile.ensure_compiled(dtype, tiles=True)
     costs = np.full(epochs, np.nan)
     rule = tuple(float(x) for x in optimizer) + (float(state.step + 1),)
@@ -850,7 +865,9 @@ def run(
         gram_form.gram if gram_form else np.empty(0, dtype),
         gram_form.basis if gram_form else np.empty((0, 0), dtype),
         _workspace(state, int(workspace_layout(shapes, nb, params.size, batch >= m).sum()), dtype),
-        step_address(dtype, (paths == jit_products.TILES).any()),
+        step_call(dtype, tiles),
+        weight_squares_call(dtype, tiles),
+        output_sweep_call(dtype),
     )
     if gram_form:
         formed = gram_form.formed(params[: n_1 * m], velocity[: n_1 * m])

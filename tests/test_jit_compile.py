@@ -15,7 +15,7 @@ import textwrap
 import pytest
 
 from kernels import jit_compile
-from kernels.jit_compile import PARTS
+from kernels.jit_compile import PARTS, PRODUCTS_HELPER, SWEEPS_HELPER
 from kernels.jit_products import WISDOM_FILE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,11 +89,11 @@ def first_run(tmp_path, dtype, helpers, paths_of=None):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
     cold = first_run(tmp_path, dtype, "helpers")
-    side_by_side = [["products", "step"], ["sweeps", "run"]]
+    side_by_side = [list(PRODUCTS_HELPER), list(SWEEPS_HELPER)]
     two = jit_compile._cores() >= 2
     assert cold["helpers"] == (side_by_side if two else [list(PARTS)])
     # nothing compiled in the process that asked: every kernel came from the helpers' cache,
-    # the product while the second helper compiled the run's kernel
+    # the product while the helpers compiled the rest
     assert cold["compiled_here"] == []
     assert cold["preloaded"] == ([1] if two else [])
     # the run calls its product with int64 forms: one compilation serves all three forms
@@ -105,7 +105,7 @@ def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
 
 def test_with_one_core_one_helper_caches_it_all(tmp_path):
     one = first_run(tmp_path / "one", "float32", "one core")
-    assert one["helpers"] == [["products", "sweeps", "step", "run"]]
+    assert one["helpers"] == [list(PARTS)]
     assert one["compiled_here"] == [] and one["product_signatures"] == 1
     assert one["preloaded"] == []
     two = first_run(tmp_path / "two", "float32", "helpers", paths_of=tmp_path / "one")

@@ -1,6 +1,5 @@
 """The run's views of its flat buffers (``jit_sweeps.matrix_view`` and ``vector_view``): the
-same elements as NumPy's slices, sharing the buffer's memory, on awkward sizes in both dtypes;
-and ``borrowed``, an array itself holding no reference (the step's arguments).
+same elements as NumPy's slices, sharing the buffer's memory, on awkward sizes in both dtypes.
 
 They hold no reference to the buffer, so they never leave compiled code: each test copies what
 it reads into an array of its own, or writes through the view into the buffer it passed.
@@ -10,8 +9,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from kernels import jit_train
-from kernels.jit_sweeps import borrowed, matrix_view, vector_view
+from kernels.jit_sweeps import matrix_view, vector_view
 
 
 @njit(cache=False)
@@ -36,21 +34,6 @@ def _fill_matrix_column(flat, start, rows, cols, j, value):
     view = matrix_view(flat, start, rows, cols)
     for i in range(rows):
         view[i, j] = value
-
-
-@njit(cache=False)
-def _through_borrowed(a, value):
-    """Writes ``value`` into every element through the borrowed array; returns a copy of it."""
-    b = borrowed(a)
-    flat = b.ravel()
-    for i in range(flat.size):
-        flat[i] += value
-    return b.copy()
-
-
-@njit(cache=False)
-def _borrowed_none(x):
-    return borrowed(x) is None
 
 
 SIZES = [0, 1, 2, 7, 13, 64, 97]
@@ -89,22 +72,3 @@ def test_writes_through_the_views_reach_the_buffer_and_only_their_part():
     _fill_matrix_column(flat, 10, 4, 5, 2, -2.0)  # the 4 x 5 block at 10, its third column
     expected[10 : 10 + 20].reshape(4, 5)[:, 2] = -2.0
     np.testing.assert_array_equal(flat, expected)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(1,), (13,), (3, 7), (2, 3, 5)])
-def test_borrowed_is_the_array_itself(dtype, shape):
-    a = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
-    before = a.copy()
-    seen = _through_borrowed(a, dtype(2))
-    np.testing.assert_array_equal(a, before + 2)  # the writes reached the array's own memory
-    np.testing.assert_array_equal(seen, a)
-    assert _borrowed_none(None)
-
-
-def test_the_step_refuses_a_return_type_other_than_its_own():
-    sig = jit_train.step_signature(np.dtype(np.float64), False)
-    wrong = jit_train.types.Tuple((jit_train.types.float64, jit_train.types.float32))(*sig.args)
-    with pytest.raises(TypeError, match="batch_step returns"):
-        jit_train.StepAddress(wrong).__wrapper_address__()
-    assert jit_train.StepAddress(sig).__wrapper_address__() != 0

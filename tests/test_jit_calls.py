@@ -1,0 +1,129 @@
+"""Calls by address between the JIT variant's kernels (``kernels.jit_calls``): a kernel called
+through its ``Address`` gives the very bits it gives called from Python (the same compiled
+code), on awkward sizes in both dtypes; an address refuses a signature whose return type is not
+the kernel's; ``borrowed`` is the array itself, holding no reference.
+"""
+
+import numpy as np
+import pytest
+from numba import njit, types
+
+from kernels import jit_products, jit_sweeps, jit_train
+from kernels.contract import ACTIVATION_CODES
+from kernels.jit_calls import Address, address, borrowed
+
+DTYPES = [np.float32, np.float64]
+
+
+@njit(cache=False)
+def _through_borrowed(a, value):
+    """Writes ``value`` into every element through the borrowed array; returns a copy of it."""
+    b = borrowed(a)
+    flat = b.ravel()
+    for i in range(flat.size):
+        flat[i] += value
+    return b.copy()
+
+
+@njit(cache=False)
+def _borrowed_none(x):
+    return borrowed(x) is None
+
+
+@njit(cache=False)
+def _call_output_sweep(sweep, Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w):
+    return sweep(
+        borrowed(Z),
+        borrowed(b),
+        borrowed(Y),
+        code,
+        borrowed(dZ),
+        borrowed(db),
+        inv_m,
+        borrowed(colmax),
+        borrowed(colsum),
+        borrowed(w),
+    )
+
+
+@njit(cache=False)
+def _call_weight_squares(weight_squares, A, G, gram, basis, scratch, path, work):
+    return weight_squares(
+        borrowed(A), borrowed(G), borrowed(gram), borrowed(basis), borrowed(scratch), path, work
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1,), (13,), (3, 7), (2, 3, 5)])
+def test_borrowed_is_the_array_itself(dtype, shape):
+    a = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape)
+    before = a.copy()
+    seen = _through_borrowed(a, dtype(2))
+    np.testing.assert_array_equal(a, before + 2)  # the writes reached the array's own memory
+    np.testing.assert_array_equal(seen, a)
+    assert _borrowed_none(None)
+
+
+def _output_sweep_arguments(rng, dtype, activation, n_out, nb, weighted):
+    Z = rng.standard_normal((n_out, nb)).astype(dtype)
+    if activation == "softmax":
+        Y = np.ascontiguousarray(np.eye(n_out, dtype=dtype)[:, rng.integers(0, n_out, nb)])
+    elif activation == "sigmoid":
+        Y = (rng.random((n_out, nb)) < 0.5).astype(dtype)
+    else:
+        Y = rng.standard_normal((n_out, nb)).astype(dtype)
+    w = rng.random(nb).astype(dtype) if weighted else np.empty(0, dtype)
+    b = rng.standard_normal(n_out).astype(dtype)
+    inv_m = dtype(1.0 / nb)
+    return [Z, b, Y, ACTIVATION_CODES[activation], np.empty_like(Z), np.empty(n_out, dtype)] + [
+        inv_m,
+        np.empty(nb, dtype),
+        np.empty(nb, dtype),
+        w,
+    ]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation,n_out", [("sigmoid", 1), ("linear", 2), ("softmax", 3)])
+@pytest.mark.parametrize("nb", [1, 7, 97])
+def test_the_output_sweep_by_address_is_the_same_code(dtype, activation, n_out, nb):
+    rng = np.random.default_rng(nb)
+    here = _output_sweep_arguments(rng, dtype, activation, n_out, nb, weighted=nb == 7)
+    there = [x.copy() if isinstance(x, np.ndarray) else x for x in here]
+    loss = jit_sweeps.output_sweep(*here)
+    loss_by_address = _call_output_sweep(jit_train.output_sweep_call(np.dtype(dtype)), *there)
+    assert isinstance(loss_by_address, float) and loss_by_address == loss
+    for name, a, b in zip(("Z", "dZ", "db"), (here[0], here[4], here[5]), there[0:1] + there[4:6]):
+        np.testing.assert_array_equal(b, a, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_1,m", [(1, 1), (3, 13), (5, 64)])
+def test_the_weight_squares_by_address_are_the_same_code(dtype, n_1, m):
+    rng = np.random.default_rng(m)
+    A = rng.standard_normal((n_1, m)).astype(dtype)
+    X = rng.standard_normal((4, m)).astype(dtype)
+    G = np.ascontiguousarray(X.T @ X)
+    gram = rng.standard_normal(11).astype(dtype)
+    basis = rng.standard_normal((2 * n_1, m)).astype(dtype)
+    scratch = np.zeros((n_1, m), dtype)
+    direct = jit_train._gram_weight_squares(A, G, gram, basis, scratch, jit_products.LOOPS, None)
+    call = jit_train.weight_squares_call(np.dtype(dtype), False)
+    scratch[...] = 0
+    by_address = _call_weight_squares(call, A, G, gram, basis, scratch, jit_products.LOOPS, None)
+    assert by_address == direct
+
+
+def test_an_address_refuses_a_return_type_other_than_the_kernels():
+    sig = jit_train.step_signature(np.dtype(np.float64), False)
+    wrong = types.Tuple((types.float64, types.float32))(*sig.args)
+    with pytest.raises(TypeError, match="batch_step returns"):
+        Address(jit_train.batch_step, wrong).__wrapper_address__()
+    assert Address(jit_train.batch_step, sig).__wrapper_address__() != 0
+
+
+def test_each_address_is_made_once():
+    a = jit_train.step_call(np.float32, True)
+    assert jit_train.step_call(np.dtype(np.float32), True) is a
+    assert address(jit_train.batch_step, a.signature()) is a
+    assert jit_train.step_call(np.float32, False) is not a
