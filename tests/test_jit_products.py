@@ -12,6 +12,8 @@ import textwrap
 
 import numpy as np
 import pytest
+from numba import njit
+from numba.core.errors import TypingError
 
 from kernels import jit, jit_products, vectorized
 
@@ -123,6 +125,45 @@ def test_large_products_take_blas_by_rule_without_a_measurement(fresh_wisdom, mo
     assert jit_products.choose(jit_products.NN, side, side, side, np.float32) == jit_products.BLAS
 
 
+@njit(cache=False)
+def _gemm_forms(form, A, B, C):
+    if form == jit_products.NN:
+        jit_products.gemm(A, B, C)
+    elif form == jit_products.NT:
+        jit_products.gemm(A, B.T, C)
+    else:
+        jit_products.gemm(A.T, B, C)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "M,N,K", [(1, 1, 1), (1, 13, 7), (13, 1, 7), (7, 13, 1), (3, 5, 0), (0, 5, 3), (97, 31, 61)]
+)
+@pytest.mark.parametrize("form", [jit_products.NN, jit_products.NT, jit_products.TN])
+def test_the_blas_call_is_numpys_product(form, M, N, K, dtype, rng):
+    a_shape, b_shape = jit_products.operand_shapes(form, M, N, K)
+    A, B = random_array(rng, a_shape, dtype), random_array(rng, b_shape, dtype)
+    C = np.full((M, N), np.nan, dtype)  # every element written, zeros when K is 0
+    _gemm_forms(form, A, B, C)
+    product = {jit_products.NN: lambda: A @ B, jit_products.NT: lambda: A @ B.T}
+    expected = product.get(form, lambda: A.T @ B)()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(C, expected, rtol=tol, atol=tol * max(K, 1))
+
+
+def test_the_blas_call_refuses_arrays_of_any_layout():
+    A = np.ones((4, 6))
+    with pytest.raises(TypingError):
+        _gemm_forms(jit_products.NN, A[:, ::2], A[:3], np.empty((4, 4)))
+
+
+def test_a_side_past_a_c_int_never_takes_blas(fresh_wisdom):
+    past = jit_products.BLAS_MAX_SIDE + 1
+    with jit_products.forced("blas"):
+        assert jit_products.choose(jit_products.NT, 1, past, 1, np.float64) == jit_products.LOOPS
+        assert jit_products.choose(jit_products.NT, 1, past - 1, 1, np.float64) == jit_products.BLAS
+
+
 def test_explain_and_reset(fresh_wisdom):
     jit_products.choose(jit_products.NN, 3, 5, 7, np.float32)
     report = jit_products.explain()
@@ -138,7 +179,7 @@ def test_a_corrupt_wisdom_file_is_measured_again_and_rewritten(fresh_wisdom):
     fresh_wisdom.write_text("{not json")
     path = jit_products.choose(jit_products.TN, 3, 5, 7, np.float64)
     assert path in (jit_products.BLAS, jit_products.LOOPS)
-    assert json.loads(fresh_wisdom.read_text())["format"] == 1
+    assert json.loads(fresh_wisdom.read_text())["format"] == jit_products._FORMAT
 
 
 def test_the_machine_key_names_the_blas_core_type_and_the_threads(monkeypatch):
