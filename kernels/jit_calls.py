@@ -14,6 +14,7 @@ A call by address costs about 9 ns more than a linked one (seven array and scala
 measured on this machine), so only calls that do an array's worth of work go by address.
 """
 
+import numba.experimental.function_type  # noqa: F401  (typeof of an Address, before any kernel runs)
 from numba import types
 from numba.core import cgutils
 from numba.core.imputils import impl_ret_untracked

@@ -38,6 +38,7 @@ between OpenBLAS calls, whose spinning threads slow a Numba region several times
 L2 term and the divergence rule are those of ``vectorized.train``.
 """
 
+import functools
 import math
 import weakref
 
@@ -608,6 +609,7 @@ def _kinds(dtype, tiles):
     )
 
 
+@functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
 def output_sweep_call(dtype):
     """``output_sweep`` by address, as ``batch_step`` calls it (its last argument)."""
     dt, vector, matrix, _ = _kinds(dtype, False)
@@ -618,6 +620,7 @@ def output_sweep_call(dtype):
     return address(output_sweep, signature)
 
 
+@functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
 def weight_squares_call(dtype, tiles):
     """``_gram_weight_squares`` by address, as ``train_kernel`` calls it (it calls a product)."""
     dt, vector, matrix, work = _kinds(dtype, tiles)
@@ -625,6 +628,7 @@ def weight_squares_call(dtype, tiles):
     return address(_gram_weight_squares, signature)
 
 
+@functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
 def step_call(dtype, tiles):
     """``batch_step`` by address, as ``train_kernel`` calls it, for this dtype and kind of work
     buffer (the TILES path's when ``tiles``)."""

@@ -4,6 +4,10 @@ code), on awkward sizes in both dtypes; an address refuses a signature whose ret
 the kernel's; ``borrowed`` is the array itself, holding no reference.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from numba import njit, types
@@ -13,6 +17,7 @@ from kernels.contract import ACTIVATION_CODES
 from kernels.jit_calls import Address, address, borrowed
 
 DTYPES = [np.float32, np.float64]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @njit(cache=False)
@@ -127,3 +132,18 @@ def test_each_address_is_made_once():
     assert jit_train.step_call(np.dtype(np.float32), True) is a
     assert address(jit_train.batch_step, a.signature()) is a
     assert jit_train.step_call(np.float32, False) is not a
+
+
+def test_an_address_is_typed_in_a_fresh_process_before_any_kernel_runs():
+    # Numba registers the type of a first-class function only once its CPU target is set up;
+    # the run types its addresses in Python first
+    code = (
+        "import numpy as np; from kernels import jit_train; "
+        "print(jit_train.step_signature(np.dtype('float64'), False).args[-1])"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "FunctionType" in done.stdout
