@@ -9,10 +9,10 @@ needs them and the cache lacks them, helper processes compile them into the cach
 says so on stderr, once), and this process loads them from there, like every later one.
 
 Two helpers work side by side (``PARTS``, ``PRODUCTS_HELPER``, ``SWEEPS_HELPER``): one compiles
-the products, the hidden layers' sweeps and the batch step, which links them; the other the
-output layer's sweep and the run's kernel. Neither waits for the other: the run's kernel calls
-the step, and the step the output sweep, by address (``jit_calls``), so each needs only the
-other's signature. Meanwhile this process loads the products from the cache, which pays Numba's
+the products, the hidden layers' sweeps and the batch step, which links the sweeps; the other
+the output layer's sweep and the run's kernel. Neither waits for the other: the run's kernel
+calls the step, and the step the output sweep and the products, by address (``jit_calls``), so
+each needs only the other's signature. Meanwhile this process loads the products from the cache, which pays Numba's
 first cache load beside the compilation. Without a cache (``kernels._cache`` found nowhere
 writable) every process compiles for itself, and they agree among themselves. Should a helper
 fail (no ``sys.executable``, say), what it did not cache compiles here as usual.
@@ -31,6 +31,8 @@ from . import _cache
 _ready = set()  # (dtype name, tiles) settled in this process
 #: seconds a helper may take before it is let go
 HELPER_TIMEOUT = 900
+#: the folder that holds this ``kernels`` package: first on a helper's path
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _index(dispatcher):
@@ -84,23 +86,16 @@ def ensure_compiled(dtype, tiles=False):
         file=sys.stderr,
         flush=True,
     )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(
-            [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        ),
-    )
     # two helpers side by side (a third less time than one: docs/performance.md, start-up);
     # the kernels call each other by address (jit_calls), so neither waits for the other. The
     # products' helper says on stdout when the products are cached. With one core, one helper.
     helpers = []
     try:
         if _cores() < 2:
-            helpers.append(_helper(key, PARTS, env))
+            helpers.append(_helper(key, PARTS))
         else:
-            helpers.append(_helper(key, PRODUCTS_HELPER, env, announce=True))
-            helpers.append(_helper(key, SWEEPS_HELPER, env))
+            helpers.append(_helper(key, PRODUCTS_HELPER, announce=True))
+            helpers.append(_helper(key, SWEEPS_HELPER))
     except OSError:
         pass  # what no helper compiles compiles here instead, on first use
     try:
@@ -140,14 +135,15 @@ def _cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _helper(key, parts, env, announce=False):
+def _helper(key, parts, announce=False):
+    # `python -c` puts the working directory first on sys.path: a `kernels` folder there (any
+    # project's) would be imported instead of this one, and the wrong kernels cached
     code = (
-        "from kernels import jit_compile; "
+        f"import sys; sys.path.insert(0, {_ROOT!r}); from kernels import jit_compile; "
         f"jit_compile.compile_here({key[0]!r}, {key[1]}, {parts!r}, announce={announce})"
     )
     return subprocess.Popen(
         [sys.executable, "-c", code],
-        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE if announce else subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -167,10 +163,11 @@ def _finish(helper):
 
 
 #: What the helpers compile, in this order: the products (and the Gram form's weight squares,
-#: which call one); the hidden layers' sweeps; the batch step, which links both (and the update),
-#: so it comes after them; the output layer's sweep, which the step calls by address; the run's
-#: kernel, with the small kernels it links (it calls the step and the weight squares by
-#: address). A kernel linked in compiles where its caller compiles, if not cached before.
+#: which call one by address); the hidden layers' sweeps; the batch step, which links them (and
+#: the update), so it comes after them; the output layer's sweep, which the step calls by
+#: address, as it calls the products; the run's kernel, with the small kernels it links (it
+#: calls the step and the weight squares by address). A kernel linked in compiles where its
+#: caller compiles, if not cached before.
 PARTS = ("products", "hidden_sweeps", "step", "output_sweep", "run")
 #: The two helpers' shares of ``PARTS``, balanced by their compile times (docs/performance.md).
 PRODUCTS_HELPER = ("products", "hidden_sweeps", "step")
@@ -255,11 +252,12 @@ def _compile_weight_squares(dtype, work):
     A = np.ones((4, 4), dtype)
     path = jit_products.TILES if work is not None else jit_products.LOOPS
     gram, basis = np.ones(11, dtype), np.ones((8, 4), dtype)
-    jit_train._gram_weight_squares(A, A.copy(), gram, basis, A.copy(), path, work)
+    product = jit_train.product_call(dtype, work is not None)
+    jit_train._gram_weight_squares(A, A.copy(), gram, basis, A.copy(), path, work, product)
 
 
 def _compile_step_callees(dtype):
-    """The kernels the batch step links: the update and the Gram form's basis term."""
+    """The kernel the batch step links besides the hidden sweeps: the update."""
     from . import jit_train
 
     dt = dtype.type
@@ -268,7 +266,6 @@ def _compile_step_callees(dtype):
     jit_train.update(
         flat[0:4], flat[4:8], flat[8:12], flat[12:16], flat[16:20], True, dt(1), dt(0), dt(1), rule
     )
-    jit_train._add_basis(np.ones((4, 4), dtype), dt(1), dt(1), np.ones((8, 4), dtype))
 
 
 def _compile_run_callees(dtype, params, shapes):
@@ -329,5 +326,6 @@ def _compile_run(dtype, tiles, params, offsets, shapes):
         jit_train.step_call(dtype, tiles),
         jit_train.weight_squares_call(dtype, tiles),
         jit_train.output_sweep_call(dtype),
+        jit_train.product_call(dtype, tiles),
     )
     jit_train.train_kernel.compile(tuple(typeof(value) for value in example))

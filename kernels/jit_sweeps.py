@@ -94,7 +94,7 @@ def elementwise(mode, z, dA, out, code, slope):
             out[i] *= one if z[i] > zero else slope
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)  # one caller in a fit: compiled there, not also alone
 def column_max(Z, colmax):
     """``colmax[j] = max_k Z[k, j]``, rows swept whole (contiguous, vectorised)."""
     n, m = Z.shape
@@ -212,7 +212,7 @@ def derivative_from_output(dA, A, code, slope, db, inv_m):
         db[i] = s * inv_m
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)  # the output sweep's alone: compiled there, not also apart
 def _sum_float64(x, w):
     """``sum_j x[j] (* w[j])`` in float64 (``w`` empty: unweighted).
 
@@ -311,19 +311,20 @@ def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w):
 
 @njit(**_JIT)
 def sum_squares(x):
+    """The sum of squares of a 1-D array (an index loop: ``ravel`` was 0.2 s more compilation)."""
     s = x.dtype.type(0)
-    for v in x.ravel():
-        s += v * v
+    for i in range(x.shape[0]):
+        s += x[i] * x[i]
     return s
 
 
 @njit(**_JIT)
 def finite_check(x):
-    """0 if every element is finite, else NaN."""
+    """0 if every element of a 1-D array is finite, else NaN."""
     zero = x.dtype.type(0)
     s = zero
-    for v in x.ravel():
-        s += v * zero
+    for i in range(x.shape[0]):
+        s += x[i] * zero
     return s
 
 

@@ -142,7 +142,7 @@ def _restore(params, saved, gram):
         gram[0], gram[1] = gram[4], gram[5]
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)  # the step's alone: compiled there, not also apart
 def _add_basis(Z, c, f, basis):
     """``Z += c P0 + f Q0``, ``basis`` = ``[P0; Q0]`` (2 n1, m): the Gram form's first layer's
     part of ``W X`` that lies outside the span of X's examples (see ``jit_gram``)."""
@@ -156,12 +156,13 @@ def _add_basis(Z, c, f, basis):
 
 
 @njit(**_JIT)
-def _gram_weight_squares(A, G, gram, basis, scratch, path, work):
+def _gram_weight_squares(A, G, gram, basis, scratch, path, work, product):
     """``sum W[1]^2`` of the Gram form's first layer, ``W = c W0 + f V0 + A X^T``, without ``W``:
-    ``c^2 |W0|^2 + 2 c f <W0, V0> + f^2 |V0|^2 + 2 <A, c P0 + f Q0> + <A, A G>`` (float64)."""
+    ``c^2 |W0|^2 + 2 c f <W0, V0> + f^2 |V0|^2 + 2 <A, c P0 + f Q0> + <A, A G>`` (float64).
+    ``product``: that kernel by address (``product_call``)."""
     c, f = np.float64(gram[0]), np.float64(gram[1])
     n_l, m = A.shape
-    product(_NN, path, A, G, scratch, work)
+    product(_NN, path, A, borrowed(G), scratch, borrowed(work))
     s = c * c * np.float64(gram[8]) + 2.0 * c * f * np.float64(gram[9])
     s += f * f * np.float64(gram[10])
     for i in range(n_l):
@@ -207,6 +208,7 @@ def batch_step(
     gram,
     basis,
     output_sweep,
+    product,
 ):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
@@ -221,8 +223,9 @@ def batch_step(
     ``gram``/``basis``: the Gram form of the first layer (``jit_gram``), or empty: then layer 1's
     "weights" are its coefficients ``A`` (n1, m), ``A0`` is ``G = X^T X``, ``Z += c P0 + f Q0``
     after the product, and ``A``'s gradient is ``dZ`` itself (no product).
-    ``output_sweep``: that kernel by address (``output_sweep_call``): the largest of the step's
-    callees, so that the step's compilation does not take its code through LLVM again.
+    ``output_sweep``, ``product``: those kernels by address (``output_sweep_call``,
+    ``product_call``): the step's largest callees, so that its compilation does not take their
+    code through LLVM again.
     """
     L = shapes.shape[0]
     dtype = acts.dtype
@@ -238,11 +241,12 @@ def batch_step(
         W = matrix_view(params, p, n_l, n_in)
         Z = matrix_view(acts, off, n_l, nb)
         if l > 0:
-            product(_NN, paths[l, 0], W, matrix_view(acts, off - n_in * nb, n_in, nb), Z, work)
+            A_in = matrix_view(acts, off - n_in * nb, n_in, nb)
+            product(_NN, paths[l, 0], W, A_in, Z, borrowed(work))
         elif first_forms[0] == NT:
-            product(_NT, paths[0, 0], W, A0T, Z, work)
+            product(_NT, paths[0, 0], W, borrowed(A0T), Z, borrowed(work))
         else:
-            product(_NN, paths[0, 0], W, A0, Z, work)
+            product(_NN, paths[0, 0], W, borrowed(A0), Z, borrowed(work))
         if l == 0 and in_gram:
             _add_basis(Z, gram[0], gram[1], basis)
         if l < L - 1:
@@ -282,13 +286,13 @@ def batch_step(
             grad = vector_view(grad_a if use_a else grad_b, 0, n_w)  # A's gradient: dZ (n1, m)
         elif l > 0:
             A_prev = matrix_view(acts, off - n_in * nb, n_in, nb)
-            product(_NT, paths[l, 1], dZ, A_prev, g, work)
+            product(_NT, paths[l, 1], dZ, A_prev, g, borrowed(work))
             dA_prev = matrix_view(grad_b if use_a else grad_a, 0, n_in, nb)
-            product(_TN, paths[l, 2], W, dZ, dA_prev, work)
+            product(_TN, paths[l, 2], W, dZ, dA_prev, borrowed(work))
         elif first_forms[1] == NT:
-            product(_NT, paths[0, 1], dZ, A0, g, work)
+            product(_NT, paths[0, 1], dZ, borrowed(A0), g, borrowed(work))
         else:
-            product(_NN, paths[0, 1], dZ, A0T, g, work)
+            product(_NN, paths[0, 1], dZ, borrowed(A0T), g, borrowed(work))
         w_sq, w_fin = update(
             vector_view(params, p, n_w),
             grad,
@@ -393,6 +397,7 @@ def train_kernel(
     step,
     weight_squares,
     output_sweep,
+    product,
 ):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
@@ -411,8 +416,8 @@ def train_kernel(
     values, two zeros, |W0|^2, <W0, V0>, |V0|^2]``, ``basis`` = ``[W0 X; V0 X]``.
     ``workspace``: at least ``sum(workspace_layout(...))`` elements, allocated by the caller.
     ``step``, ``weight_squares``: ``batch_step`` and ``_gram_weight_squares`` by address
-    (``step_call``, ``weight_squares_call``); ``output_sweep``: what the step calls by address
-    (``output_sweep_call``), passed on to it.
+    (``step_call``, ``weight_squares_call``); ``output_sweep``, ``product``: what they call by
+    address (``output_sweep_call``, ``product_call``), passed on to them.
     """
     dtype = Y.dtype
     zero = dtype.type(0)
@@ -513,6 +518,7 @@ def train_kernel(
                         matrix_view(dW, 0, n_1, m),
                         paths[0, 0],
                         borrowed(work),
+                        product,
                     )
                 elif l2 != 0.0:
                     n_w = shapes[l, 0] * shapes[l, 1]
@@ -574,6 +580,7 @@ def train_kernel(
                 borrowed(gram),
                 borrowed(basis),
                 output_sweep,
+                product,
             )
             total += loss
             if not np.isfinite(loss):
@@ -621,10 +628,19 @@ def output_sweep_call(dtype):
 
 
 @functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
+def product_call(dtype, tiles):
+    """``product`` by address, as ``batch_step`` and ``_gram_weight_squares`` call it."""
+    _, _, matrix, work = _kinds(dtype, tiles)
+    signature = types.none(types.int64, types.int64, matrix, matrix, matrix, work)
+    return address(product, signature)
+
+
+@functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
 def weight_squares_call(dtype, tiles):
-    """``_gram_weight_squares`` by address, as ``train_kernel`` calls it (it calls a product)."""
+    """``_gram_weight_squares`` by address, as ``train_kernel`` calls it."""
     dt, vector, matrix, work = _kinds(dtype, tiles)
-    signature = types.float64(matrix, matrix, vector, matrix, matrix, types.int64, work)
+    product = typeof(product_call(dtype, tiles))
+    signature = types.float64(matrix, matrix, vector, matrix, matrix, types.int64, work, product)
     return address(_gram_weight_squares, signature)
 
 
@@ -647,6 +663,7 @@ def step_signature(dtype, tiles):
     example += (matrix, matrix, matrix, dt(0), dt(0), rule, dt(0))
     example += (vector, vector, vector, vector, vector if tiles else None, vector, vector, vector)
     example += (vector, True, vector, vector, 0.0, vector, matrix, output_sweep_call(dtype))
+    example += (product_call(dtype, tiles),)
     returns = types.Tuple((types.float64, typeof(dt(0))))
     return returns(*(typeof(value) for value in example))
 
@@ -872,6 +889,7 @@ def run(
         step_call(dtype, tiles),
         weight_squares_call(dtype, tiles),
         output_sweep_call(dtype),
+        product_call(dtype, tiles),
     )
     if gram_form:
         formed = gram_form.formed(params[: n_1 * m], velocity[: n_1 * m])

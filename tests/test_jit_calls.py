@@ -52,10 +52,22 @@ def _call_output_sweep(sweep, Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w):
 
 
 @njit(cache=False)
-def _call_weight_squares(weight_squares, A, G, gram, basis, scratch, path, work):
+def _call_weight_squares(weight_squares, A, G, gram, basis, scratch, path, work, product):
     return weight_squares(
-        borrowed(A), borrowed(G), borrowed(gram), borrowed(basis), borrowed(scratch), path, work
+        borrowed(A),
+        borrowed(G),
+        borrowed(gram),
+        borrowed(basis),
+        borrowed(scratch),
+        path,
+        work,
+        product,
     )
+
+
+@njit(cache=False)
+def _call_product(product, form, path, A, B, C, work):
+    product(form, path, borrowed(A), borrowed(B), borrowed(C), borrowed(work))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -112,11 +124,31 @@ def test_the_weight_squares_by_address_are_the_same_code(dtype, n_1, m):
     gram = rng.standard_normal(11).astype(dtype)
     basis = rng.standard_normal((2 * n_1, m)).astype(dtype)
     scratch = np.zeros((n_1, m), dtype)
-    direct = jit_train._gram_weight_squares(A, G, gram, basis, scratch, jit_products.LOOPS, None)
+    product = jit_train.product_call(np.dtype(dtype), False)
+    here = (A, G, gram, basis, scratch, jit_products.LOOPS, None, product)
+    direct = jit_train._gram_weight_squares(*here)
     call = jit_train.weight_squares_call(np.dtype(dtype), False)
     scratch[...] = 0
-    by_address = _call_weight_squares(call, A, G, gram, basis, scratch, jit_products.LOOPS, None)
+    by_address = _call_weight_squares(call, *here)
     assert by_address == direct
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("form", [jit_products.NN, jit_products.NT, jit_products.TN])
+@pytest.mark.parametrize("path", [jit_products.BLAS, jit_products.LOOPS, jit_products.TILES])
+@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (7, 13, 3), (31, 5, 67)])
+def test_the_product_by_address_is_the_same_code(dtype, form, path, M, N, K):
+    rng = np.random.default_rng(M * N * K)
+    shape_a, shape_b = jit_products.operand_shapes(form, M, N, K)
+    A = rng.standard_normal(shape_a).astype(dtype)
+    B = rng.standard_normal(shape_b).astype(dtype)
+    tiles = path == jit_products.TILES
+    work = np.empty(jit_products.work_size(M, N, K), dtype) if tiles else None
+    direct, by_address = np.full((M, N), np.nan, dtype), np.full((M, N), np.nan, dtype)
+    jit_products.product(form, path, A, B, direct, work)
+    by_address_call = jit_train.product_call(np.dtype(dtype), tiles)
+    _call_product(by_address_call, form, path, A, B, by_address, work)
+    np.testing.assert_array_equal(by_address, direct)
 
 
 def test_an_address_refuses_a_return_type_other_than_the_kernels():

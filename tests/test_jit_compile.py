@@ -62,10 +62,11 @@ FIRST_RUN = textwrap.dedent("""
 """)
 
 
-def first_run(tmp_path, dtype, helpers, paths_of=None):
+def first_run(tmp_path, dtype, helpers, paths_of=None, cwd=ROOT):
     """A fresh process's first ``train`` with its cache in ``tmp_path``; ``paths_of``: an earlier
     run's directory whose measured product paths it takes (paths round differently, so runs
-    compared bit for bit must take the same ones)."""
+    compared bit for bit must take the same ones); ``cwd``: its working directory (it runs as a
+    script, so that directory is not on its path)."""
     if paths_of is not None:
         (tmp_path / "cache").mkdir(parents=True)
         shutil.copy(paths_of / "cache" / WISDOM_FILE, tmp_path / "cache" / WISDOM_FILE)
@@ -74,10 +75,13 @@ def first_run(tmp_path, dtype, helpers, paths_of=None):
         NUMBA_CACHE_DIR=str(tmp_path / "cache"),
         PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
     )
+    script = tmp_path / "first_run.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(FIRST_RUN)
     done = subprocess.run(
-        [sys.executable, "-c", FIRST_RUN, dtype, helpers],
+        [sys.executable, str(script), dtype, helpers],
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=900,
@@ -104,7 +108,12 @@ def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
 
 
 def test_with_one_core_one_helper_caches_it_all(tmp_path):
-    one = first_run(tmp_path / "one", "float32", "one core")
+    # run from a folder with a `kernels` package of its own, as a user's project may have: the
+    # helper must still compile this one (`python -c` puts the working directory first)
+    decoy = tmp_path / "project" / "kernels"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('a project of its own')\n")
+    one = first_run(tmp_path / "one", "float32", "one core", cwd=decoy.parent)
     assert one["helpers"] == [list(PARTS)]
     assert one["compiled_here"] == [] and one["product_signatures"] == 1
     assert one["preloaded"] == []
