@@ -9,11 +9,11 @@ needs them and the cache lacks them, helper processes compile them into the cach
 says so on stderr, once), and this process loads them from there, like every later one.
 
 Two helpers work side by side (``PARTS``, ``PRODUCTS_HELPER``, ``SWEEPS_HELPER``): one compiles
-the products, the hidden layers' sweeps and the batch step, which links the sweeps; the other
+the run's small kernels, the products, the hidden layers' sweeps and the batch step; the other
 the output layer's sweep and the run's kernel. Neither waits for the other: the run's kernel
-calls the step, and the step the output sweep and the products, by address (``jit_calls``), so
-each needs only the other's signature. Meanwhile this process loads the products from the cache, which pays Numba's
-first cache load beside the compilation. Without a cache (``kernels._cache`` found nowhere
+calls the step, and the step the products and the forward and output sweeps, by address
+(``jit_calls``), so each needs only the other's signature. Meanwhile this process loads the
+products from the cache, which pays Numba's first cache load beside the compilation. Without a cache (``kernels._cache`` found nowhere
 writable) every process compiles for itself, and they agree among themselves. Should a helper
 fail (no ``sys.executable``, say), what it did not cache compiles here as usual.
 """
@@ -162,15 +162,16 @@ def _finish(helper):
         helper.stdout.close()
 
 
-#: What the helpers compile, in this order: the products (and the Gram form's weight squares,
-#: which call one by address); the hidden layers' sweeps; the batch step, which links them (and
-#: the update), so it comes after them; the output layer's sweep, which the step calls by
-#: address, as it calls the products; the run's kernel, with the small kernels it links (it
-#: calls the step and the weight squares by address). A kernel linked in compiles where its
-#: caller compiles, if not cached before.
-PARTS = ("products", "hidden_sweeps", "step", "output_sweep", "run")
+#: What the helpers compile, in this order: the small kernels the run's kernel links (first, so
+#: that they are cached when the other helper reaches that kernel); the products (and the Gram
+#: form's weight squares, which call one by address); the hidden layers' sweeps; the batch step,
+#: which links the backward sweep and the update, so it comes after them; the output layer's
+#: sweep; the run's kernel. Called by address: the step (by the run's kernel), the weight
+#: squares (likewise), the products, the forward sweep and the output sweep (by the step). A
+#: kernel linked in compiles where its caller compiles, if not cached before.
+PARTS = ("run_callees", "products", "hidden_sweeps", "step", "output_sweep", "run")
 #: The two helpers' shares of ``PARTS``, balanced by their compile times (docs/performance.md).
-PRODUCTS_HELPER = ("products", "hidden_sweeps", "step")
+PRODUCTS_HELPER = ("run_callees", "products", "hidden_sweeps", "step")
 SWEEPS_HELPER = ("output_sweep", "run")
 
 
@@ -188,6 +189,8 @@ def compile_here(dtype_name, tiles, parts=PARTS, announce=False):
     weights = [rng.standard_normal((3, 2)).astype(dtype), rng.standard_normal((1, 3)).astype(dtype)]
     biases = [np.zeros((3, 1), dtype), np.zeros((1, 1), dtype)]
     params, offsets, shapes = jit_train.flatten(weights, biases)
+    if "run_callees" in parts:
+        _compile_run_callees(dtype, params, shapes)
     if "products" in parts:
         for form in (jit_products.NN, jit_products.NT, jit_products.TN):
             for path in (jit_products.BLAS, jit_products.LOOPS) + (
@@ -205,7 +208,6 @@ def compile_here(dtype_name, tiles, parts=PARTS, announce=False):
     if "output_sweep" in parts:
         _compile_output_sweep(dtype)
     if "run" in parts:
-        _compile_run_callees(dtype, params, shapes)
         _compile_run(dtype, tiles, params, offsets, shapes)
 
 
@@ -327,5 +329,6 @@ def _compile_run(dtype, tiles, params, offsets, shapes):
         jit_train.weight_squares_call(dtype, tiles),
         jit_train.output_sweep_call(dtype),
         jit_train.product_call(dtype, tiles),
+        jit_train.bias_activation_call(dtype),
     )
     jit_train.train_kernel.compile(tuple(typeof(value) for value in example))

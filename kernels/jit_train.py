@@ -175,7 +175,9 @@ def _gram_weight_squares(A, G, gram, basis, scratch, path, work, product):
     return s
 
 
-@njit(**_JIT)  # compiled apart, called by address (step_call)
+# compiled apart and called only by address (step_call): no wrapper for calls from Python (its 31
+# arguments' boxing was 0.08 s of its compilation)
+@njit(no_cpython_wrapper=True, **_JIT)
 def batch_step(
     params,
     velocity,
@@ -209,6 +211,7 @@ def batch_step(
     basis,
     output_sweep,
     product,
+    bias_activation,
 ):
     """Forward, loss, backward and update on one batch of ``nb`` examples.
 
@@ -223,9 +226,9 @@ def batch_step(
     ``gram``/``basis``: the Gram form of the first layer (``jit_gram``), or empty: then layer 1's
     "weights" are its coefficients ``A`` (n1, m), ``A0`` is ``G = X^T X``, ``Z += c P0 + f Q0``
     after the product, and ``A``'s gradient is ``dZ`` itself (no product).
-    ``output_sweep``, ``product``: those kernels by address (``output_sweep_call``,
-    ``product_call``): the step's largest callees, so that its compilation does not take their
-    code through LLVM again.
+    ``output_sweep``, ``product``, ``bias_activation``: those kernels by address
+    (``output_sweep_call``, ``product_call``, ``bias_activation_call``): the step's largest
+    callees, so that its compilation does not take their code through LLVM again.
     """
     L = shapes.shape[0]
     dtype = acts.dtype
@@ -398,6 +401,7 @@ def train_kernel(
     weight_squares,
     output_sweep,
     product,
+    bias_activation,
 ):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
@@ -416,8 +420,9 @@ def train_kernel(
     values, two zeros, |W0|^2, <W0, V0>, |V0|^2]``, ``basis`` = ``[W0 X; V0 X]``.
     ``workspace``: at least ``sum(workspace_layout(...))`` elements, allocated by the caller.
     ``step``, ``weight_squares``: ``batch_step`` and ``_gram_weight_squares`` by address
-    (``step_call``, ``weight_squares_call``); ``output_sweep``, ``product``: what they call by
-    address (``output_sweep_call``, ``product_call``), passed on to them.
+    (``step_call``, ``weight_squares_call``); ``output_sweep``, ``product``, ``bias_activation``:
+    what they call by address (``output_sweep_call``, ``product_call``, ``bias_activation_call``),
+    passed on to them.
     """
     dtype = Y.dtype
     zero = dtype.type(0)
@@ -581,6 +586,7 @@ def train_kernel(
                 borrowed(basis),
                 output_sweep,
                 product,
+                bias_activation,
             )
             total += loss
             if not np.isfinite(loss):
@@ -628,6 +634,13 @@ def output_sweep_call(dtype):
 
 
 @functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
+def bias_activation_call(dtype):
+    """``bias_activation`` by address, as ``batch_step`` calls it."""
+    dt, vector, matrix, _ = _kinds(dtype, False)
+    return address(bias_activation, types.none(matrix, vector, types.int64, dt))
+
+
+@functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
 def product_call(dtype, tiles):
     """``product`` by address, as ``batch_step`` and ``_gram_weight_squares`` call it."""
     _, _, matrix, work = _kinds(dtype, tiles)
@@ -663,7 +676,7 @@ def step_signature(dtype, tiles):
     example += (matrix, matrix, matrix, dt(0), dt(0), rule, dt(0))
     example += (vector, vector, vector, vector, vector if tiles else None, vector, vector, vector)
     example += (vector, True, vector, vector, 0.0, vector, matrix, output_sweep_call(dtype))
-    example += (product_call(dtype, tiles),)
+    example += (product_call(dtype, tiles), bias_activation_call(dtype))
     returns = types.Tuple((types.float64, typeof(dt(0))))
     return returns(*(typeof(value) for value in example))
 
@@ -890,6 +903,7 @@ def run(
         weight_squares_call(dtype, tiles),
         output_sweep_call(dtype),
         product_call(dtype, tiles),
+        bias_activation_call(dtype),
     )
     if gram_form:
         formed = gram_form.formed(params[: n_1 * m], velocity[: n_1 * m])

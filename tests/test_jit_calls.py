@@ -66,6 +66,11 @@ def _call_weight_squares(weight_squares, A, G, gram, basis, scratch, path, work,
 
 
 @njit(cache=False)
+def _call_bias_activation(bias_activation, Z, b, code, slope):
+    bias_activation(borrowed(Z), borrowed(b), code, slope)
+
+
+@njit(cache=False)
 def _call_product(product, form, path, A, B, C, work):
     product(form, path, borrowed(A), borrowed(B), borrowed(C), borrowed(work))
 
@@ -131,6 +136,23 @@ def test_the_weight_squares_by_address_are_the_same_code(dtype, n_1, m):
     scratch[...] = 0
     by_address = _call_weight_squares(call, *here)
     assert by_address == direct
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "leaky_relu", "linear"])
+@pytest.mark.parametrize("n,m", [(1, 1), (3, 13), (5, 97)])
+def test_the_bias_activation_by_address_is_the_same_code(dtype, activation, n, m):
+    rng = np.random.default_rng(n * m)
+    Z = rng.standard_normal((n, m)).astype(dtype) * 3
+    b = rng.standard_normal(n).astype(dtype)
+    direct, by_address = Z.copy(), Z.copy()
+    code, slope = ACTIVATION_CODES[activation], dtype(0.01)
+    jit_sweeps.bias_activation(direct, b, code, slope)
+    _call_bias_activation(
+        jit_train.bias_activation_call(np.dtype(dtype)), by_address, b, code, slope
+    )
+    np.testing.assert_array_equal(by_address, direct)
+    assert not np.array_equal(direct, Z)  # the sweep wrote
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
