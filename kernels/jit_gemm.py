@@ -378,6 +378,7 @@ def _columns_few_rows_nn(A, B, C, j0, j1):
 # These and the LOOPS path's functions are inlined by Numba (inline="always"): typed and optimised
 # once, inside `product`. As functions of their own, each was compiled alone, then again in each
 # module that linked it (product -> loops_nn -> _small_k_nn): 0.8 s of a first compilation.
+# Inlined code compiles with its caller's flags, so every caller carries FASTMATH.
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -504,7 +505,7 @@ def _zero(C):
 # --- the plain loops (the LOOPS path): any shape, quick to compile ------------------------------
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def loops_nn(A, B, C):
     """C[:, :] = A @ B by row updates along contiguous rows of B and C."""
     K = A.shape[1]
@@ -516,7 +517,7 @@ def loops_nn(A, B, C):
         _small_k_nn(A, B, C)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def loops_nt(A, B, C):
     """C[:, :] = A @ B.T, one contiguous dot product per element."""
     if C.size == 0:
@@ -527,7 +528,7 @@ def loops_nt(A, B, C):
         _small_k_nt(A, B, C)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def loops_tn(A, B, C):
     """C[:, :] = A.T @ B by row updates along contiguous rows of B and C."""
     if C.size == 0:
@@ -548,7 +549,7 @@ def work_size(M, N, K):
     return M * K + STRIP_BUFFER
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)  # _small_k_* compile with these
 def tiled_nn(A, B, C, work):
     """C[:, :] = A @ B on one thread; ``work``: 1-D, at least ``work_size(M, N, K)``."""
     M, K = A.shape
@@ -564,7 +565,7 @@ def tiled_nn(A, B, C, work):
         _nn_strips(A, B, C, work)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)  # _small_k_* compile with these
 def tiled_nt(A, B, C):
     """C[:, :] = A @ B.T on one thread."""
     K = A.shape[1]
@@ -578,7 +579,7 @@ def tiled_nt(A, B, C):
         _nt_strips(A, B, C)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)  # _small_k_* compile with these
 def tiled_tn(A, B, C, work):
     """C[:, :] = A.T @ B on one thread (A.T is written to ``work`` first, then nn);
     ``work``: 1-D, at least ``work_size(M, N, K)``."""
