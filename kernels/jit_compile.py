@@ -13,9 +13,10 @@ the run's small kernels, the products, the hidden layers' sweeps and the batch s
 the output layer's sweep and the run's kernel. Neither waits for the other: the run's kernel
 calls the step, and the step the products and the forward and output sweeps, by address
 (``jit_calls``), so each needs only the other's signature. Meanwhile this process loads the
-products from the cache, which pays Numba's first cache load beside the compilation. Without a cache (``kernels._cache`` found nowhere
-writable) every process compiles for itself, and they agree among themselves. Should a helper
-fail (no ``sys.executable``, say), what it did not cache compiles here as usual.
+products from the cache, which pays Numba's first cache load beside the compilation. Without a
+cache (``kernels._cache`` found nowhere writable) every process compiles for itself, and they
+agree among themselves. Should a helper fail (no ``sys.executable``, say), what it did not cache
+compiles here as usual.
 """
 
 import inspect
