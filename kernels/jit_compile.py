@@ -260,7 +260,7 @@ def _compile_weight_squares(dtype, work):
 
 
 def _compile_step_callees(dtype):
-    """The kernel the batch step links besides the hidden sweeps: the update."""
+    """The kernel the batch step links besides the backward sweep: the update."""
     from . import jit_train
 
     dt = dtype.type
