@@ -9,11 +9,13 @@ needs them and the cache lacks them, helper processes compile them into the cach
 says so on stderr, once), and this process loads them from there, like every later one.
 
 Two helpers work side by side (``PARTS``, ``PRODUCTS_HELPER``, ``SWEEPS_HELPER``): one compiles
-the run's small kernels, the products, the hidden layers' sweeps and the batch step; the other
-the output layer's sweep and the run's kernel. Neither waits for the other: the run's kernel
-calls the step, and the step the products and the forward and output sweeps, by address
-(``jit_calls``), so each needs only the other's signature. Meanwhile this process loads the
-products from the cache, which pays Numba's first cache load beside the compilation. Without a
+the run's small kernels, the products, the hidden layers' backward sweep and the batch step; the
+other the hidden layers' forward sweep, the output layer's sweep and the run's kernel. Only the
+output code in use has its sweep compiled; a later run with another output code compiles that
+one sweep, in one helper. Neither helper waits for the other: the run's kernel calls the step,
+and the step the products and the forward and output sweeps, by address (``jit_calls``), so each
+needs only the other's signature. Meanwhile this process loads the products from the cache,
+which pays Numba's first cache load beside the compilation. Without a
 cache (``kernels._cache`` found nowhere writable) every process compiles for itself, and they
 agree among themselves. Should a helper fail (no ``sys.executable``, say), what it did not cache
 compiles here as usual.
@@ -29,7 +31,8 @@ import numpy as np
 
 from . import _cache
 
-_ready = set()  # (dtype name, tiles) settled in this process
+_ready = set()  # (dtype name, tiles, output code) settled in this process
+_helping = []  # not empty in a helper: it compiles for itself and starts no other
 #: seconds a helper may take before it is let go
 HELPER_TIMEOUT = 900
 #: the folder that holds this ``kernels`` package: first on a helper's path
@@ -56,31 +59,48 @@ def _index_has(dtype_name, tiles):
     )
 
 
-def _holds(kernel, dtype_name, tiles, typed_by="params"):
+def _holds(kernel, dtype_name, tiles=None, typed_by="params"):
     """Whether ``kernel``'s cache index has an entry of this dtype (that of its argument
-    ``typed_by``) and kind of work buffer."""
+    ``typed_by``) and, unless ``tiles`` is None, kind of work buffer."""
     from numba import types
 
     arguments = list(inspect.signature(kernel.py_func).parameters)
-    typed_at, work_at = arguments.index(typed_by), arguments.index("work")
+    typed_at = arguments.index(typed_by)
+    work_at = None if tiles is None else arguments.index("work")
     for key in _index(kernel):
         signature = key[0]
-        if (
-            str(signature[typed_at].dtype) == dtype_name
-            and isinstance(signature[work_at], types.NoneType) != tiles
+        if str(signature[typed_at].dtype) == dtype_name and (
+            work_at is None or isinstance(signature[work_at], types.NoneType) != tiles
         ):
             return True
     return False
 
 
-def ensure_compiled(dtype, tiles=False):
+def _sweep_cached(dtype_name, output):
+    """Whether the cache holds the output sweep of code ``output`` (None: none is needed) for
+    this dtype, and softmax's columns for a softmax output (``forward`` calls them)."""
+    from . import jit_sweeps
+
+    if output is None:
+        return True
+    kernels = [jit_sweeps.OUTPUT_SWEEPS[output]]
+    if output == jit_sweeps.SOFTMAX:
+        kernels.append(jit_sweeps.softmax_columns)
+    return all(_holds(kernel, dtype_name, typed_by="Z") for kernel in kernels)
+
+
+def ensure_compiled(dtype, tiles=False, output=None):
     """Make sure the kernels of ``train`` and ``forward`` for ``dtype`` (with the TILES path's
-    buffer when ``tiles``) come from the cache (see the module docstring)."""
-    key = (np.dtype(dtype).name, bool(tiles))
-    if key in _ready:
+    buffer when ``tiles``), and the output sweep of activation code ``output`` (None: no output
+    layer's), come from the cache (see the module docstring)."""
+    key = (np.dtype(dtype).name, bool(tiles), output)
+    if _helping or key in _ready:
         return
     _ready.add(key)
-    if _cache.directory() is None or _index_has(*key):
+    if _cache.directory() is None:
+        return
+    run_cached = _index_has(*key[:2])
+    if run_cached and _sweep_cached(key[0], output):
         return
     print(
         f"fastnn: compiling the numba kernels for {key[0]} (once; cached for later runs)",
@@ -89,10 +109,13 @@ def ensure_compiled(dtype, tiles=False):
     )
     # two helpers side by side (a third less time than one: docs/performance.md, start-up);
     # the kernels call each other by address (jit_calls), so neither waits for the other. The
-    # products' helper says on stdout when the products are cached. With one core, one helper.
+    # products' helper says on stdout when the products are cached. With one core, one helper;
+    # with the run cached, one for the output sweep of a code not met before.
     helpers = []
     try:
-        if _cores() < 2:
+        if run_cached:
+            helpers.append(_helper(key, ("output_sweep",)))
+        elif _cores() < 2:
             helpers.append(_helper(key, PARTS))
         else:
             helpers.append(_helper(key, PRODUCTS_HELPER, announce=True))
@@ -102,7 +125,7 @@ def ensure_compiled(dtype, tiles=False):
     try:
         if len(helpers) == 2:
             _products_done(helpers[0])
-            _preload(key)
+            _preload(key[:2])
         for helper in helpers:
             _finish(helper)
     finally:  # interrupted: no helper is left behind
@@ -141,7 +164,7 @@ def _helper(key, parts, announce=False):
     # project's) would be imported instead of this one, and the wrong kernels cached
     code = (
         f"import sys; sys.path.insert(0, {_ROOT!r}); from kernels import jit_compile; "
-        f"jit_compile.compile_here({key[0]!r}, {key[1]}, {parts!r}, announce={announce})"
+        f"jit_compile.compile_here({key[0]!r}, {key[1]}, {parts!r}, {key[2]!r}, {announce})"
     )
     return subprocess.Popen(
         [sys.executable, "-c", code],
@@ -165,24 +188,35 @@ def _finish(helper):
 
 #: What the helpers compile, in this order: the small kernels the run's kernel links (first, so
 #: that they are cached when the other helper reaches that kernel); the products (and the Gram
-#: form's weight squares, which call one by address); the hidden layers' sweeps; the batch step,
-#: which links the backward sweep and the update, so it comes after them; the output layer's
-#: sweep; the run's kernel. Called by address: the step (by the run's kernel), the weight
-#: squares (likewise), the products, the forward sweep and the output sweep (by the step). A
-#: kernel linked in compiles where its caller compiles, if not cached before.
-PARTS = ("run_callees", "products", "hidden_sweeps", "step", "output_sweep", "run")
-#: The two helpers' shares of ``PARTS``, balanced by their compile times (docs/performance.md).
-PRODUCTS_HELPER = ("run_callees", "products", "hidden_sweeps", "step")
-SWEEPS_HELPER = ("output_sweep", "run")
+#: form's weight squares, which call one by address); the hidden layers' backward sweep; the
+#: batch step, which links it and the update, so it comes after them; the hidden layers' forward
+#: sweep; the output layer's sweep of the run's output code; the run's kernel. Called by
+#: address: the step (by the run's kernel), the weight squares (likewise), the products, the
+#: forward sweep and the output sweep (by the step). A kernel linked in compiles where its
+#: caller compiles, if not cached before.
+PARTS = (
+    "run_callees",
+    "products",
+    "backward_sweep",
+    "step",
+    "forward_sweep",
+    "output_sweep",
+    "run",
+)
+#: The two helpers' shares of ``PARTS``, balanced by their compile times (docs/performance.md):
+#: the forward and output sweeps share the math kernels they link.
+PRODUCTS_HELPER = ("run_callees", "products", "backward_sweep", "step")
+SWEEPS_HELPER = ("forward_sweep", "output_sweep", "run")
 
 
-def compile_here(dtype_name, tiles, parts=PARTS, announce=False):
+def compile_here(dtype_name, tiles, parts=PARTS, output=None, announce=False):
     """Compile (into the cache) the kernels ``train`` and ``forward`` call for this dtype and
     kind of work buffer, on tiny problems: a helper process's whole job. ``parts``: which of
-    ``PARTS``; ``announce``: write a line to standard output once the products are cached."""
+    ``PARTS``; ``output``: the output code whose sweep "output_sweep" compiles (None: none);
+    ``announce``: write a line to standard output once the products are cached."""
     from . import jit_products, jit_train
 
-    _ready.update({(dtype_name, False), (dtype_name, True)})  # no helper of a helper
+    _helping.append(True)  # no helper of a helper
     dtype = np.dtype(dtype_name)
     rng = np.random.default_rng(0)
     work = np.empty(jit_products.work_size(4, 4, 4), dtype) if tiles else None
@@ -201,19 +235,31 @@ def compile_here(dtype_name, tiles, parts=PARTS, announce=False):
         if announce:
             print("products", flush=True)
         _compile_weight_squares(dtype, work)
-    if "hidden_sweeps" in parts:
-        _compile_hidden_sweeps(dtype)
+    if "backward_sweep" in parts:
+        _compile_backward_sweep(dtype)
     if "step" in parts:
         _compile_step_callees(dtype)
         jit_train.batch_step.compile(jit_train.step_signature(dtype, tiles).args)
-    if "output_sweep" in parts:
-        _compile_output_sweep(dtype)
+    if "forward_sweep" in parts:
+        _compile_forward_sweep(dtype)
+    if "output_sweep" in parts and output is not None:
+        _compile_output_sweep(dtype, output)
     if "run" in parts:
         _compile_run(dtype, tiles, params, offsets, shapes)
 
 
-def _compile_hidden_sweeps(dtype):
-    """The hidden layers' sweeps, called with the types the step calls them with."""
+def _compile_forward_sweep(dtype):
+    """The hidden layers' forward sweep, with the types the step calls it with."""
+    from . import jit_sweeps
+    from .contract import ACTIVATION_CODES
+
+    A = np.ones((4, 4), dtype)
+    jit_sweeps.bias_activation(A, np.ones(4, dtype), ACTIVATION_CODES["tanh"], dtype.type(0.01))
+
+
+def _compile_backward_sweep(dtype):
+    """The hidden layers' backward sweep (the step links it), with the types the step calls
+    it with."""
     from . import jit_sweeps
     from .contract import ACTIVATION_CODES
 
@@ -221,31 +267,30 @@ def _compile_hidden_sweeps(dtype):
     A = np.ones((4, 4), dtype)
     row = np.ones(4, dtype)
     tanh = ACTIVATION_CODES["tanh"]
-    jit_sweeps.bias_activation(A.copy(), row.copy(), tanh, dt(0.01))
     jit_sweeps.derivative_from_output(A.copy(), A.copy(), tanh, dt(0.01), row.copy(), dt(1))
 
 
-def _compile_output_sweep(dtype):
-    """The output layer's sweep, as the step calls it by address, and the softmax it links."""
+def _compile_output_sweep(dtype, output):
+    """The output layer's sweep of code ``output``, as the step calls it by address, and for
+    softmax the columns' softmax (``forward`` calls it)."""
     from . import jit_sweeps
-    from .contract import ACTIVATION_CODES
 
-    dt = dtype.type
     A = np.ones((4, 4), dtype)
     row = np.ones(4, dtype)
-    jit_sweeps.output_sweep(
+    sweep = jit_sweeps.OUTPUT_SWEEPS[output]
+    sweep(
         A.copy(),
         row.copy(),
         A.copy(),
-        ACTIVATION_CODES["sigmoid"],
         A.copy(),
         row.copy(),
-        dt(1),
+        dtype.type(1),
         row.copy(),
         row.copy(),
         row[:0].copy(),
     )
-    jit_sweeps.softmax_columns(A.copy(), A.copy(), row.copy(), row.copy())
+    if output == jit_sweeps.SOFTMAX:
+        jit_sweeps.softmax_columns(A.copy(), A.copy(), row.copy(), row.copy())
 
 
 def _compile_weight_squares(dtype, work):
@@ -328,7 +373,7 @@ def _compile_run(dtype, tiles, params, offsets, shapes):
         np.empty(int(jit_train.workspace_layout(shapes, 5, params.size, True).sum()), dtype),
         jit_train.step_call(dtype, tiles),
         jit_train.weight_squares_call(dtype, tiles),
-        jit_train.output_sweep_call(dtype),
+        jit_train.output_sweep_call(dtype, ACTIVATION_CODES["sigmoid"]),  # each code's type
         jit_train.product_call(dtype, tiles),
         jit_train.bias_activation_call(dtype),
     )

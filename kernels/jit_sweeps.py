@@ -5,8 +5,9 @@
     bias_activation(Z, b, code, slope)          in place Z <- g(Z + b): the pass after a forward product
     derivative_from_output(dA, A, code, slope, db, inv_m)
                                                 in place dA <- dA * g'(Z) from A = g(Z), and db
-    output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w)
+    OUTPUT_SWEEPS[code](Z, b, Y, dZ, db, inv_m, colmax, colsum, w)
                                                 the output layer: Z + b, the loss, dZ = A - Y, db
+                                                (output_sweep: the same, code an argument)
     loss_sum(code, Z, Y)                        the loss of an output code, summed over examples
     scale_gradient(dW, W, inv_m, l2c)           in place dW <- dW inv_m + l2c W
     sum_squares(x), finite_check(x), transpose(A, AT)
@@ -212,11 +213,11 @@ def derivative_from_output(dA, A, code, slope, db, inv_m):
         db[i] = s * inv_m
 
 
-@njit(inline="always", **_JIT)  # the output sweep's alone: compiled there, not also apart
+@njit(inline="always", **_JIT)  # the output sweeps' alone: compiled there, not also apart
 def _sum_float64(x, w):
     """``sum_j x[j] (* w[j])`` in float64 (``w`` empty: unweighted).
 
-    The output sweep writes each example's loss to a scratch row and sums it here: with the
+    The output sweeps write each example's loss to a scratch row and sums it here: with the
     float64 sum in its loop, a float32 sweep vectorised at half width."""
     total = 0.0
     if w.shape[0] > 0:
@@ -228,85 +229,118 @@ def _sum_float64(x, w):
     return total
 
 
-@njit(**_JIT)
-def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w):
-    """The output layer's pass after its product: ``Z += b``, ``A = g(Z)``, the loss
-    summed over the batch (float64; the cost times the batch size), ``dZ = A - Y`` and
-    ``db = rowsum(dZ) * inv_m``. ``Z`` keeps ``Z + b``; A itself is never stored.
+# The output layer's sweep, one kernel per output code: a fit compiles only its own (the three
+# in one kernel were 2.2-2.5 s of compilation, the sigmoid's alone 0.8-0.9 s). Each takes
+# ``(Z, b, Y, dZ, db, inv_m, colmax, colsum, w)``: ``Z += b``, ``A = g(Z)``, the loss summed over
+# the batch (float64; the cost times the batch size), ``dZ = A - Y`` and ``db = rowsum(dZ) *
+# inv_m``. ``Z`` keeps ``Z + b``; A itself is never stored. ``w``: the batch's sample weights
+# (one per column), or empty for none: then each column's loss and ``dZ`` are multiplied by its
+# weight in the same pass (``dZ = w (A - Y)``; ``inv_m`` is then one over the batch's weight
+# sum). ``colmax``, ``colsum``: scratch of at least m elements (softmax's column sums; the other
+# codes' losses per example).
 
-    ``w``: the batch's sample weights (one per column), or empty for none: then each
-    column's loss and ``dZ`` are multiplied by its weight in the same pass (``dZ = w (A -
-    Y)``; ``inv_m`` is then one over the batch's weight sum). ``colmax``, ``colsum``: scratch of
-    at least m elements (softmax's column sums; the other codes' losses per example)."""
+
+@njit(**_JIT)
+def sigmoid_output_sweep(Z, b, Y, dZ, db, inv_m, colmax, colsum, w):
+    """The sigmoid output's sweep, with binary cross-entropy (see above)."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    one = Z.dtype.type(1)
+    weighted = w.shape[0] > 0
+    loss = 0.0
+    for i in range(n):
+        z = Z[i]
+        y = Y[i]
+        d = dZ[i]
+        bi = b[i]
+        s = zero
+        for j in range(m):
+            v = z[j] + bi
+            e = jit_math.exp(-abs(v))
+            a = (one if v >= zero else e) / (one + e)
+            # softplus(v) - y v, softplus(v) = max(v, 0) + log1p(exp(-|v|))
+            colsum[j] = (v if v > zero else zero) - y[j] * v + jit_math.log1p_unit(e)
+            g = a - y[j]
+            if weighted:
+                g *= w[j]
+            d[j] = g
+            s += g
+        db[i] = s * inv_m
+        loss += _sum_float64(colsum[:m], w)
+    return loss
+
+
+@njit(**_JIT)
+def softmax_output_sweep(Z, b, Y, dZ, db, inv_m, colmax, colsum, w):
+    """The softmax output's sweep, with categorical cross-entropy (see above)."""
     n, m = Z.shape
     zero = Z.dtype.type(0)
     weighted = w.shape[0] > 0
     loss = 0.0
-    if code == SIGMOID:
-        one = Z.dtype.type(1)
-        for i in range(n):
-            z = Z[i]
-            y = Y[i]
-            d = dZ[i]
-            bi = b[i]
-            s = zero
-            for j in range(m):
-                v = z[j] + bi
-                e = jit_math.exp(-abs(v))
-                a = (one if v >= zero else e) / (one + e)
-                # softplus(v) - y v, softplus(v) = max(v, 0) + log1p(exp(-|v|))
-                colsum[j] = (v if v > zero else zero) - y[j] * v + jit_math.log1p_unit(e)
-                g = a - y[j]
-                if weighted:
-                    g *= w[j]
-                d[j] = g
-                s += g
-            db[i] = s * inv_m
-            loss += _sum_float64(colsum[:m], w)
-    elif code == SOFTMAX:
-        for i in range(n):
-            z = Z[i]
-            bi = b[i]
-            for j in range(m):
-                z[j] += bi
-        softmax_columns(Z, dZ, colmax, colsum)
-        # log-sum-exp = max + log(sum exp(z - max)); loss = sum_k y_k (lse - z_k)
+    for i in range(n):
+        z = Z[i]
+        bi = b[i]
         for j in range(m):
-            colsum[j] = colmax[j] + jit_math.log(colsum[j])
-        for i in range(n):
-            z = Z[i]
-            y = Y[i]
-            d = dZ[i]
-            s = zero
-            for j in range(m):
-                lj = np.float64(y[j] * (colsum[j] - z[j]))
-                g = d[j] - y[j]
-                if weighted:
-                    lj *= np.float64(w[j])
-                    g *= w[j]
-                loss += lj
-                d[j] = g
-                s += g
-            db[i] = s * inv_m
-    else:  # linear output, half squared error
-        for i in range(n):
-            z = Z[i]
-            y = Y[i]
-            d = dZ[i]
-            bi = b[i]
-            s = zero
-            for j in range(m):
-                v = z[j] + bi
-                g = v - y[j]
-                colsum[j] = g * g
-                if weighted:
-                    g *= w[j]
-                d[j] = g
-                s += g
-            db[i] = s * inv_m
-            loss += _sum_float64(colsum[:m], w)
-        loss = loss * 0.5
+            z[j] += bi
+    softmax_columns(Z, dZ, colmax, colsum)
+    # log-sum-exp = max + log(sum exp(z - max)); loss = sum_k y_k (lse - z_k)
+    for j in range(m):
+        colsum[j] = colmax[j] + jit_math.log(colsum[j])
+    for i in range(n):
+        z = Z[i]
+        y = Y[i]
+        d = dZ[i]
+        s = zero
+        for j in range(m):
+            lj = np.float64(y[j] * (colsum[j] - z[j]))
+            g = d[j] - y[j]
+            if weighted:
+                lj *= np.float64(w[j])
+                g *= w[j]
+            loss += lj
+            d[j] = g
+            s += g
+        db[i] = s * inv_m
     return loss
+
+
+@njit(**_JIT)
+def linear_output_sweep(Z, b, Y, dZ, db, inv_m, colmax, colsum, w):
+    """The linear output's sweep, with half the squared error (see above)."""
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    weighted = w.shape[0] > 0
+    loss = 0.0
+    for i in range(n):
+        z = Z[i]
+        y = Y[i]
+        d = dZ[i]
+        bi = b[i]
+        s = zero
+        for j in range(m):
+            v = z[j] + bi
+            g = v - y[j]
+            colsum[j] = g * g
+            if weighted:
+                g *= w[j]
+            d[j] = g
+            s += g
+        db[i] = s * inv_m
+        loss += _sum_float64(colsum[:m], w)
+    return loss * 0.5
+
+
+#: the output layer's sweep of each output code
+OUTPUT_SWEEPS = {
+    SIGMOID: sigmoid_output_sweep,
+    SOFTMAX: softmax_output_sweep,
+    LINEAR: linear_output_sweep,
+}
+
+
+def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w):
+    """The sweep of output ``code`` (``OUTPUT_SWEEPS``) on these arguments, from Python."""
+    return OUTPUT_SWEEPS[code](Z, b, Y, dZ, db, inv_m, colmax, colsum, w)
 
 
 @njit(**_JIT)

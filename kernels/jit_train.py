@@ -51,12 +51,12 @@ from .jit_calls import address, borrowed
 from .jit_products import NN, NT, TN, product
 from .jit_sweeps import (
     LINEAR,
+    OUTPUT_SWEEPS,
     SOFTMAX,
     bias_activation,
     derivative_from_output,
     finite_check,
     matrix_view,
-    output_sweep,
     softmax_columns,
     sum_squares,
     transpose,
@@ -263,7 +263,6 @@ def batch_step(
         matrix_view(acts, off - n_out * nb, n_out, nb),
         vector_view(params, p, n_out),
         Y,
-        codes[L - 1],
         dZ,
         db,
         inv_m,
@@ -622,15 +621,16 @@ def _kinds(dtype, tiles):
     )
 
 
-@functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
-def output_sweep_call(dtype):
-    """``output_sweep`` by address, as ``batch_step`` calls it (its last argument)."""
+def _output_sweep_signature(dtype):
+    """The output sweeps' signature (``jit_sweeps.OUTPUT_SWEEPS``), as ``batch_step`` calls one."""
     dt, vector, matrix, _ = _kinds(dtype, False)
-    code = types.int64
-    signature = types.float64(
-        matrix, vector, matrix, code, matrix, vector, dt, vector, vector, vector
-    )
-    return address(output_sweep, signature)
+    return types.float64(matrix, vector, matrix, matrix, vector, dt, vector, vector, vector)
+
+
+@functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
+def output_sweep_call(dtype, code):
+    """The output sweep of output ``code`` by address, as ``batch_step`` calls it."""
+    return address(OUTPUT_SWEEPS[code], _output_sweep_signature(dtype))
 
 
 @functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
@@ -675,10 +675,13 @@ def step_signature(dtype, tiles):
     example = (vector, vector, vector, ints, int_matrix, ints, int_matrix, ints)
     example += (matrix, matrix, matrix, dt(0), dt(0), rule, dt(0))
     example += (vector, vector, vector, vector, vector if tiles else None, vector, vector, vector)
-    example += (vector, True, vector, vector, 0.0, vector, matrix, output_sweep_call(dtype))
+    example += (vector, True, vector, vector, 0.0, vector, matrix)
     example += (product_call(dtype, tiles), bias_activation_call(dtype))
+    arguments = [typeof(value) for value in example]
+    # every output code's sweep has this type: one step serves them all
+    arguments.insert(-2, types.FunctionType(_output_sweep_signature(dtype)))
     returns = types.Tuple((types.float64, typeof(dt(0))))
-    return returns(*(typeof(value) for value in example))
+    return returns(*arguments)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -831,7 +834,10 @@ def run(
     whose Gram form would overflow (W, V or G not finite) is made again that way, from the
     same arguments (nothing is written back before)."""
     dtype = X.dtype
-    jit_compile.ensure_compiled(dtype)  # before any kernel runs here, the calibration's too
+    output = int(codes[-1])
+    jit_compile.ensure_compiled(
+        dtype, output=output
+    )  # before any kernel runs, the calibration's too
     n_x, m = X.shape
     nb = min(batch, m)
     adam = state.s_weights is not None and optimizer[0]
@@ -901,7 +907,7 @@ def run(
         _workspace(state, int(workspace_layout(shapes, nb, params.size, batch >= m).sum()), dtype),
         step_call(dtype, tiles),
         weight_squares_call(dtype, tiles),
-        output_sweep_call(dtype),
+        output_sweep_call(dtype, output),
         product_call(dtype, tiles),
         bias_activation_call(dtype),
     )
@@ -924,7 +930,7 @@ def forward(weights, biases, X, codes, slope):
     training run's compiled product and sweeps (a few microseconds of Python a layer; no kernel of
     its own to compile)."""
     dtype = X.dtype
-    jit_compile.ensure_compiled(dtype)
+    jit_compile.ensure_compiled(dtype, output=int(codes[-1]))
     m = X.shape[1]
     dt = dtype.type
     A = np.ascontiguousarray(X)

@@ -43,13 +43,18 @@ FIRST_RUN = textwrap.dedent("""
         jit_compile._helper = refused
     if sys.argv[2] == "one core":
         jit_compile._cores = lambda: 1
-    dtype = np.dtype(sys.argv[1])
+    dtype, output = np.dtype(sys.argv[1]), sys.argv[3]
     rng = np.random.default_rng(0)
-    W = [rng.standard_normal((4, 2)).astype(dtype), rng.standard_normal((1, 4)).astype(dtype)]
-    b = [np.zeros((4, 1), dtype), np.zeros((1, 1), dtype)]
+    n_out = 3 if output == "softmax" else 1
+    W = [rng.standard_normal((4, 2)).astype(dtype), rng.standard_normal((n_out, 4)).astype(dtype)]
+    b = [np.zeros((4, 1), dtype), np.zeros((n_out, 1), dtype)]
     X = rng.standard_normal((2, 30)).astype(dtype)
-    Y = (rng.random((1, 30)) < 0.5).astype(dtype)
-    costs = jit.train(W, b, X, Y, ["tanh", "sigmoid"], 3, 0.5)
+    if output == "softmax":
+        Y = np.eye(3, dtype=dtype)[:, rng.integers(0, 3, 30)]
+    else:
+        Y = (rng.random((1, 30)) < 0.5).astype(dtype)
+    costs = jit.train(W, b, X, Y, ["tanh", output], 3, 0.5)
+    costs = costs.tolist() + jit.forward(W, b, X, ["tanh", output]).ravel().tolist()
     compiled_here = sorted(
         f"{module.__name__}.{name}"
         for module in (jit_gemm, jit_math, jit_products, jit_sweeps, jit_train)
@@ -57,13 +62,14 @@ FIRST_RUN = textwrap.dedent("""
         if isinstance(value, CPUDispatcher) and any(value.stats.cache_misses.values())
     )
     product_index = jit_products.product._cache._cache_file._load_index()
-    json.dump({"costs": costs.tolist(), "compiled_here": compiled_here, "helpers": started,
+    json.dump({"costs": costs, "compiled_here": compiled_here, "helpers": started,
                "product_signatures": len(product_index), "preloaded": preloaded}, sys.stdout)
 """)
 
 
-def first_run(tmp_path, dtype, helpers, paths_of=None, cwd=ROOT):
-    """A fresh process's first ``train`` with its cache in ``tmp_path``; ``paths_of``: an earlier
+def first_run(tmp_path, dtype, helpers, paths_of=None, cwd=ROOT, output="sigmoid"):
+    """A fresh process's first ``train`` (and ``forward``: its "costs" are both), of a 2-4-n net
+    with ``output`` activation, with its cache in ``tmp_path``; ``paths_of``: an earlier
     run's directory whose measured product paths it takes (paths round differently, so runs
     compared bit for bit must take the same ones); ``cwd``: its working directory (it runs as a
     script, so that directory is not on its path)."""
@@ -79,7 +85,7 @@ def first_run(tmp_path, dtype, helpers, paths_of=None, cwd=ROOT):
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(FIRST_RUN)
     done = subprocess.run(
-        [sys.executable, str(script), dtype, helpers],
+        [sys.executable, str(script), dtype, helpers, output],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -104,6 +110,17 @@ def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
     assert cold["product_signatures"] == 1
     warm = first_run(tmp_path, dtype, "helpers")
     assert warm["compiled_here"] == [] and warm["helpers"] == [] and warm["preloaded"] == []
+    assert warm["costs"] == cold["costs"]
+
+
+@pytest.mark.parametrize("output", ["softmax", "linear"])
+def test_a_new_output_code_compiles_only_its_sweep(tmp_path, output):
+    first_run(tmp_path, "float32", "helpers")  # a sigmoid output's run: the rest is cached
+    cold = first_run(tmp_path, "float32", "helpers", output=output)
+    assert cold["helpers"] == [["output_sweep"]]
+    assert cold["compiled_here"] == [] and cold["preloaded"] == []
+    warm = first_run(tmp_path, "float32", "helpers", output=output)
+    assert warm["compiled_here"] == [] and warm["helpers"] == []
     assert warm["costs"] == cold["costs"]
 
 
