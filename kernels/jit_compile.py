@@ -15,17 +15,24 @@ output code in use has its sweep compiled; a later run with another output code 
 one sweep, in one helper. Neither helper waits for the other: the run's kernel calls the step,
 and the step the products and the forward and output sweeps, by address (``jit_calls``), so each
 needs only the other's signature. Meanwhile this process loads the products from the cache,
-which pays Numba's first cache load beside the compilation. Without a
-cache (``kernels._cache`` found nowhere writable) every process compiles for itself, and they
-agree among themselves. Should a helper fail (no ``sys.executable``, say), what it did not cache
-compiles here as usual.
+which pays Numba's first cache load beside the compilation.
+
+A helper is forked from this process where that is safe (``_forks``: Linux, no other Python
+thread, Numba's thread pool not started), so it starts with Python, NumPy, Numba and its
+registries loaded; elsewhere it is a new interpreter, which takes 0.8-0.9 s (measured) to get
+that far. Without a cache (``kernels._cache`` found nowhere writable) every process compiles for
+itself, and they agree among themselves. Should a helper fail (no ``sys.executable``, say), what
+it did not cache compiles here as usual.
 """
 
 import inspect
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
+import warnings
 
 import numpy as np
 
@@ -160,6 +167,97 @@ def _cores():
 
 
 def _helper(key, parts, announce=False):
+    """A helper process that compiles ``parts`` for ``key`` into the cache: forked from this one
+    where that is safe (``_forks``), else a new interpreter (0.8-0.9 s more before it compiles,
+    measured: Python, NumPy, Numba and its registries)."""
+    if _forks():
+        _warm_numba()
+        return _Forked(key, parts, announce)
+    return _spawned(key, parts, announce)
+
+
+def _forks():
+    """Whether a helper may be forked from this process: on Linux, with no other Python thread
+    (one could hold a lock the child would wait on for ever: Numba's compiler lock, an
+    import's) and Numba's thread pool not started (its workers would be missing in the child,
+    which runs the parallel products it compiles). The native threads left are OpenBLAS's,
+    which it stops around a fork; the child only compiles, writes to the cache and ends."""
+    from numba.np.ufunc import parallel
+
+    return (
+        sys.platform.startswith("linux")
+        and threading.active_count() == 1
+        and not getattr(parallel, "_is_initialized", True)
+    )
+
+
+def _warm_numba():
+    """Numba's typing and target registries, loaded here before a fork (0.25 s), so that each
+    helper starts with them; this process needs them anyway to load the kernels."""
+    from numba.core.registry import cpu_target
+
+    cpu_target.typing_context.refresh()
+    cpu_target.target_context.refresh()
+
+
+class _Forked:
+    """A helper forked from this process, with what ``ensure_compiled`` uses of
+    ``subprocess.Popen``: ``stdout`` (the products' line), ``poll``, ``wait`` and ``kill``."""
+
+    def __init__(self, key, parts, announce):
+        read, write = os.pipe()
+        with warnings.catch_warnings():  # Python 3.12+ warns of any native thread (see _forks)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:
+            _compile_in_child(key, parts, announce, read, write)
+        os.close(write)
+        self.pid = pid
+        self.returncode = None
+        self.stdout = os.fdopen(read)
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): as Popen, 0
+                pid, status = self.pid, 0
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"helper {self.pid}", timeout)
+            time.sleep(0.005)
+        return self.returncode
+
+    def kill(self):
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def _compile_in_child(key, parts, announce, read, write):
+    """A forked helper's whole life: ``compile_here``, its products' line to the pipe, nothing
+    to this process's terminal; it ends without running this process's exit handlers or
+    flushing the output buffers it inherited."""
+    status = 1
+    try:
+        os.close(read)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        sys.stdout = os.fdopen(write, "w") if announce else open(os.devnull, "w")
+        sys.stderr = open(os.devnull, "w")
+        compile_here(key[0], key[1], parts, key[2], announce)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _spawned(key, parts, announce):
     # `python -c` puts the working directory first on sys.path: a `kernels` folder there (any
     # project's) would be imported instead of this one, and the wrong kernels cached
     code = (

@@ -41,8 +41,10 @@ FIRST_RUN = textwrap.dedent("""
         def refused(*args, **kwargs):
             raise OSError("no helper here")
         jit_compile._helper = refused
-    if sys.argv[2] == "one core":
+    if "one core" in sys.argv[2]:
         jit_compile._cores = lambda: 1
+    if "spawned" in sys.argv[2]:  # helpers as new interpreters, as where none can be forked
+        jit_compile._forks = lambda: False
     dtype, output = np.dtype(sys.argv[1]), sys.argv[3]
     rng = np.random.default_rng(0)
     n_out = 3 if output == "softmax" else 1
@@ -96,9 +98,11 @@ def first_run(tmp_path, dtype, helpers, paths_of=None, cwd=ROOT, output="sigmoid
     return json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
-    cold = first_run(tmp_path, dtype, "helpers")
+@pytest.mark.parametrize(
+    "dtype,helpers", [("float64", "helpers"), ("float32", "helpers"), ("float64", "spawned")]
+)
+def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype, helpers):
+    cold = first_run(tmp_path, dtype, helpers)
     side_by_side = [list(PRODUCTS_HELPER), list(SWEEPS_HELPER)]
     two = jit_compile._cores() >= 2
     assert cold["helpers"] == (side_by_side if two else [list(PARTS)])
@@ -108,7 +112,7 @@ def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype):
     assert cold["preloaded"] == ([1] if two else [])
     # the run calls its product with int64 forms: one compilation serves all three forms
     assert cold["product_signatures"] == 1
-    warm = first_run(tmp_path, dtype, "helpers")
+    warm = first_run(tmp_path, dtype, helpers)
     assert warm["compiled_here"] == [] and warm["helpers"] == [] and warm["preloaded"] == []
     assert warm["costs"] == cold["costs"]
 
@@ -130,7 +134,7 @@ def test_with_one_core_one_helper_caches_it_all(tmp_path):
     decoy = tmp_path / "project" / "kernels"
     decoy.mkdir(parents=True)
     (decoy / "__init__.py").write_text("raise ImportError('a project of its own')\n")
-    one = first_run(tmp_path / "one", "float32", "one core", cwd=decoy.parent)
+    one = first_run(tmp_path / "one", "float32", "one core, spawned", cwd=decoy.parent)
     assert one["helpers"] == [list(PARTS)]
     assert one["compiled_here"] == [] and one["product_signatures"] == 1
     assert one["preloaded"] == []
@@ -143,3 +147,42 @@ def test_without_helpers_the_run_compiles_here_and_agrees(tmp_path):
     alone = first_run(tmp_path / "b", "float64", "no helpers", paths_of=tmp_path / "a")
     assert "kernels.jit_train.train_kernel" in alone["compiled_here"]
     assert alone["costs"] == pytest.approx(with_helpers["costs"], rel=1e-12)
+
+
+def test_no_helper_is_forked_beside_another_thread_or_numba_s_pool():
+    # a Python thread could hold a lock (Numba's compiler lock, an import's) that a forked child
+    # would wait on for ever, and a child forked after Numba started its thread pool would lack
+    # the pool's workers: helpers are then new interpreters. A fresh process, as this one's
+    # state depends on the tests run before it
+    done = subprocess.run(
+        [sys.executable, "-c", WHEN_IT_FORKS],
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    linux = str(sys.platform.startswith("linux"))
+    assert done.stdout.split() == [linux, "False", linux, "False"]
+
+
+WHEN_IT_FORKS = textwrap.dedent("""
+    import threading
+    import numba
+    import numpy as np
+    from kernels import jit_compile
+    print(jit_compile._forks())
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    print(jit_compile._forks())
+    stop.set()
+    other.join()
+    print(jit_compile._forks())
+    @numba.njit(parallel=True, cache=False)
+    def doubled(x):
+        for i in numba.prange(x.size):
+            x[i] *= 2
+    doubled(np.ones(8))
+    print(jit_compile._forks())
+""")
