@@ -930,7 +930,9 @@ def forward(weights, biases, X, codes, slope):
     training run's compiled product and sweeps (a few microseconds of Python a layer; no kernel of
     its own to compile)."""
     dtype = X.dtype
-    jit_compile.ensure_compiled(dtype, output=int(codes[-1]))
+    # no output sweep runs here (a classifier's predict asks for a linear output): only
+    # softmax's columns, which compile with softmax's sweep
+    jit_compile.ensure_compiled(dtype, output=SOFTMAX if codes[-1] == SOFTMAX else None)
     m = X.shape[1]
     dt = dtype.type
     A = np.ascontiguousarray(X)

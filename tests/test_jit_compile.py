@@ -57,6 +57,8 @@ FIRST_RUN = textwrap.dedent("""
         Y = (rng.random((1, 30)) < 0.5).astype(dtype)
     costs = jit.train(W, b, X, Y, ["tanh", output], 3, 0.5)
     costs = costs.tolist() + jit.forward(W, b, X, ["tanh", output]).ravel().tolist()
+    trained = len(started)  # a classifier's predict: the same net, a linear output
+    costs += jit.forward(W, b, X, ["tanh", "linear"]).ravel().tolist()
     compiled_here = sorted(
         f"{module.__name__}.{name}"
         for module in (jit_gemm, jit_math, jit_products, jit_sweeps, jit_train)
@@ -65,7 +67,8 @@ FIRST_RUN = textwrap.dedent("""
     )
     product_index = jit_products.product._cache._cache_file._load_index()
     json.dump({"costs": costs, "compiled_here": compiled_here, "helpers": started,
-               "product_signatures": len(product_index), "preloaded": preloaded}, sys.stdout)
+               "product_signatures": len(product_index), "preloaded": preloaded,
+               "forward_helpers": started[trained:]}, sys.stdout)
 """)
 
 
@@ -109,6 +112,8 @@ def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype, helpers
     # nothing compiled in the process that asked: every kernel came from the helpers' cache,
     # the product while the helpers compiled the rest
     assert cold["compiled_here"] == []
+    # the forward pass of another output code needs no sweep of its own
+    assert cold["forward_helpers"] == []
     assert cold["preloaded"] == ([1] if two else [])
     # the run calls its product with int64 forms: one compilation serves all three forms
     assert cold["product_signatures"] == 1
