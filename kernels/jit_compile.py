@@ -206,8 +206,11 @@ class _Forked:
 
     def __init__(self, key, parts, announce):
         read, write = os.pipe()
-        with warnings.catch_warnings():  # Python 3.12+ warns of any native thread (see _forks)
+        # Python 3.12+ warns of any native thread, and JAX, once imported, of every fork: the
+        # child runs none of their code, only Numba's compiler (see _forks), then os._exit
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
             pid = os.fork()
         if pid == 0:
             _compile_in_child(key, parts, announce, read, write)

@@ -21,8 +21,12 @@ from kernels.jit_products import WISDOM_FILE
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FIRST_RUN = textwrap.dedent("""
-    import json, sys
+    import json, os, sys, warnings
     import numpy as np
+    def warn_of_forks():  # as JAX does once imported
+        warnings.warn("os.fork() was called. os.fork() is incompatible with multithreaded code",
+                      RuntimeWarning, stacklevel=2)
+    os.register_at_fork(before=warn_of_forks)
     from numba.core.registry import CPUDispatcher
     from kernels import jit, jit_compile, jit_gemm, jit_math, jit_products, jit_sweeps, jit_train
     started = []
@@ -98,7 +102,7 @@ def first_run(tmp_path, dtype, helpers, paths_of=None, cwd=ROOT, output="sigmoid
         timeout=900,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return dict(json.loads(done.stdout), stderr=done.stderr)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +118,10 @@ def test_the_helpers_cache_every_kernel_of_the_run_once(tmp_path, dtype, helpers
     assert cold["compiled_here"] == []
     # the forward pass of another output code needs no sweep of its own
     assert cold["forward_helpers"] == []
+    # one line says what is compiling; no warning of the helpers' forks reaches the user
+    assert cold["stderr"].splitlines() == [
+        f"fastnn: compiling the numba kernels for {dtype} (once; cached for later runs)"
+    ]
     assert cold["preloaded"] == ([1] if two else [])
     # the run calls its product with int64 forms: one compilation serves all three forms
     assert cold["product_signatures"] == 1
