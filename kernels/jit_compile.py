@@ -19,8 +19,8 @@ which pays Numba's first cache load beside the compilation.
 
 A helper is forked from this process where that is safe (``_forks``: Linux, no other Python
 thread, Numba's thread pool not started), so it starts with Python, NumPy, Numba and its
-registries loaded; elsewhere it is a new interpreter, which takes 0.8-0.9 s (measured) to get
-that far. Without a cache (``kernels._cache`` found nowhere writable) every process compiles for
+registries loaded; elsewhere it is a new interpreter, which spends most of a second getting
+that far (docs/performance.md, first fit). Without a cache (``kernels._cache`` found nowhere writable) every process compiles for
 itself, and they agree among themselves. Should a helper fail (no ``sys.executable``, say), what
 it did not cache compiles here as usual.
 """
@@ -168,8 +168,8 @@ def _cores():
 
 def _helper(key, parts, announce=False):
     """A helper process that compiles ``parts`` for ``key`` into the cache: forked from this one
-    where that is safe (``_forks``), else a new interpreter (0.8-0.9 s more before it compiles,
-    measured: Python, NumPy, Numba and its registries)."""
+    where that is safe (``_forks``), else a new interpreter (which first loads Python, NumPy,
+    Numba and its registries)."""
     if _forks():
         _warm_numba()
         return _Forked(key, parts, announce)
@@ -180,8 +180,9 @@ def _forks():
     """Whether a helper may be forked from this process: on Linux, with no other Python thread
     (one could hold a lock the child would wait on for ever: Numba's compiler lock, an
     import's) and Numba's thread pool not started (its workers would be missing in the child,
-    which runs the parallel products it compiles). The native threads left are OpenBLAS's,
-    which it stops around a fork; the child only compiles, writes to the cache and ends."""
+    which runs the parallel products it compiles). Native threads (OpenBLAS's, which it stops
+    around a fork, or another library's) hold no lock the child takes: it only compiles with
+    Numba, writes to the cache and ends."""
     from numba.np.ufunc import parallel
 
     return (
@@ -192,7 +193,7 @@ def _forks():
 
 
 def _warm_numba():
-    """Numba's typing and target registries, loaded here before a fork (0.25 s), so that each
+    """Numba's typing and target registries, loaded here once before a fork, so that each
     helper starts with them; this process needs them anyway to load the kernels."""
     from numba.core.registry import cpu_target
 

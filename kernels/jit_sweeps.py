@@ -230,7 +230,7 @@ def _sum_float64(x, w):
 
 
 # The output layer's sweep, one kernel per output code: a fit compiles only its own (the three
-# in one kernel were 2.2-2.5 s of compilation, the sigmoid's alone 0.8-0.9 s). Each takes
+# in one kernel took about three times as long to compile: docs/performance.md). Each takes
 # ``(Z, b, Y, dZ, db, inv_m, colmax, colsum, w)``: ``Z += b``, ``A = g(Z)``, the loss summed over
 # the batch (float64; the cost times the batch size), ``dZ = A - Y`` and ``db = rowsum(dZ) *
 # inv_m``. ``Z`` keeps ``Z + b``; A itself is never stored. ``w``: the batch's sample weights

@@ -835,9 +835,7 @@ def run(
     same arguments (nothing is written back before)."""
     dtype = X.dtype
     output = int(codes[-1])
-    jit_compile.ensure_compiled(
-        dtype, output=output
-    )  # before any kernel runs, the calibration's too
+    jit_compile.ensure_compiled(dtype, output=output)  # before any kernel, the calibration's too
     n_x, m = X.shape
     nb = min(batch, m)
     adam = state.s_weights is not None and optimizer[0]
