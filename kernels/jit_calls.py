@@ -18,32 +18,44 @@ import numba.experimental.function_type  # noqa: F401  (typeof of an Address, be
 from numba import types
 from numba.core import cgutils
 from numba.core.imputils import impl_ret_untracked
-from numba.extending import intrinsic
+from numba.extending import intrinsic, typeof_impl
 from numba.np.arrayobj import make_array
 
 
 class Address(types.WrapperAddressProtocol):
     """``dispatcher`` compiled for ``signature`` (from the cache, where ``jit_compile`` put it),
-    as the first-class function its callers take as an argument."""
+    as the first-class function its callers take as an argument. Its Numba type and its address
+    are found once: a kernel's caller types and unboxes every such argument on every call."""
 
     def __init__(self, dispatcher, signature):
         self._dispatcher = dispatcher
         self._signature = signature
+        self.function_type = types.FunctionType(signature)
+        self._address = None
 
     def signature(self):
         return self._signature
 
     def __wrapper_address__(self):
-        args = self._signature.args
-        if args not in self._dispatcher.overloads:
-            self._dispatcher.compile(args)
-        result = self._dispatcher.overloads[args]
-        if result.signature.return_type != self._signature.return_type:
-            raise TypeError(
-                f"{self._dispatcher.__name__} returns {result.signature.return_type}, "
-                f"not the {self._signature.return_type} its callers expect"
-            )
-        return result.library.get_pointer_to_function(result.fndesc.llvm_cfunc_wrapper_name)
+        if self._address is None:
+            args = self._signature.args
+            if args not in self._dispatcher.overloads:
+                self._dispatcher.compile(args)
+            result = self._dispatcher.overloads[args]
+            if result.signature.return_type != self._signature.return_type:
+                raise TypeError(
+                    f"{self._dispatcher.__name__} returns {result.signature.return_type}, "
+                    f"not the {self._signature.return_type} its callers expect"
+                )
+            wrapper = result.fndesc.llvm_cfunc_wrapper_name
+            self._address = result.library.get_pointer_to_function(wrapper)
+        return self._address
+
+
+@typeof_impl.register(Address)
+def _typeof_address(value, context):
+    # (Numba's typeof of any WrapperAddressProtocol makes the FunctionType anew on each call)
+    return value.function_type
 
 
 _addresses = {}

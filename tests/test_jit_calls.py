@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 from numba import njit, types
@@ -186,6 +187,37 @@ def test_each_address_is_made_once():
     assert jit_train.step_call(np.dtype(np.float32), True) is a
     assert address(jit_train.batch_step, a.signature()) is a
     assert jit_train.step_call(np.float32, False) is not a
+
+
+def test_an_address_is_typed_and_found_once_as_numba_would():
+    # a kernel's caller types and unboxes each address argument on every call: both are kept
+    sig = jit_train.step_signature(np.dtype(np.float64), False)
+    step = _LookupsCounted(jit_train.batch_step)
+    a = Address(step, sig)
+    assert numba.typeof(a) is a.function_type == types.FunctionType(sig)
+    first = a.__wrapper_address__()  # (compiles the step, or loads it, where not yet here)
+    lookups = step.lookups
+    found = jit_train.batch_step.overloads[sig.args]
+    wrapper = found.fndesc.llvm_cfunc_wrapper_name
+    assert first == found.library.get_pointer_to_function(wrapper) == a.__wrapper_address__()
+    assert step.lookups == lookups
+
+
+class _LookupsCounted:
+    """A dispatcher that counts the lookups of its compiled overloads."""
+
+    def __init__(self, dispatcher):
+        self._dispatcher = dispatcher
+        self.__name__ = dispatcher.__name__
+        self.lookups = 0
+
+    @property
+    def overloads(self):
+        self.lookups += 1
+        return self._dispatcher.overloads
+
+    def compile(self, args):
+        return self._dispatcher.compile(args)
 
 
 def test_an_address_is_typed_in_a_fresh_process_before_any_kernel_runs():
