@@ -20,9 +20,9 @@ which pays Numba's first cache load beside the compilation.
 A helper is forked from this process where that is safe (``_forks``: Linux, no other Python
 thread, Numba's thread pool not started), so it starts with Python, NumPy, Numba and its
 registries loaded; elsewhere it is a new interpreter, which spends most of a second getting
-that far (docs/performance.md, first fit). Without a cache (``kernels._cache`` found nowhere writable) every process compiles for
-itself, and they agree among themselves. Should a helper fail (no ``sys.executable``, say), what
-it did not cache compiles here as usual.
+that far (docs/performance.md, first fit). Without a cache (``kernels._cache`` found nowhere
+writable) every process compiles for itself, and they agree among themselves. Should a helper
+fail (no ``sys.executable``, say), what it did not cache compiles here as usual.
 """
 
 import inspect
