@@ -57,6 +57,7 @@ from numba.np import linalg
 from numba.np.arrayobj import make_array
 
 from . import _cache, jit_gemm
+from .jit_vectors import wide_vectors
 
 #: the forms of a product
 NN, NT, TN = 0, 1, 2
@@ -172,6 +173,7 @@ def _tiled_by_work(form, A, B, C, work):
 def product(form, path, A, B, C, work):
     """``C[:, :] =`` the product of ``form`` through ``path``. ``work``: None, or for the TILES
     path a 1-D buffer of at least ``work_size(M, N, K)`` elements."""
+    wide_vectors()
     if path == BLAS:
         if form == NN:
             gemm(A, B, C)

@@ -27,6 +27,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from . import jit_math
 from .contract import ACTIVATION_CODES
+from .jit_vectors import wide_vectors
 
 #: Reassociation and contraction for vectorised loops and reductions; no ``nnan``/``ninf``,
 #: so NaN and inf keep their meaning (the divergence checks run inside compiled code).
@@ -51,6 +52,7 @@ def elementwise(mode, z, dA, out, code, slope):
     """One flat sweep for a hidden activation code: ``out = g(z)`` (FORWARD),
     ``g'(z)`` (DERIVATIVE) or ``dA * g'(z)`` (BACKWARD; ``dA`` is unused otherwise).
     One kernel for the three keeps the compilations few."""
+    wide_vectors()
     n = z.size
     zero = z.dtype.type(0)
     one = z.dtype.type(1)
@@ -116,6 +118,7 @@ def softmax_columns(Z, out, colmax, colsum):
     Rows are swept whole (contiguous, vectorised), with per-column running max
     and sum in ``colmax``/``colsum`` (length m).
     """
+    wide_vectors()
     n, m = Z.shape
     column_max(Z, colmax)
     for j in range(m):
@@ -136,6 +139,7 @@ def softmax_columns(Z, out, colmax, colsum):
 @njit(**_JIT)
 def transpose(A, AT):
     """``AT[:, :] = A.T``, in 32 x 32 tiles (both sides stay in cache)."""
+    wide_vectors()
     n, m = A.shape
     for i0 in range(0, n, 32):
         i1 = min(i0 + 32, n)
@@ -149,6 +153,7 @@ def transpose(A, AT):
 @njit(**_JIT)
 def bias_activation(Z, b, code, slope):
     """In place: ``Z[i, :] = g(Z[i, :] + b[i])`` (the pass after the forward product)."""
+    wide_vectors()
     n, m = Z.shape
     zero = Z.dtype.type(0)
     for i in range(n):
@@ -180,6 +185,7 @@ def derivative_from_output(dA, A, code, slope, db, inv_m):
 
     relu/leaky relu: ``A > 0`` exactly where ``Z > 0``; sigmoid ``A (1 - A)``; tanh ``1 - A^2``.
     """
+    wide_vectors()
     n, m = A.shape
     zero = A.dtype.type(0)
     one = A.dtype.type(1)
@@ -243,6 +249,7 @@ def _sum_float64(x, w):
 @njit(**_JIT)
 def sigmoid_output_sweep(Z, b, Y, dZ, db, inv_m, colmax, colsum, w):
     """The sigmoid output's sweep, with binary cross-entropy (see above)."""
+    wide_vectors()
     n, m = Z.shape
     zero = Z.dtype.type(0)
     one = Z.dtype.type(1)
@@ -273,6 +280,7 @@ def sigmoid_output_sweep(Z, b, Y, dZ, db, inv_m, colmax, colsum, w):
 @njit(**_JIT)
 def softmax_output_sweep(Z, b, Y, dZ, db, inv_m, colmax, colsum, w):
     """The softmax output's sweep, with categorical cross-entropy (see above)."""
+    wide_vectors()
     n, m = Z.shape
     zero = Z.dtype.type(0)
     weighted = w.shape[0] > 0
@@ -307,6 +315,7 @@ def softmax_output_sweep(Z, b, Y, dZ, db, inv_m, colmax, colsum, w):
 @njit(**_JIT)
 def linear_output_sweep(Z, b, Y, dZ, db, inv_m, colmax, colsum, w):
     """The linear output's sweep, with half the squared error (see above)."""
+    wide_vectors()
     n, m = Z.shape
     zero = Z.dtype.type(0)
     weighted = w.shape[0] > 0
@@ -346,6 +355,7 @@ def output_sweep(Z, b, Y, code, dZ, db, inv_m, colmax, colsum, w):
 @njit(**_JIT)
 def sum_squares(x):
     """The sum of squares of a 1-D array (an index loop: ``ravel`` was 0.2 s more compilation)."""
+    wide_vectors()
     s = x.dtype.type(0)
     for i in range(x.shape[0]):
         s += x[i] * x[i]
@@ -355,6 +365,7 @@ def sum_squares(x):
 @njit(**_JIT)
 def finite_check(x):
     """0 if every element of a 1-D array is finite, else NaN."""
+    wide_vectors()
     zero = x.dtype.type(0)
     s = zero
     for i in range(x.shape[0]):
@@ -367,6 +378,7 @@ def loss_sum(code, Z, Y):
     """The loss summed over examples (float64) for an output code: SIGMOID binary
     cross-entropy from Z, SOFTMAX categorical cross-entropy from Z (log-sum-exp),
     LINEAR the squared error of ``Z`` (there: A) summed, not halved."""
+    wide_vectors()
     n, m = Z.shape
     zero = Z.dtype.type(0)
     loss = 0.0
@@ -411,6 +423,7 @@ def loss_sum(code, Z, Y):
 @njit(**_JIT)
 def scale_gradient(dW, W, inv_m, l2c):
     """In place ``dW <- dW * inv_m + l2c * W`` (the weight gradient of a batch, with L2)."""
+    wide_vectors()
     zero = W.dtype.type(0)
     for i in range(dW.shape[0]):
         g = dW[i]

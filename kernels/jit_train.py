@@ -62,6 +62,7 @@ from .jit_sweeps import (
     transpose,
     vector_view,
 )
+from .jit_vectors import wide_vectors
 
 FASTMATH = {"contract", "reassoc", "arcp", "nsz", "afn"}
 _JIT = dict(cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -89,6 +90,7 @@ def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
     ``v = beta v + (1 - beta) g``, ``param -= lr v``. Adam: ``v`` as above with ``beta = beta1``,
     ``s = beta2 s + (1 - beta2) g^2``, ``param -= lr (v / c1) / (sqrt(s / c2) + epsilon)`` with
     the bias corrections ``c1 = 1 - beta1^t``, ``c2 = 1 - beta2^t`` of this update."""
+    wide_vectors()
     adam, beta, one_minus_beta, beta2, one_minus_beta2, c1, c2, epsilon = rule
     n = param.size
     zero = param.dtype.type(0)
@@ -125,6 +127,7 @@ def update(param, grad, v, s, saved, save, lr, l2c, inv_m, rule):
 @njit(**_JIT)
 def _gather_columns(source, idx, batch):
     """``batch[:, j] = source[:, idx[j]]``: a mini-batch's examples, row by row."""
+    wide_vectors()
     for k in range(batch.shape[0]):
         src = source[k]
         dst = batch[k]
@@ -136,6 +139,7 @@ def _gather_columns(source, idx, batch):
 def _restore(params, saved, gram):
     """``params[:] = saved`` (as a loop: a slice assignment compiles a second of error paths),
     and the Gram form's coefficients ``c, f`` likewise."""
+    wide_vectors()
     for i in range(params.size):
         params[i] = saved[i]
     if gram.shape[0] > 0:
@@ -160,6 +164,7 @@ def _gram_weight_squares(A, G, gram, basis, scratch, path, work, product):
     """``sum W[1]^2`` of the Gram form's first layer, ``W = c W0 + f V0 + A X^T``, without ``W``:
     ``c^2 |W0|^2 + 2 c f <W0, V0> + f^2 |V0|^2 + 2 <A, c P0 + f Q0> + <A, A G>`` (float64).
     ``product``: that kernel by address (``product_call``)."""
+    wide_vectors()
     c, f = np.float64(gram[0]), np.float64(gram[1])
     n_l, m = A.shape
     product(_NN, path, A, borrowed(G), scratch, borrowed(work))
@@ -230,6 +235,7 @@ def batch_step(
     (``output_sweep_call``, ``product_call``, ``bias_activation_call``): the step's largest
     callees, so that its compilation does not take their code through LLVM again.
     """
+    wide_vectors()
     L = shapes.shape[0]
     dtype = acts.dtype
     zero = dtype.type(0)
@@ -423,6 +429,7 @@ def train_kernel(
     what they call by address (``output_sweep_call``, ``product_call``, ``bias_activation_call``),
     passed on to them.
     """
+    wide_vectors()
     dtype = Y.dtype
     zero = dtype.type(0)
     L = shapes.shape[0]
