@@ -10,10 +10,27 @@ scikit-learn's mixins.
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+
+@functools.cache  # inspect.signature took about 0.1 ms, and every fit asks
+def _init_parameter_names(cls, init):
+    """The sorted names of ``init``'s parameters but ``self`` (``init``: ``cls.__init__``, part
+    of the key, so that a class whose ``__init__`` is replaced is read again)."""
+    names = []
+    for parameter in inspect.signature(init).parameters.values():
+        if parameter.name == "self":
+            continue
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise TypeError(
+                f"{cls.__name__}.__init__ must name every hyperparameter (no *args or **kwargs)"
+            )
+        names.append(parameter.name)
+    return tuple(sorted(names))
 
 
 class BaseEstimator:
@@ -21,17 +38,7 @@ class BaseEstimator:
 
     @classmethod
     def _get_param_names(cls):
-        signature = inspect.signature(cls.__init__)
-        names = []
-        for parameter in signature.parameters.values():
-            if parameter.name == "self":
-                continue
-            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-                raise TypeError(
-                    f"{cls.__name__}.__init__ must name every hyperparameter (no *args or **kwargs)"
-                )
-            names.append(parameter.name)
-        return sorted(names)
+        return list(_init_parameter_names(cls, cls.__init__))
 
     def get_params(self, deep=True):
         """The hyperparameters as a dict (``deep``: with those of nested estimators)."""

@@ -16,6 +16,12 @@ chunk, and the mini-batch orders are drawn one epoch after the other from one
 Generator, so the result does not depend on where the chunks fall: the same
 seed gives the same parameters however the run is cut.
 
+The first chunk is one epoch, which measures the time per epoch (and waits for a first
+compilation), except for a backend with a floor on its rate (``FIRST_CHUNK_RATE``): its
+first chunk holds the epochs that fit in ``CHUNK_SECONDS`` at that floor, so a short run of
+a small net is one call, not three (the Numba variant's call costs about 0.2 ms beside its
+epochs: docs/performance.md).
+
 With a validation monitor (early stopping) every chunk is one epoch, and the
 monitor looks at the parameters after each; it may end the run.
 """
@@ -29,6 +35,7 @@ import kernels
 from kernels.contract import OptimizerState
 
 from ._threading import kernel_guard
+from .workloads import training_flops
 
 #: Wall-clock target of one chunk, in seconds.
 CHUNK_SECONDS = 0.5
@@ -42,6 +49,15 @@ BACKEND_CHUNK_SECONDS = {"cuda": (10.0, 30.0)}
 #: A chunk is at most this many times longer (in epochs) than the one before, unless it
 #: ends the run within CHUNK_SECONDS.
 MAX_GROWTH = 16
+#: Backends whose first chunk is sized from an epoch's work (``epoch_work``) at this rate, in
+#: units of work a second: a floor, 8 or more times below every rate measured (the least:
+#: workload (a) on a 2-core Zen 3, about 8e9; docs/performance.md). Other backends start
+#: with one epoch.
+FIRST_CHUNK_RATE = {"numba": 1e9}
+#: Units of work per element of an activation in an epoch, besides the products' FLOPs: the
+#: sweeps (a transcendental forward, a derivative backward) cost about as much as this many
+#: FLOPs of a product.
+ELEMENT_WORK = 50
 
 
 @dataclass
@@ -66,6 +82,13 @@ def draw_orders(rng, n_epochs, m):
     return rng.permuted(np.broadcast_to(np.arange(m, dtype=np.int64), (n_epochs, m)), axis=1)
 
 
+def epoch_work(weights, m):
+    """The work of one epoch of a net with these weights on ``m`` examples: the products'
+    FLOPs (``workloads.training_flops``) and ``ELEMENT_WORK`` per activation element."""
+    sizes = [weights[0].shape[1]] + [W.shape[0] for W in weights]
+    return training_flops(sizes, m) + ELEMENT_WORK * m * sum(sizes[1:])
+
+
 def next_chunk(
     done,
     remaining,
@@ -77,9 +100,13 @@ def next_chunk(
     """Epochs in the next chunk: about ``chunk_seconds`` of work, growing gradually
     (several slow epochs up to ``long_chunk_seconds``); the rest of the run at once when it
     fits in ``chunk_seconds`` (a call has fixed costs: the Numba variant's Gram form of a wide
-    first layer is set up once per call)."""
+    first layer is set up once per call). The first chunk (``previous`` 0) is one epoch, or,
+    where ``seconds_per_epoch`` is an estimate (an upper bound: ``FIRST_CHUNK_RATE``), the
+    epochs that fit in ``chunk_seconds`` by it."""
     if previous == 0:
-        return min(remaining, 1)
+        if seconds_per_epoch <= 0:
+            return min(remaining, 1)
+        return max(1, min(remaining, int(chunk_seconds / seconds_per_epoch)))
     if 0 < seconds_per_epoch and remaining * seconds_per_epoch <= chunk_seconds:
         return remaining
     if seconds_per_epoch <= 0:
@@ -106,11 +133,13 @@ class _ChunkSizer:
     """Epochs in the next kernel call: ``chunk_epochs`` if fixed (tests), else adapted to the
     time per epoch measured so far (``next_chunk``)."""
 
-    def __init__(self, backend, chunk_seconds, chunk_epochs):
+    def __init__(self, backend, chunk_seconds, chunk_epochs, work):
         short, self.long = BACKEND_CHUNK_SECONDS.get(backend, (CHUNK_SECONDS, LONG_CHUNK_SECONDS))
         self.short = short if chunk_seconds is None else chunk_seconds
         self.fixed = chunk_epochs
-        self.previous, self.seconds_per_epoch = 0, 0.0
+        rate = FIRST_CHUNK_RATE.get(backend)
+        # before the first chunk: an upper bound on the time per epoch, or none (0)
+        self.previous, self.seconds_per_epoch = 0, (0.0 if rate is None else work / rate)
 
     def next(self, done, remaining):
         if self.fixed is not None:
@@ -159,7 +188,12 @@ def run(
         kernel_module = kernels.get(spec.backend)
     m = X.shape[1]
     batch_size = spec.mini_batch(m)
-    sizer = _ChunkSizer(spec.backend, chunk_seconds, 1 if monitor is not None else chunk_epochs)
+    sizer = _ChunkSizer(
+        spec.backend,
+        chunk_seconds,
+        1 if monitor is not None else chunk_epochs,
+        epoch_work(weights, m),
+    )
     # one state for every chunk: a chunked run is the same numbers as one call
     carried = optimizer_state is not None
     state = (

@@ -626,3 +626,30 @@ def test_cuda_chunks_are_longer(monkeypatch):
     assert seen[0] == (training.CHUNK_SECONDS, training.LONG_CHUNK_SECONDS)
     assert seen[-1] == training.BACKEND_CHUNK_SECONDS["cuda"]
     assert seen[-1][0] > 10 * training.CHUNK_SECONDS
+
+
+def test_the_numba_first_chunk_is_sized_from_the_work():
+    """A backend with a floor on its rate (FIRST_CHUNK_RATE) starts with the epochs that fit in
+    CHUNK_SECONDS at that floor: a short run of a small net is one call; a large net starts
+    with one epoch."""
+    assert training.next_chunk(0, 1000, 1e-4, 0, 0.25) == 1000
+    assert training.next_chunk(0, 10000, 1e-4, 0, 0.25) == 2500
+    assert training.next_chunk(0, 10000, 2.0, 0, 0.25) == 1
+    small = [np.ones((4, 2)), np.ones((1, 4))]
+    assert training.epoch_work(small, 400) == 2 * (4 * 2 * 400 * 2 + 4 * 400 * 3) + 50 * 400 * 5
+    calls = []
+    real = kernels.get("numpy")
+
+    class Recording:
+        def train(self, *args, **kwargs):
+            calls.append(args[5])
+            return real.train(*args, **kwargs)
+
+    X = np.random.default_rng(0).standard_normal((2, 40))
+    Y = (X[:1] > 0).astype(float)
+    for backend, epochs, expected in (("numba", 300, [300]), ("numpy", 3, [1, 2])):
+        weights, biases = [np.full((1, 2), 0.1)], [np.zeros((1, 1))]
+        spec = TrainingSpec(("sigmoid",), epochs, 0.1, None, 0.0, 0.0, backend)
+        calls.clear()
+        training.run(spec, weights, biases, X, Y, None, SilentProgress(), kernel_module=Recording())
+        assert calls == expected, backend
