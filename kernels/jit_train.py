@@ -71,6 +71,11 @@ _JIT = dict(cache=True, fastmath=FASTMATH, error_model="numpy")
 MAX_LAYOUT_COPY_BYTES = 1 << 30
 #: Full batches with at least this many inputs may keep X in both layouts (see ``_layouts``).
 WIDE_INPUT = 64
+#: The workspace starts on a cache line (bytes), and each of its buffers takes a multiple of
+#: SEGMENT elements (64 bytes or more in either dtype): a vector's loads and stores then do not
+#: straddle two lines where a buffer's rows do not (measured: docs/performance.md).
+ALIGNMENT = 64
+SEGMENT = 16
 #: Mini-batches are gathered as rows of XT from this many inputs (a column gather is slower).
 GATHER_ROWS_FROM = 8
 #: The forms as compiled code here passes them: NumPy integers, which Numba types as int64.
@@ -350,26 +355,34 @@ def batch_step(
 
 @njit(**_JIT)
 def workspace_layout(shapes, mb, n_params, full):
-    """The sizes of the run's large buffers, carved in this order from one workspace: the
+    """The sizes of the run's buffers, carved in this order from one workspace: the
     activations, two gradient buffers (each layer's dZ, then dA of the layer below), dW, the
-    parameters saved at an epoch's start, and a mini-batch of inputs (none for a full batch).
+    parameters saved at an epoch's start, a mini-batch of inputs and one of targets (none for
+    a full batch), ``db``, and the output sweep's two scratch rows. Each size is rounded up to
+    ``SEGMENT`` elements, so that in a workspace starting on a cache line every buffer does too.
 
     The caller allocates it with NumPy, which asks the OS for huge pages: 270 MB (the
     1024-1024-1024 net on 8192 examples) measured 13 ms to fault in with that advice, 94 without."""
     act_size = 0
     max_n = 0
     max_w = 0
-    for l in range(shapes.shape[0]):
+    L = shapes.shape[0]
+    for l in range(L):
         n_l, n_in = shapes[l, 0], shapes[l, 1]
         act_size += n_l * mb
         max_n = max(max_n, n_l)
         max_w = max(max_w, n_l * n_in)
-    sizes = np.empty(6, np.int64)
+    sizes = np.empty(10, np.int64)
     sizes[0] = act_size
     sizes[1] = sizes[2] = max_n * mb
     sizes[3] = max_w
     sizes[4] = n_params
     sizes[5] = 0 if full else shapes[0, 1] * mb
+    sizes[6] = 0 if full else shapes[L - 1, 0] * mb
+    sizes[7] = max_n
+    sizes[8] = sizes[9] = mb
+    for i in range(sizes.shape[0]):
+        sizes[i] = -(-sizes[i] // SEGMENT) * SEGMENT
     return sizes
 
 
@@ -464,10 +477,10 @@ def train_kernel(
     dW = workspace[ends[2] : ends[3]]
     saved = workspace[ends[3] : ends[4]]
     x_batch = workspace[ends[4] : ends[5]]
-    db = np.empty(max_n, dtype)
-    colmax = np.empty(mb, dtype)
-    colsum = np.empty(mb, dtype)
-    y_batch = np.empty(0 if full else n_y * mb, dtype)
+    y_batch = workspace[ends[5] : ends[6]]
+    db = workspace[ends[6] : ends[7]]
+    colmax = workspace[ends[7] : ends[8]]
+    colsum = workspace[ends[8] : ends[9]]
     w_batch = np.empty(0 if full or not weighted else mb, dtype)
     no_input = matrix_view(x_batch, 0, 0, 0)
     sq = np.empty(L, dtype)  # sum W^2 per layer, after each update (see the L2 term below)
@@ -811,9 +824,18 @@ def _workspace(state, size, dtype):
     kept = _workspaces.get(state)
     if kept is None or kept.dtype != dtype or kept.size < size:
         _workspaces.pop(state, None)  # the old one first: never both at once
-        kept = np.empty(size, dtype)
+        kept = _aligned_empty(size, dtype)
         _workspaces[state] = kept
     return kept[:size]
+
+
+def _aligned_empty(size, dtype):
+    """``np.empty(size, dtype)`` starting on an ``ALIGNMENT``-byte boundary (NumPy's own start
+    on 16)."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.empty(size * itemsize + ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    return raw[start : start + size * itemsize].view(dtype)
 
 
 def run(

@@ -1,7 +1,8 @@
 """The vector width of the JIT variant's loops (``kernels.jit_vectors``): ``wide_vectors()`` puts
 LLVM's attribute on the kernel that calls it, the kernel's loops use 512-bit registers exactly
 where the target CPU has AVX-512 (an AVX2 target keeps to 256 bits), and every kernel of the run
-with loops of its own asks for it.
+with loops of its own asks for it; the run's workspace starts on a cache line and each of its
+buffers does too.
 """
 
 import os
@@ -115,3 +116,25 @@ def test_every_kernel_of_the_run_asks_for_wide_vectors(module):
         if name not in exempt and "wide_vectors" not in kernel.py_func.__code__.co_names
     ]
     assert missing == []
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1, 7, 1000, 1 << 20])
+def test_the_workspace_starts_on_a_cache_line(dtype, size):
+    buffers = [jit_train._aligned_empty(size, dtype) for _ in range(5)]
+    for buffer in buffers:
+        assert buffer.ctypes.data % jit_train.ALIGNMENT == 0
+        assert buffer.size == size and buffer.dtype == dtype
+        buffer[...] = 1  # all of it is writable memory
+        assert buffer.sum() == size
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_every_buffer_of_the_workspace_starts_on_a_cache_line(full):
+    shapes = np.array([[5, 3], [7, 5], [1, 7]], np.int64)  # sizes that are multiples of nothing
+    sizes = jit_train.workspace_layout(shapes, 13, 61, full)
+    assert (sizes % jit_train.SEGMENT == 0).all()
+    assert jit_train.SEGMENT * 4 >= jit_train.ALIGNMENT  # 64 bytes even in float32
+    unpadded = [5 * 13 + 7 * 13 + 13, 7 * 13, 7 * 13, 35, 61, 0 if full else 39, 0 if full else 13]
+    unpadded += [7, 13, 13]
+    assert (sizes >= np.array(unpadded)).all() and (sizes - np.array(unpadded) < 16).all()
