@@ -240,23 +240,29 @@ def test_chunking_does_not_change_the_result(backend, batch_size):
         np.testing.assert_array_equal(costs, results[0][1])
 
 
+class _RecordingKernels:
+    """The numpy variant's kernels, recording the epochs of each ``train`` call in ``calls``."""
+
+    def __init__(self):
+        self.calls = []
+        self._real = kernels.get("numpy")
+
+    def train(self, *args, **kwargs):
+        self.calls.append(args[5])
+        return self._real.train(*args, **kwargs)
+
+
 def test_chunks_start_small_and_grow():
     X, y = fastnn.datasets.blobs(m=30, seed=1)
-    calls = []
-    real = kernels.get("numpy")
-
-    class Recording:
-        def train(self, *args, **kwargs):
-            calls.append(args[5])
-            return real.train(*args, **kwargs)
-
+    recording = _RecordingKernels()
+    calls = recording.calls
     model_X = np.ascontiguousarray(X.T)
     Y = np.zeros((1, 30))
     Y[0, y == 1] = 1
     weights, biases = [np.full((1, 2), 0.1)], [np.zeros((1, 1))]
     spec = TrainingSpec(("sigmoid",), 500, 0.1, None, 0.0, 0.0, "numpy")
     result = training.run(
-        spec, weights, biases, model_X, Y, None, SilentProgress(), kernel_module=Recording()
+        spec, weights, biases, model_X, Y, None, SilentProgress(), kernel_module=recording
     )
     assert calls[0] == 1 and sum(calls) == 500 and len(result.costs) == 500
     assert all(
@@ -637,19 +643,11 @@ def test_the_numba_first_chunk_is_sized_from_the_work():
     assert training.next_chunk(0, 10000, 2.0, 0, 0.25) == 1
     small = [np.ones((4, 2)), np.ones((1, 4))]
     assert training.epoch_work(small, 400) == 2 * (4 * 2 * 400 * 2 + 4 * 400 * 3) + 50 * 400 * 5
-    calls = []
-    real = kernels.get("numpy")
-
-    class Recording:
-        def train(self, *args, **kwargs):
-            calls.append(args[5])
-            return real.train(*args, **kwargs)
-
     X = np.random.default_rng(0).standard_normal((2, 40))
     Y = (X[:1] > 0).astype(float)
     for backend, epochs, expected in (("numba", 300, [300]), ("numpy", 3, [1, 2])):
         weights, biases = [np.full((1, 2), 0.1)], [np.zeros((1, 1))]
         spec = TrainingSpec(("sigmoid",), epochs, 0.1, None, 0.0, 0.0, backend)
-        calls.clear()
-        training.run(spec, weights, biases, X, Y, None, SilentProgress(), kernel_module=Recording())
-        assert calls == expected, backend
+        recording = _RecordingKernels()
+        training.run(spec, weights, biases, X, Y, None, SilentProgress(), kernel_module=recording)
+        assert recording.calls == expected, backend
