@@ -383,35 +383,44 @@ def _columns_few_rows_nn(A, B, C, j0, j1):
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _small_k_nn(A, B, C):
+    """C = A @ B, row by row: each pass over a row of C adds two terms (an odd K's first term
+    alone): half the loads and stores of C of a pass per term (docs/performance.md)."""
     M, K = A.shape
     for i in range(M):
         c = C[i]
         a = A[i]
-        b = B[0]
-        x = a[0]
-        for j in range(c.size):
-            c[j] = x * b[j]
-        for k in range(1, K):
-            b = B[k]
-            x = a[k]
+        if K % 2:
+            b, x = B[0], a[0]
             for j in range(c.size):
-                c[j] += x * b[j]
+                c[j] = x * b[j]
+        else:
+            b, d, x, y = B[0], B[1], a[0], a[1]
+            for j in range(c.size):
+                c[j] = x * b[j] + y * d[j]
+        for k in range(2 - K % 2, K, 2):
+            b, d, x, y = B[k], B[k + 1], a[k], a[k + 1]
+            for j in range(c.size):
+                c[j] += x * b[j] + y * d[j]
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _small_k_tn(A, B, C):
+    """C = A.T @ B, row by row, two terms a pass, as ``_small_k_nn``."""
     K, M = A.shape
     for i in range(M):
         c = C[i]
-        b = B[0]
-        x = A[0, i]
-        for j in range(c.size):
-            c[j] = x * b[j]
-        for k in range(1, K):
-            b = B[k]
-            x = A[k, i]
+        if K % 2:
+            b, x = B[0], A[0, i]
             for j in range(c.size):
-                c[j] += x * b[j]
+                c[j] = x * b[j]
+        else:
+            b, d, x, y = B[0], B[1], A[0, i], A[1, i]
+            for j in range(c.size):
+                c[j] = x * b[j] + y * d[j]
+        for k in range(2 - K % 2, K, 2):
+            b, d, x, y = B[k], B[k + 1], A[k, i], A[k + 1, i]
+            for j in range(c.size):
+                c[j] += x * b[j] + y * d[j]
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
