@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
-@functools.cache  # inspect.signature took about 0.1 ms, and every fit asks
+@functools.cache  # inspect.signature is slow beside a small fit, and every fit asks
 def _init_parameter_names(cls, init):
     """The sorted names of ``init``'s parameters but ``self`` (``init``: ``cls.__init__``, part
     of the key, so that a class whose ``__init__`` is replaced is read again)."""

@@ -19,7 +19,7 @@ seed gives the same parameters however the run is cut.
 The first chunk is one epoch, which measures the time per epoch (and waits for a first
 compilation), except for a backend with a floor on its rate (``FIRST_CHUNK_RATE``): its
 first chunk holds the epochs that fit in ``CHUNK_SECONDS`` at that floor, so a short run of
-a small net is one call, not three (the Numba variant's call costs about 0.2 ms beside its
+a small net is one call, not three (each call of the Numba variant has a fixed cost beside its
 epochs: docs/performance.md).
 
 With a validation monitor (early stopping) every chunk is one epoch, and the
@@ -50,9 +50,8 @@ BACKEND_CHUNK_SECONDS = {"cuda": (10.0, 30.0)}
 #: ends the run within CHUNK_SECONDS.
 MAX_GROWTH = 16
 #: Backends whose first chunk is sized from an epoch's work (``epoch_work``) at this rate, in
-#: units of work a second: a floor, 8 or more times below every rate measured (the least:
-#: workload (a) on a 2-core Zen 3, about 8e9; docs/performance.md). Other backends start
-#: with one epoch.
+#: units of work a second: a floor, well below every rate measured (docs/performance.md), so
+#: that such a chunk takes a fraction of CHUNK_SECONDS. Other backends start with one epoch.
 FIRST_CHUNK_RATE = {"numba": 1e9}
 #: Units of work per element of an activation in an epoch, besides the products' FLOPs: the
 #: sweeps (a transcendental forward, a derivative backward) cost about as much as this many
