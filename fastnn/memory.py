@@ -25,7 +25,9 @@ address-space limit (``ulimit -v``) less the process's size; None where none of
 them can be read (then nothing is refused).
 """
 
+import math
 import os
+import time
 
 import numpy as np
 
@@ -138,14 +140,28 @@ def _address_space_available():
     return soft - size
 
 
+#: ``available_bytes`` reads the system at most this often (seconds): its three files took
+#: 20-25 us, a tenth of a small net's whole ``fit`` (docs/performance.md)
+AVAILABLE_SECONDS = 0.5
+_last_read = (-math.inf, None)  # (_clock() of the last reading, its value)
+_clock = time.monotonic
+
+
 def available_bytes():
-    """Bytes a fit may still allocate, or None where it cannot be told."""
+    """Bytes a fit may still allocate, or None where it cannot be told (read again after
+    ``AVAILABLE_SECONDS``)."""
+    global _last_read
+    now = _clock()
+    if now - _last_read[0] < AVAILABLE_SECONDS:
+        return _last_read[1]
     found = [
         value
         for value in (_meminfo_available(), _cgroup_available(), _address_space_available())
         if value is not None
     ]
-    return max(0, min(found)) if found else None
+    available = max(0, min(found)) if found else None
+    _last_read = (now, available)
+    return available
 
 
 def _size(n_bytes):

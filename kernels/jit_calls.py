@@ -8,10 +8,16 @@ same time, in different processes (``jit_compile``).
 
     Address(dispatcher, signature)   the kernel compiled for signature, as a first-class function
     address(dispatcher, signature)   the same, made once per process
+    function_value(context, builder, function_type, address)
+                                     in an intrinsic: that first-class function, from an integer
     borrowed(array)                  array itself, holding no reference: for such a call's arguments
 
 A call by address costs about 9 ns more than a linked one (seven array and scalar arguments,
 measured on this machine), so only calls that do an array's worth of work go by address.
+
+From Python, a kernel takes the addresses as integers (``Address.__wrapper_address__``) and makes
+the functions itself (``function_value``): Numba unboxes an ``Address`` argument through Python
+on every call (its signature unpickled, twice), about 5 us each (docs/performance.md).
 """
 
 import numba.experimental.function_type  # noqa: F401  (typeof of an Address, before any kernel runs)
@@ -56,6 +62,18 @@ class Address(types.WrapperAddressProtocol):
 def _typeof_address(value, context):
     # (Numba's typeof of any WrapperAddressProtocol makes the FunctionType anew on each call)
     return value.function_type
+
+
+def function_value(context, builder, function_type, address):
+    """In an intrinsic's code: the value of ``function_type`` (a ``types.FunctionType``) that
+    calls the kernel whose cfunc wrapper is at ``address`` (an integer value), as unboxing its
+    ``Address`` would make it, without the Python object: such a value is called, never boxed."""
+    value = cgutils.create_struct_proxy(function_type)(context, builder)
+    pointer = context.get_value_type(types.voidptr)
+    value.c_addr = builder.inttoptr(address, pointer)
+    value.py_addr = cgutils.get_null_value(pointer)
+    value.jit_addr = cgutils.get_null_value(pointer)  # none: calls take the wrapper
+    return value._getvalue()
 
 
 _addresses = {}

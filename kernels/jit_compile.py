@@ -432,6 +432,15 @@ def _compile_run_callees(dtype, params, shapes):
     jit_sweeps.transpose(A, A.copy())  # also the layout measurement's (jit_products)
 
 
+def _addresses_like():
+    """An array of the kind ``jit_train.callee_addresses`` returns (read-only)."""
+    from . import jit_train
+
+    addresses = np.zeros(len(jit_train.CALLEES), np.intp)
+    addresses.flags.writeable = False
+    return addresses
+
+
 def _compile_run(dtype, tiles, params, offsets, shapes):
     """The run's kernel, for the types of a one-epoch 2-3-1 problem. Compiled, not run: what it
     calls by address may still be compiling in the other helper."""
@@ -473,10 +482,6 @@ def _compile_run(dtype, tiles, params, offsets, shapes):
         np.empty(0, dtype),
         np.empty((0, 0), dtype),
         np.empty(int(jit_train.workspace_layout(shapes, 5, params.size, True).sum()), dtype),
-        jit_train.step_call(dtype, tiles),
-        jit_train.weight_squares_call(dtype, tiles),
-        jit_train.output_sweep_call(dtype, ACTIVATION_CODES["sigmoid"]),  # each code's type
-        jit_train.product_call(dtype, tiles),
-        jit_train.bias_activation_call(dtype),
+        _addresses_like(),  # the callees' addresses: typed, not called
     )
     jit_train.train_kernel.compile(tuple(typeof(value) for value in example))

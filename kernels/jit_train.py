@@ -44,10 +44,13 @@ import weakref
 
 import numpy as np
 from numba import njit, typeof, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array
 
 from . import jit_compile, jit_gram, jit_products
 from .contract import sample_weight_total
-from .jit_calls import address, borrowed
+from .jit_calls import address, borrowed, function_value
 from .jit_products import NN, NT, TN, product
 from .jit_sweeps import (
     LINEAR,
@@ -415,11 +418,7 @@ def train_kernel(
     gram,
     basis,
     workspace,
-    step,
-    weight_squares,
-    output_sweep,
-    product,
-    bias_activation,
+    callees,
 ):
     """The whole run (see ``run``): the epoch loop, the batch loop, every layer.
 
@@ -437,12 +436,17 @@ def train_kernel(
     layer in its Gram form (``jit_gram``): ``gram`` = ``[c, f, their velocities, their saved
     values, two zeros, |W0|^2, <W0, V0>, |V0|^2]``, ``basis`` = ``[W0 X; V0 X]``.
     ``workspace``: at least ``sum(workspace_layout(...))`` elements, allocated by the caller.
-    ``step``, ``weight_squares``: ``batch_step`` and ``_gram_weight_squares`` by address
-    (``step_call``, ``weight_squares_call``); ``output_sweep``, ``product``, ``bias_activation``:
-    what they call by address (``output_sweep_call``, ``product_call``, ``bias_activation_call``),
+    ``callees``: the addresses of the kernels it calls by address, in ``CALLEES``' order
+    (``callee_addresses``): ``batch_step`` and ``_gram_weight_squares``, and what they call,
     passed on to them.
     """
     wide_vectors()
+    # (one call each: Numba warns of an experimental feature when a tuple of them is unpacked)
+    step = _callee(callees, STEP_AT, Y, work)
+    weight_squares = _callee(callees, WEIGHT_SQUARES_AT, Y, work)
+    output_sweep = _callee(callees, OUTPUT_SWEEP_AT, Y, work)
+    product = _callee(callees, PRODUCT_AT, Y, work)
+    bias_activation = _callee(callees, BIAS_ACTIVATION_AT, Y, work)
     dtype = Y.dtype
     zero = dtype.type(0)
     L = shapes.shape[0]
@@ -645,6 +649,51 @@ def _output_sweep_signature(dtype):
     """The output sweeps' signature (``jit_sweeps.OUTPUT_SWEEPS``), as ``batch_step`` calls one."""
     dt, vector, matrix, _ = _kinds(dtype, False)
     return types.float64(matrix, vector, matrix, matrix, vector, dt, vector, vector, vector)
+
+
+#: What ``train_kernel`` calls by address, in the order of its ``callees``
+CALLEES = ("step", "weight_squares", "output_sweep", "product", "bias_activation")
+STEP_AT, WEIGHT_SQUARES_AT, OUTPUT_SWEEP_AT, PRODUCT_AT, BIAS_ACTIVATION_AT = range(len(CALLEES))
+
+
+@functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls this each time
+def callee_addresses(dtype, tiles, output):
+    """The addresses of ``train_kernel``'s callees (``CALLEES``) for this dtype, kind of work
+    buffer and output code, as the integers it takes (read-only: a wrong one would crash)."""
+    calls = list(_callee_calls(dtype, tiles))
+    calls[OUTPUT_SWEEP_AT] = output_sweep_call(dtype, output)
+    addresses = np.array([call.__wrapper_address__() for call in calls], np.intp)
+    addresses.flags.writeable = False
+    return addresses
+
+
+def _callee_calls(dtype, tiles):
+    """The ``Address`` of each of ``CALLEES`` (the output sweep's: any code's, one type)."""
+    return (
+        step_call(dtype, tiles),
+        weight_squares_call(dtype, tiles),
+        output_sweep_call(dtype, SOFTMAX),
+        product_call(dtype, tiles),
+        bias_activation_call(dtype),
+    )
+
+
+@intrinsic(prefer_literal=True)
+def _callee(typingctx, addresses, index, like, work):
+    """``CALLEES[index]`` made from its address in ``addresses`` (``callee_addresses``), as the
+    first-class function ``train_kernel`` calls or passes on, typed for the dtype of ``like``
+    and the kind of ``work`` (None: no TILES path)."""
+    if not isinstance(index, types.IntegerLiteral):
+        return None
+    dtype, tiles = np.dtype(like.dtype.name), not isinstance(work, types.NoneType)
+    kind = _callee_calls(dtype, tiles)[index.literal_value].function_type
+
+    def codegen(context, builder, signature, args):
+        array = make_array(signature.args[0])(context, builder, args[0])
+        at = cgutils.gep(builder, array.data, index.literal_value)
+        return function_value(context, builder, kind, builder.load(at))
+
+    return kind(addresses, index, like, work), codegen
 
 
 @functools.cache  # a signature takes 0.1-0.3 ms to build; a run calls these each time
@@ -932,11 +981,7 @@ def run(
         gram_form.gram if gram_form else np.empty(0, dtype),
         gram_form.basis if gram_form else np.empty((0, 0), dtype),
         _workspace(state, int(workspace_layout(shapes, nb, params.size, batch >= m).sum()), dtype),
-        step_call(dtype, tiles),
-        weight_squares_call(dtype, tiles),
-        output_sweep_call(dtype, output),
-        product_call(dtype, tiles),
-        bias_activation_call(dtype),
+        callee_addresses(dtype, tiles, output),
     )
     if gram_form:
         formed = gram_form.formed(params[: n_1 * m], velocity[: n_1 * m])

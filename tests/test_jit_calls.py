@@ -70,6 +70,16 @@ def _call_bias_activation(bias_activation, Z, b, code, slope):
     bias_activation(borrowed(Z), borrowed(b), code, slope)
 
 
+_BIAS_ACTIVATION_AT = jit_train.BIAS_ACTIVATION_AT  # a global int: a literal to Numba
+
+
+@njit(cache=False)
+def _bias_activation_at(addresses, Z, b, code, slope):
+    """``bias_activation`` made from its address, as the run's kernel makes its callees."""
+    bias_activation = jit_train._callee(addresses, _BIAS_ACTIVATION_AT, Z, None)
+    bias_activation(borrowed(Z), borrowed(b), code, slope)
+
+
 @njit(cache=False)
 def _call_product(product, form, path, A, B, C, work):
     product(form, path, borrowed(A), borrowed(B), borrowed(C), borrowed(work))
@@ -172,6 +182,38 @@ def test_the_product_by_address_is_the_same_code(dtype, form, path, M, N, K):
     by_address_call = jit_train.product_call(np.dtype(dtype), tiles)
     _call_product(by_address_call, form, path, A, B, by_address, work)
     np.testing.assert_array_equal(by_address, direct)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("tiles", [False, True])
+def test_the_run_takes_its_callees_addresses_in_their_order(dtype, tiles):
+    dt = np.dtype(dtype)
+    sigmoid = ACTIVATION_CODES["sigmoid"]
+    addresses = jit_train.callee_addresses(dt, tiles, sigmoid)
+    calls = {
+        "step": jit_train.step_call(dt, tiles),
+        "weight_squares": jit_train.weight_squares_call(dt, tiles),
+        "output_sweep": jit_train.output_sweep_call(dt, sigmoid),
+        "product": jit_train.product_call(dt, tiles),
+        "bias_activation": jit_train.bias_activation_call(dt),
+    }
+    assert list(addresses) == [calls[name].__wrapper_address__() for name in jit_train.CALLEES]
+    assert not addresses.flags.writeable  # a wrong address would crash the interpreter
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,m", [(1, 1), (3, 13), (5, 97)])
+def test_a_callee_made_from_its_address_is_the_same_code(dtype, n, m):
+    rng = np.random.default_rng(n + m)
+    Z = rng.standard_normal((n, m)).astype(dtype) * 3
+    b = rng.standard_normal(n).astype(dtype)
+    code, slope = ACTIVATION_CODES["tanh"], dtype(0.01)
+    direct, from_address = Z.copy(), Z.copy()
+    jit_sweeps.bias_activation(direct, b, code, slope)
+    addresses = jit_train.callee_addresses(np.dtype(dtype), False, ACTIVATION_CODES["sigmoid"])
+    _bias_activation_at(addresses, from_address, b, code, slope)
+    np.testing.assert_array_equal(from_address, direct)
+    assert not np.array_equal(direct, Z)  # the sweep wrote
 
 
 def test_an_address_refuses_a_return_type_other_than_the_kernels():

@@ -94,3 +94,18 @@ def test_available_memory_is_known_on_linux():
     if not __import__("sys").platform.startswith("linux"):
         pytest.skip("MemAvailable is read from /proc/meminfo (Linux)")
     assert isinstance(available, int) and available > 0
+
+
+def test_available_memory_is_read_again_after_a_while(monkeypatch):
+    readings = iter([1 << 30, 2 << 30])
+    monkeypatch.setattr(memory, "_meminfo_available", lambda: next(readings))
+    monkeypatch.setattr(memory, "_cgroup_available", lambda: None)
+    monkeypatch.setattr(memory, "_address_space_available", lambda: None)
+    clock = [1000.0]
+    monkeypatch.setattr(memory, "_clock", lambda: clock[0])
+    monkeypatch.setattr(memory, "_last_read", (-float("inf"), None))
+    assert memory.available_bytes() == 1 << 30
+    clock[0] += memory.AVAILABLE_SECONDS / 2
+    assert memory.available_bytes() == 1 << 30  # within the interval: the last reading
+    clock[0] += memory.AVAILABLE_SECONDS
+    assert memory.available_bytes() == 2 << 30  # read again
